@@ -1,0 +1,271 @@
+"""Codeship services → one Compose file (a plain dict, emitted later).
+
+Every step later runs as its own Compose project against this one file, so this module only
+describes services; the per-step freshness lives in the script.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gotemplate
+from .diagnostics import Diagnostics
+from .model import Project, Service, Volume
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([^#=\s][^=\s]*)\s*=")
+
+
+@dataclass
+class ComposeResult:
+    document: dict
+    images: dict[str, str]  # service → image name the script builds or runs
+    built: list[str]  # services with a build section, in file order
+    shared_volumes: list[str] = field(default_factory=list)  # volumes_from named volumes
+    host_dirs: list[str] = field(default_factory=list)  # relative host paths the script creates
+
+
+def esc(text: str) -> str:
+    """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled."""
+    return text.replace("$", "$$")
+
+
+def slug(text: str) -> str:
+    """A lower-case name Docker accepts in image, project and volume names."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s or "x"
+
+
+def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
+               volumes_from_scope: str = "step") -> ComposeResult:
+    base = project.base_dir
+    rebase = _Rebaser(base, Path(out_dir).resolve())
+    project_slug = slug(base.name)
+    images: dict[str, str] = {}
+    built: list[str] = []
+    for name, svc in project.services.items():
+        if svc.build is not None:
+            images[name] = svc.build.image or f"{project_slug}-{slug(name)}"
+            built.append(name)
+        elif svc.image:
+            images[name] = svc.image
+    _warn_shared_image_names(project, images, diags)
+    named = _volumes_from_names(project)
+    services: dict[str, dict] = {}
+    host_dirs: list[str] = []
+    for name, svc in project.services.items():
+        services[name] = _service(svc, project, images, named, rebase, diags, host_dirs)
+    doc: dict = {"services": services}
+    if named:
+        volumes = {}
+        for key in sorted(set(named.values())):
+            if volumes_from_scope == "build":
+                # Outlives each step's project: the script creates it once and removes it at exit.
+                volumes[key] = {"name": "${C2C_RUN_ID:-c2c}_" + key, "external": True}
+            else:
+                volumes[key] = {}
+        doc["volumes"] = volumes
+    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)))
+
+
+class _Rebaser:
+    """Relative host paths are relative to the services file; Compose resolves them against the
+    Compose file's directory. Rewrite only when the two differ."""
+
+    def __init__(self, base: Path, out: Path):
+        self.base = base
+        self.same = base == out
+        self.out = out
+
+    def path(self, text: str) -> str:
+        if self.same or os.path.isabs(text) or text.startswith(("~", "$")):
+            return text
+        rel = os.path.relpath(self.base / text, self.out)
+        if not rel.startswith("."):
+            rel = "./" + rel
+        return rel + ("/" if text.endswith("/") and not rel.endswith("/") else "")
+
+
+def _volumes_from_names(project: Project) -> dict[tuple[str, str], str]:
+    """(source service, container path) → named volume, for container-only volumes of every
+    service some other service takes volumes_from."""
+    sources = {ref.service for svc in project.services.values() for ref in svc.volumes_from
+               if ref.service in project.services}
+    names: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for src in sorted(sources):
+        for vol in project.services[src].volumes:
+            if vol.host is None:
+                base = f"{slug(src)}_{slug(vol.container)}"
+                key, n = base, 2
+                while key in taken:
+                    key, n = f"{base}_{n}", n + 1
+                taken.add(key)
+                names[(src, vol.container)] = key
+    return names
+
+
+def _mounts(name: str, project: Project, named, rebase: _Rebaser, seen: frozenset = frozenset()):
+    """A service's mounts as Compose volume strings, with those it takes via volumes_from
+    (transitively, as Docker copies a source's own volumes_from too)."""
+    svc = project.services[name]
+    out: list[tuple[str, str]] = []  # (container path, compose string)
+    for vol in svc.volumes:
+        out.append((vol.container, _mount(name, vol, named, rebase)))
+    for ref in svc.volumes_from:
+        if ref.service not in project.services or ref.service in seen or ref.service == name:
+            continue
+        for path, spec in _mounts(ref.service, project, named, rebase, seen | {name}):
+            if ref.extra:
+                spec = _with_mode(spec, ref.extra)
+            out.append((path, spec))
+    return out
+
+
+def _mount(service: str, vol: Volume, named, rebase: _Rebaser) -> str:
+    if vol.host is None:
+        key = named.get((service, vol.container))
+        return f"{key}:{vol.container}" if key else vol.container
+    host = vol.host if vol.is_named else rebase.path(vol.host)
+    spec = f"{host}:{vol.container}"
+    return f"{spec}:{vol.mode}" if vol.mode else spec
+
+
+def _with_mode(spec: str, mode: str) -> str:
+    parts = spec.split(":")
+    if len(parts) == 1:  # anonymous volume from the source: Docker shares it, with the mode
+        return spec
+    if len(parts) == 3:
+        modes = [m for m in parts[2].split(",") if m not in ("ro", "rw")] + [mode]
+        return f"{parts[0]}:{parts[1]}:{','.join(modes)}"
+    return f"{spec}:{mode}"
+
+
+def _service(svc: Service, project: Project, images, named, rebase: _Rebaser, diags: Diagnostics,
+             host_dirs: list[str]) -> dict:
+    out: dict = {}
+    if svc.name in images:
+        out["image"] = images[svc.name]
+    if svc.build is not None:
+        out["build"] = _build(svc, rebase, diags)
+    if svc.command is not None:
+        out["command"] = [esc(a) for a in svc.command]
+    if svc.entrypoint is not None:
+        out["entrypoint"] = [esc(a) for a in svc.entrypoint]
+    for key in ("working_dir", "user", "hostname"):
+        value = getattr(svc, key)
+        if value is not None:
+            out[key] = esc(value)
+    env = _environment(svc, project, diags)
+    if svc.add_docker and "DOCKER_HOST" not in env:
+        env["DOCKER_HOST"] = f"unix://{DOCKER_SOCKET}"
+    if env:
+        out["environment"] = {k: esc(v) for k, v in env.items()}
+    if svc.env_file:
+        out["env_file"] = [esc(rebase.path(f.path)) for f in svc.env_file]
+    mounts = [spec for _, spec in _mounts(svc.name, project, named, rebase)]
+    if svc.add_docker:
+        mounts.append(f"{DOCKER_SOCKET}:{DOCKER_SOCKET}")
+    if mounts:
+        out["volumes"] = [esc(m) for m in _dedupe(mounts)]
+    for vol in svc.volumes:
+        if vol.host is not None and not vol.is_named:
+            _host_path_note(svc, vol, diags, host_dirs)
+    if svc.links:
+        out["links"] = [f"{r.service}:{r.extra}" if r.extra else r.service for r in svc.links]
+    if svc.depends_on:
+        out["depends_on"] = _dedupe([r.service for r in svc.depends_on])
+    for key, value in svc.extra.items():
+        out[key] = _plain(value)
+    return out
+
+
+def _build(svc: Service, rebase: _Rebaser, diags: Diagnostics) -> dict:
+    b = svc.build
+    assert b is not None
+    out: dict = {"context": esc(rebase.path(b.context))}
+    if b.dockerfile:
+        out["dockerfile"] = esc(b.dockerfile)
+    args = {}
+    for key, value in b.args.items():
+        try:
+            args[key] = gotemplate.to_compose(gotemplate.parse(value, allow_step_vars=False))
+        except gotemplate.TemplateError as exc:
+            diags.error("C2C401", f"service '{svc.name}': build arg {key!r}: {exc}", b.loc,
+                        "use {{ .Branch }}-style variables only, or a literal value")
+    if args:
+        out["args"] = args
+    for key, value in b.extra.items():
+        out[key] = _plain(value)
+    return out
+
+
+def read_env_keys(path: Path) -> list[str] | None:
+    """The variable names an env file sets, or None if it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return [m.group(1) for line in text.splitlines() if (m := _ENV_LINE.match(line))]
+
+
+def _environment(svc: Service, project: Project, diags: Diagnostics) -> dict[str, str]:
+    """`environment`, minus the keys an env_file sets: in Codeship env_file wins, in Compose
+    `environment` would, so the overlap is left to the env_file."""
+    env = dict(svc.environment)
+    for env_file in svc.env_file:
+        keys = read_env_keys(project.base_dir / env_file.path)
+        if keys is None:
+            diags.warning("C2C402", f"service '{svc.name}': env_file '{env_file.path}' does not exist; Compose "
+                          "refuses to start the service until it does", env_file.loc,
+                          "create the file (it is often kept out of git), or remove the entry")
+            continue
+        for key in keys:
+            env.pop(key, None)
+    return env
+
+
+def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: list[str]) -> None:
+    host = vol.host or ""
+    if os.path.isabs(host) or host.startswith("~"):
+        if host != DOCKER_SOCKET:
+            diags.warning("C2C403", f"service '{svc.name}': volume '{host}:{vol.container}' mounts an "
+                          "absolute host path", vol.loc,
+                          "Codeship discouraged absolute paths; check that it exists on every machine")
+        return
+    if ".." in Path(host).parts:
+        diags.warning("C2C403", f"service '{svc.name}': volume '{host}:{vol.container}' points outside the "
+                      "project directory", vol.loc)
+    host_dirs.append(host)
+
+
+def _warn_shared_image_names(project: Project, images: dict[str, str], diags: Diagnostics) -> None:
+    by_image: dict[str, str] = {}
+    for name, svc in project.services.items():
+        if svc.build is None:
+            continue
+        image = images[name]
+        if image in by_image:
+            diags.warning("C2C404", f"services '{by_image[image]}' and '{name}' both build image '{image}'; "
+                          "the later build replaces the earlier one", svc.build.loc,
+                          "give each build its own build.image")
+        else:
+            by_image[image] = name
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _plain(value):
+    """Located YAML values → plain dicts/lists/strings with `$` escaped, for pass-through keys."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return esc(value)
+    return value

@@ -1,0 +1,116 @@
+"""The Go text/template subset Codeship configs use in build args and image tags.
+
+Supported: `{{ .Var }}` and `{{ printf "%.Ns" .Var }}` (truncation), which is all the corpus of
+real configs uses. Anything else is reported instead of being passed on half-understood.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Template variable → the environment variable the script sets (None: a literal value).
+VARIABLES = {
+    "ProjectID": "CI_PROJECT_ID",
+    "BuildID": "CI_BUILD_ID",
+    "RepoName": "CI_REPO_NAME",
+    "Branch": "CI_BRANCH",
+    "CommitID": "CI_COMMIT_ID",
+    "CommitMessage": "CI_COMMIT_MESSAGE",
+    "CommitDescription": "CI_COMMIT_DESCRIPTION",
+    "CommitterName": "CI_COMMITTER_NAME",
+    "CommitterEmail": "CI_COMMITTER_EMAIL",
+    "CommitterUsername": "CI_COMMITTER_USERNAME",
+    "Time": "CI_STRING_TIME",
+    "Timestamp": "CI_TIMESTAMP",
+    "StringTime": "CI_STRING_TIME",
+    "StepName": "C2C_STEP_NAME",
+    "ServiceName": "C2C_SERVICE_NAME",
+    "ImageName": "C2C_IMAGE_NAME",
+}
+LITERALS = {"Ci": "true", "CiName": "codeship"}
+STEP_ONLY = ("StepName", "ServiceName", "ImageName", "CiName")
+
+_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+_VAR = re.compile(r"^\.([A-Za-z]+)$")
+_PRINTF = re.compile(r'^printf\s+\\?"%\.(\d+)s\\?"\s+\.([A-Za-z]+)$')
+_PIPE_PRINTF = re.compile(r'^\.([A-Za-z]+)\s*\|\s*printf\s+\\?"%\.(\d+)s\\?"$')
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Var:
+    env: str
+    width: int | None = None
+
+
+Part = str | Var
+
+
+def parse(text: str, allow_step_vars: bool = True) -> list[Part]:
+    parts: list[Part] = []
+    pos = 0
+    for match in _ACTION.finditer(text):
+        if match.start() > pos:
+            parts.append(text[pos:match.start()])
+        parts.append(_action(match.group(1), allow_step_vars))
+        pos = match.end()
+    rest = text[pos:]
+    if "{{" in rest:
+        raise TemplateError("'{{' is not closed by '}}'")
+    if rest:
+        parts.append(rest)
+    return [p for p in _merge_literals(parts)]
+
+
+def _action(body: str, allow_step_vars: bool) -> Part:
+    width = None
+    m = _VAR.match(body)
+    if m:
+        name = m.group(1)
+    elif (m := _PRINTF.match(body)):
+        width, name = int(m.group(1)), m.group(2)
+    elif (m := _PIPE_PRINTF.match(body)):
+        name, width = m.group(1), int(m.group(2))
+    else:
+        raise TemplateError(f"the template action '{{{{ {body} }}}}' is not supported "
+                            "(only {{ .Var }} and {{ printf \"%.Ns\" .Var }})")
+    if not allow_step_vars and name in STEP_ONLY:
+        raise TemplateError(f"'.{name}' is not available in build arguments")
+    if name in LITERALS:
+        value = LITERALS[name]
+        return value[:width] if width is not None else value
+    if name not in VARIABLES:
+        known = ", ".join(sorted([*VARIABLES, *LITERALS]))
+        raise TemplateError(f"unknown template variable '.{name}' (known: {known})")
+    return Var(VARIABLES[name], width)
+
+
+def _merge_literals(parts: list[Part]):
+    buf = ""
+    for part in parts:
+        if isinstance(part, str):
+            buf += part
+            continue
+        if buf:
+            yield buf
+            buf = ""
+        yield part
+    if buf:
+        yield buf
+
+
+def to_compose(parts: list[Part]) -> str:
+    """Compose interpolation: literal `$` doubled, variables as `${NAME:-}`."""
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part.replace("$", "$$"))
+        elif part.width is not None:
+            raise TemplateError("printf truncation is not supported in build arguments")
+        else:
+            out.append("${%s:-}" % part.env)
+    return "".join(out)

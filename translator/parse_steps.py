@@ -1,0 +1,207 @@
+"""codeship-steps.yml → a tree of model steps, with group inheritance and expansion applied."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .diagnostics import Diagnostics, Loc
+from .fields import Fields, type_name
+from .model import GroupStep, PushStep, RunStep, Step
+from .rules import MISPLACED_STEP_KEYS, STEP_KEYS, suggest
+from .yaml_loader import LMap, LSeq
+
+_GROUP_TYPES = ("serial", "parallel", "manual", "matrix")
+
+
+def parse_steps(doc, filename: str, diags: Diagnostics) -> list[Step]:
+    if doc is None:
+        diags.error("C2C200", "the steps file is empty", Loc(filename, 1, 1),
+                    "list at least one step: `- service: app\\n  command: make test`")
+        return []
+    if not isinstance(doc, LSeq):
+        loc = doc.loc if isinstance(doc, LMap) else Loc(filename, 1, 1)
+        hint = "start each step with '- ' : the steps file is a YAML list"
+        if isinstance(doc, LMap) and any(k in doc for k in ("service", "command", "type", "steps")):
+            hint = "this looks like a single step: put '- ' before its first key"
+        diags.error("C2C200", f"the steps file must be a list of steps, not {type_name(doc)}", loc, hint)
+        return []
+    if not doc:
+        diags.error("C2C200", "the steps file lists no steps", doc.loc)
+    return _StepParser(filename, diags).steps(doc, inherited=None, path="")
+
+
+class _StepParser:
+    def __init__(self, filename: str, diags: Diagnostics):
+        self.filename = filename
+        self.diags = diags
+
+    def steps(self, seq: LSeq, inherited: str | None, path: str, default: str | None = None) -> list[Step]:
+        """`inherited` is a group's service (children must not set their own); `default` is an
+        on_fail step's failed service (children may set their own)."""
+        out = []
+        for i, item in enumerate(seq):
+            loc = seq.loc_of(i)
+            if not isinstance(item, LMap):
+                self.diags.error("C2C201", f"a step must be a mapping, not {type_name(item)}", loc,
+                                 "write the step's keys (service, command, …) under the '- '")
+                continue
+            step = self.step(item, inherited, f"{path}/{i}", default)
+            if step is not None:
+                out.append(step)
+        return out
+
+    def step(self, m: LMap, inherited: str | None, path: str, default: str | None = None) -> Step | None:
+        kind = m.get("type")
+        f = Fields(m, self.diags, "step")
+        self._unknown_keys(m)
+        kind_text = f.text("type") if kind is not None else None
+        if kind_text in _GROUP_TYPES or (kind is None and "steps" in m):
+            if kind is None:
+                self.diags.error("C2C202", "a step with 'steps' needs 'type: serial' or 'type: parallel'",
+                                 m.key_loc["steps"], "add `type: serial` (in order) or `type: parallel`")
+                return None
+            return self.group(m, f, kind_text, inherited, path, default)
+        if kind_text == "push":
+            return self.push(m, f, inherited, path, default)
+        if kind is not None and kind_text is not None:
+            self.diags.error("C2C203", f"unknown step type '{kind_text}'", m.loc_of("type"),
+                             "use serial, parallel, push or manual, or leave 'type' out for a command step")
+            return None
+        if kind is not None:
+            return None  # wrong type already reported
+        return self.run(m, f, inherited, path, default)
+
+    def _unknown_keys(self, m: LMap) -> None:
+        for key in m:
+            if key not in STEP_KEYS:
+                guess = suggest(str(key), STEP_KEYS, MISPLACED_STEP_KEYS)
+                self.diags.warning("C2C204", f"unknown step key '{key}' is ignored", m.key_loc[key],
+                                   f"did you mean {guess}?" if guess else None)
+
+    def _common(self, step: Step, f: Fields) -> None:
+        step.tag = f.text("tag")
+        step.exclude = f.text("exclude")
+
+    def _service(self, m: LMap, f: Fields, inherited: str | None, what: str,
+                 default: str | None = None) -> str | None:
+        own = f.text("service")
+        if own is None and inherited is None:
+            return default
+        if own is not None and inherited is not None:
+            self.diags.error("C2C205", f"{what} sets 'service: {own}' inside a group that already sets "
+                             f"'service: {inherited}'", m.loc_of("service"),
+                             "remove 'service' here (it is inherited), or from the group")
+            return own
+        return own if own is not None else inherited
+
+    def _name(self, f: Fields, path: str, stem: str) -> tuple[str, bool]:
+        name = f.text("name")
+        if name:
+            return name, False
+        digest = hashlib.sha1(f"{self.filename}{path}{stem}".encode()).hexdigest()[:8]
+        return f"{stem}-{digest}", True
+
+    def run(self, m: LMap, f: Fields, inherited: str | None, path: str,
+            default: str | None = None) -> RunStep | None:
+        service = self._service(m, f, inherited, "a step", default)
+        command = f.argv("command")
+        ok = True
+        if service is None:
+            self.diags.error("C2C206", "a command step needs a 'service'", m.loc,
+                             "add `service: NAME` naming a service of the services file")
+            ok = False
+        if command is None:
+            if "command" not in m:
+                self.diags.error("C2C207", "a step needs a 'command' (or 'type: push', or 'steps')", m.loc,
+                                 "add `command: ...`; `command: true` just builds the service")
+            ok = False
+        elif not command:
+            self.diags.error("C2C207", "the step's command is empty", m.loc_of("command"))
+            ok = False
+        if not ok:
+            return None
+        name, auto = self._name(f, path, service)
+        step = RunStep(name=name, loc=m.loc, auto_named=auto, service=service, command=command)
+        self._common(step, f)
+        step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
+        step.dockercfg_service = f.text("dockercfg_service")
+        on_fail = m.get("on_fail")
+        if isinstance(on_fail, LSeq):
+            step.on_fail = self.steps(on_fail, inherited=None, path=f"{path}/on_fail", default=service)
+        elif on_fail is not None:
+            f.wrong("on_fail", "a list of steps")
+        return step
+
+    def push(self, m: LMap, f: Fields, inherited: str | None, path: str,
+             default: str | None = None) -> PushStep | None:
+        service = self._service(m, f, inherited, "a push step", default)
+        image_name = f.text("image_name")
+        if service is None:
+            self.diags.error("C2C206", "a push step needs a 'service'", m.loc,
+                             "add `service: NAME`: the service whose image is pushed")
+        if not image_name:
+            self.diags.error("C2C208", "a push step needs an 'image_name'", m.loc,
+                             "add `image_name: registry/owner/name`")
+        if service is None or not image_name:
+            return None
+        name, auto = self._name(f, path, service)
+        step = PushStep(name=name, loc=m.loc, auto_named=auto, service=service, image_name=image_name)
+        self._common(step, f)
+        step.image_tag = f.text("image_tag") or "latest"
+        step.registry = f.text("registry")
+        step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
+        step.dockercfg_service = f.text("dockercfg_service")
+        return step
+
+    def group(self, m: LMap, f: Fields, kind: str, inherited: str | None, path: str,
+              default: str | None = None) -> GroupStep | None:
+        children = m.get("steps")
+        if not isinstance(children, LSeq):
+            if children is None:
+                self.diags.error("C2C209", f"a {kind} group needs 'steps'", m.loc,
+                                 "list the group's steps under `steps:`")
+            else:
+                f.wrong("steps", "a list of steps")
+            return None
+        if "service" in m and "services" in m:
+            self.diags.error("C2C210", "a group sets both 'service' and 'services'", m.key_loc["services"],
+                             "keep one: 'service' for all steps, 'services' to repeat them per service")
+            return None
+        name, auto = self._name(f, path, kind)
+        services = [s for s, _ in f.texts("services")] if "services" in m else None
+        if kind == "matrix":
+            self.diags.warning("C2C211", "'type: matrix' is legacy Codeship syntax; it runs as a parallel "
+                               "group over its services", m.loc_of("type"),
+                               "write `type: parallel` with `services:` instead")
+            if services is None:
+                self.diags.error("C2C209", "a matrix group needs 'services'", m.loc)
+                return None
+        if services is not None:
+            if inherited is not None:
+                self.diags.error("C2C205", "a group with 'services' inside a group that sets 'service'",
+                                 m.key_loc["services"])
+                return None
+            group = self._expand_services(children, kind, services, path, name)
+        else:
+            own = self._service(m, f, inherited, f"a {kind} group")
+            group = GroupStep(name=name, loc=m.loc, kind=kind,
+                              steps=self.steps(children, inherited=own, path=path,
+                                               default=None if own else default))
+        group.name, group.auto_named, group.loc = name, auto, m.loc
+        self._common(group, f)
+        if not children:
+            self.diags.warning("C2C209", f"the {kind} group has no steps", m.loc_of("steps"))
+        return group
+
+    def _expand_services(self, children: LSeq, kind: str, services: list[str], path: str,
+                         name: str) -> GroupStep:
+        # parallel/matrix + services: one serial branch per service, run side by side.
+        # serial + services: all steps for the first service, then all for the next (the docs'
+        # documented equivalent; their prose says "parallel", which contradicts the example).
+        per_service = [
+            GroupStep(name=f"{name}-{svc}", loc=children.loc, kind="serial",
+                      steps=self.steps(children, inherited=svc, path=f"{path}/{svc}"), auto_named=True)
+            for svc in services
+        ]
+        outer = "serial" if kind == "serial" else ("manual" if kind == "manual" else "parallel")
+        return GroupStep(name=name, loc=children.loc, kind=outer, steps=per_service)

@@ -1,0 +1,88 @@
+"""Read a Codeship project from disk: discovery, parsing and checks, as one call."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .checks import check_project
+from .diagnostics import Diagnostics, InputError, Loc
+from .discovery import SERVICES_NAMES, STEPS_NAMES, find_file
+from .model import Project
+from .parse_services import parse_services
+from .parse_steps import parse_steps
+from .yaml_loader import decode, load
+
+_DOCKERFILE_LINE = re.compile(r"^\s*(FROM|RUN|COPY|ADD|WORKDIR|ENTRYPOINT|CMD|ENV|EXPOSE)\s", re.M | re.I)
+_SYMLINK_TEXT = re.compile(r"^[\w./-]+\.(ya?ml|json)$")
+
+
+def read_document(path: Path, display: str, diags: Diagnostics):
+    """Parse one file; on failure record a diagnostic and return (False, None)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        diags.error("C2C010", f"cannot read the file: {exc.strerror or exc}", Loc(display),
+                    "check the path and its permissions")
+        return False, None
+    text = ""
+    try:
+        text = decode(raw, display)
+        stripped = text.strip()
+        if _SYMLINK_TEXT.match(stripped) and "\n" not in stripped:
+            raise InputError("C2C011", f"the file only holds the path '{stripped}': it looks like a git "
+                             "symlink checked out as a plain file", Loc(display, 1, 1),
+                             f"point --services/--steps at '{stripped}' itself, or enable symlinks in git "
+                             "(core.symlinks=true)")
+        return True, load(text, display)
+    except InputError as exc:
+        diag = exc.diagnostic
+        if diag.code == "C2C002" and _DOCKERFILE_LINE.search(text):
+            diag = type(diag)(diag.level, diag.code, diag.message + "; the file looks like a Dockerfile",
+                              diag.loc, "the services file must be YAML; put Dockerfile instructions in "
+                              "a Dockerfile and point build.dockerfile at it")
+        diags.items.append(diag)
+        return False, None
+
+
+def load_project(directory: Path, services: Path | None = None, steps: Path | None = None,
+                 volumes_from_scope: str = "step") -> tuple[Project | None, Diagnostics]:
+    diags = Diagnostics()
+    directory = Path(directory)
+    services_path = services or find_file(directory, SERVICES_NAMES)
+    if services_path is None:
+        diags.error("C2C012", f"no services file in {directory}", Loc(str(directory)),
+                    "run in the repository root, or pass --services PATH (looked for "
+                    + ", ".join(SERVICES_NAMES[:3]) + ", docker-compose.yml)")
+        return None, diags
+    steps_path = steps or find_file(services_path.parent if services else directory, STEPS_NAMES)
+    if steps and not steps.is_file():
+        diags.error("C2C012", f"the steps file {steps} does not exist", Loc(str(steps)))
+        return None, diags
+    if not services_path.is_file():
+        diags.error("C2C012", f"the services file {services_path} does not exist", Loc(str(services_path)))
+        return None, diags
+    ok, services_doc = read_document(services_path, _display(services_path), diags)
+    steps_doc = None
+    if steps_path is not None:
+        steps_ok, steps_doc = read_document(steps_path, _display(steps_path), diags)
+        ok = ok and steps_ok
+    else:
+        diags.warning("C2C013", "no steps file (codeship-steps.yml): the script will have no steps",
+                      Loc(_display(services_path)), "add codeship-steps.yml, or pass --steps PATH")
+    if not ok:
+        return None, diags
+    svc_map = parse_services(services_doc, _display(services_path), diags)
+    step_list = parse_steps(steps_doc, _display(steps_path), diags) if steps_path else []
+    project = Project(base_dir=services_path.parent.resolve(), services_file=services_path,
+                      steps_file=steps_path, services=svc_map, steps=step_list)
+    check_project(project, diags, volumes_from_scope)
+    return project, diags
+
+
+def _display(path: Path) -> str:
+    """Paths in messages: relative to the current directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,144 @@
+"""The conversion rules: what each Codeship key becomes. One table, used by the parser (which keys
+exist and how they are treated), by diagnostics, and by the README's conversion matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONVERTED = "converted"
+CAVEAT = "converted with a caveat"
+IGNORED = "dropped (Codeship ignores it too)"
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    key: str
+    outcome: str
+    becomes: str
+    hint: str = ""
+
+
+def _table(*rules: KeyRule) -> dict[str, KeyRule]:
+    return {r.key: r for r in rules}
+
+
+_IGNORED_BY_CODESHIP = (
+    "cgroup_parent container_name cpu_quota devices extends group_add init ipc isolation logging "
+    "log_driver log_opt mac_address memswap_limit mem_swappiness networks network_mode "
+    "oom_score_adj oom_scope_adj pid stop_signal stop_grace_period tty tmpfs ulimits volume_driver "
+    "privileged labels"
+).split()
+_HOST_LINKING = ("external_links", "ports", "stdin_open")
+
+# Compose keys that Codeship passes to Docker unchanged ("should function as expected").
+PASSTHROUGH = frozenset(
+    "cap_add cap_drop cpu_shares cpus cpuset dns dns_opt dns_search domainname expose extra_hosts "
+    "healthcheck mem_limit mem_reservation oom_kill_disable platform read_only security_opt "
+    "shm_size sysctls userns_mode".split()
+)
+
+SERVICE_RULES: dict[str, KeyRule] = _table(
+    KeyRule("image", CONVERTED, "`image`"),
+    KeyRule("build", CONVERTED, "`build` plus an explicit `image` name, built once per run by the script"),
+    KeyRule("command", CONVERTED, "`command` as an argv list (split like jet)"),
+    KeyRule("entrypoint", CONVERTED, "`entrypoint` as an argv list; a step's command becomes its arguments"),
+    KeyRule("working_dir", CONVERTED, "`working_dir`"),
+    KeyRule("user", CONVERTED, "`user`"),
+    KeyRule("hostname", CONVERTED, "`hostname`"),
+    KeyRule("environment", CONVERTED, "`environment` (keys an env_file sets are left to the env_file, "
+            "which wins in Codeship)"),
+    KeyRule("env_file", CONVERTED, "`env_file`"),
+    KeyRule("encrypted_env_file", CAVEAT, "decrypted by the script at run time into a private "
+            "directory and handed to Compose in a run-time override file", "needs `codeship.aes` or "
+            "`CODESHIP_AES_KEY` when the script runs"),
+    KeyRule("encrypted_environment", CAVEAT, "decrypted by the script at run time, like "
+            "encrypted_env_file", "needs `codeship.aes` or `CODESHIP_AES_KEY` when the script runs"),
+    KeyRule("volumes", CONVERTED, "`volumes`: host paths become bind mounts, container-only paths stay "
+            "anonymous (or named, when another service takes `volumes_from` this one)"),
+    KeyRule("volumes_from", CAVEAT, "named volumes mounted at the same paths in both services",
+            "shared within one step by default; `--volumes-from-scope build` keeps them for the run"),
+    KeyRule("links", CONVERTED, "`links` (aliases kept)"),
+    KeyRule("depends_on", CONVERTED, "`depends_on`"),
+    KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set",
+            "the container drives the host's Docker engine"),
+    KeyRule("cached", IGNORED, "nothing: the hosted image cache has no local equivalent",
+            "Docker's local layer cache applies"),
+    KeyRule("default_cache_branch", IGNORED, "nothing (belongs to `cached`)"),
+    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for pulls, decrypted by the script",
+            "needs the AES key at run time"),
+    KeyRule("dockercfg_service", CAVEAT, "run by the script to produce registry credentials"),
+    KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
+    *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
+    *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
+    *(KeyRule(k, CONVERTED, f"`{k}` (passed through, as Codeship does)") for k in sorted(PASSTHROUGH)),
+)
+
+BUILD_RULES: dict[str, KeyRule] = _table(
+    KeyRule("image", CONVERTED, "the service's `image` (the name the build is tagged with)"),
+    KeyRule("context", CONVERTED, "`build.context`"),
+    KeyRule("path", CONVERTED, "`build.context` (deprecated alias)"),
+    KeyRule("dockerfile", CONVERTED, "`build.dockerfile`"),
+    KeyRule("dockerfile_path", CONVERTED, "`build.dockerfile` (deprecated alias)"),
+    KeyRule("args", CONVERTED, "`build.args`; Go templates become `${CI_…}` variables the script sets"),
+    KeyRule("encrypted_args_file", CAVEAT, "build args decrypted by the script at run time",
+            "needs the AES key at run time"),
+    KeyRule("encrypted_args", CAVEAT, "build args decrypted by the script at run time",
+            "needs the AES key at run time"),
+    KeyRule("target", CONVERTED, "`build.target`"),
+    KeyRule("cache_from", CONVERTED, "`build.cache_from`"),
+)
+
+STEP_KEYS = frozenset(
+    "name type service services steps command tag exclude on_fail image_name image_tag registry "
+    "encrypted_dockercfg_path dockercfg_service".split()
+)
+
+# Keys people put in the wrong place, with what they most likely meant.
+MISPLACED_SERVICE_KEYS = {
+    "args": "build.args",
+    "dockerfile_path": "build.dockerfile",
+    "context": "build.context",
+    "path": "build.context",
+    "encrypted_args_file": "build.encrypted_args_file",
+    "encrypted_args": "build.encrypted_args",
+    "env": "environment",
+    "environments": "environment",
+    "env_files": "env_file",
+    "volume": "volumes",
+    "link": "links",
+    "depends-on": "depends_on",
+    "workdir": "working_dir",
+    "cache": "cached",
+}
+MISPLACED_BUILD_KEYS = {
+    "name": "build.image",
+    "context_path": "build.context",
+    "cached": "cached (a service key, next to build)",
+    "encrypted_env_file": "encrypted_env_file (a service key, next to build)",
+    "arguments": "build.args",
+    "build_args": "build.args",
+}
+MISPLACED_STEP_KEYS = {
+    "encrypted_env_file": "the service's encrypted_env_file in codeship-services.yml",
+    "environment": "the service's environment in codeship-services.yml",
+    "image": "the service's image in codeship-services.yml (steps name a `service`)",
+    "commands": "command",
+    "cmd": "command",
+    "step": "steps",
+    "tags": "tag",
+    "excludes": "exclude",
+    "depends_on": "the service's depends_on in codeship-services.yml",
+    "volumes": "the service's volumes in codeship-services.yml",
+    "build": "the service's build in codeship-services.yml",
+}
+
+
+def suggest(key: str, known, misplaced: dict[str, str]) -> str | None:
+    """The likely intent behind an unknown key, or None."""
+    if key in misplaced:
+        return misplaced[key]
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None

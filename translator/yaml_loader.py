@@ -1,0 +1,279 @@
+"""Load YAML or JSON into plain values that remember where each one came from.
+
+The document is built from PyYAML's event stream with an explicit stack rather than with
+PyYAML's recursive composer: libyaml's composer crashes the interpreter on deeply nested
+input, and alias expansion must be bounded ("billion laughs").
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .diagnostics import InputError, Loc
+
+# libyaml is much faster; fall back to the pure-Python parser where it is missing.
+_Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+MAX_DEPTH = 100
+MAX_NODES = 200_000  # after alias expansion; real configs have a few thousand
+
+
+class LMap(dict):
+    """A mapping with the location of itself, of each key and of each value."""
+
+    __slots__ = ("loc", "key_loc", "val_loc", "val_text")
+
+    def __init__(self, loc: Loc):
+        super().__init__()
+        self.loc = loc
+        self.key_loc: dict = {}
+        self.val_loc: dict = {}
+        self.val_text: dict = {}  # source text of scalar values: 1.10 stays "1.10"
+
+    def loc_of(self, key) -> Loc:
+        return self.val_loc.get(key, self.loc)
+
+    def text_of(self, key) -> str:
+        """A scalar value as written in the file, which is how Codeship read it."""
+        return self.val_text.get(key, _text(self.get(key)))
+
+
+class LSeq(list):
+    """A sequence with the location of itself and of each item."""
+
+    __slots__ = ("loc", "item_loc", "item_text")
+
+    def __init__(self, loc: Loc):
+        super().__init__()
+        self.loc = loc
+        self.item_loc: list[Loc] = []
+        self.item_text: list = []
+
+    def loc_of(self, index: int) -> Loc:
+        return self.item_loc[index] if index < len(self.item_loc) else self.loc
+
+    def text_of(self, index: int) -> str:
+        text = self.item_text[index] if index < len(self.item_text) else None
+        return text if text is not None else _text(self[index])
+
+
+class _Scalars(yaml.SafeLoader):
+    """Resolves and constructs single scalars exactly as yaml.safe_load would."""
+
+    def __init__(self):  # no stream: only the resolver and constructor are used
+        yaml.resolver.Resolver.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+
+
+_SCALARS = _Scalars()
+
+
+def _loc(filename: str, mark) -> Loc:
+    return Loc(filename, mark.line + 1, mark.column + 1)
+
+
+def decode(raw: bytes, filename: str) -> str:
+    """Bytes to text: UTF-8 (a BOM is allowed), else a diagnostic naming the first bad byte."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(
+            "C2C001",
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            Loc(filename, line, col),
+            "save the file as UTF-8",
+        ) from None
+    if "\x00" in text:
+        off = text.index("\x00")
+        line = text.count("\n", 0, off) + 1
+        col = off - (text.rfind("\n", 0, off) + 1) + 1
+        raise InputError("C2C001", "the file contains a NUL byte", Loc(filename, line, col),
+                         "remove the NUL byte; a configuration file is plain text")
+    return text
+
+
+def load(text: str, filename: str):
+    """Parse one YAML (or JSON) document; returns None for an empty document."""
+    try:
+        return _compose(text, filename)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _loc(filename, mark) if mark else Loc(filename)
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        hint = "fix the YAML syntax at this position"
+        if mark and _char_at(text, mark.line, mark.column) == "\t":
+            hint = "indent with spaces: YAML does not allow tabs for indentation"
+        raise InputError("C2C002", f"YAML syntax error: {problem}", loc, hint) from None
+    except yaml.YAMLError as exc:
+        raise InputError("C2C002", f"YAML syntax error: {exc}", Loc(filename),
+                         "fix the YAML syntax") from None
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n", line + 1)
+    return lines[line][column:column + 1] if line < len(lines) else ""
+
+
+def _compose(text: str, filename: str):
+    parser = _Parser(text)
+    anchors: dict[str, tuple[object, int]] = {}
+    # Each frame: [container, size, pending_key, pending_key_loc, anchor, is_map, merges]
+    stack: list[list] = []
+    root = None
+    total = 0
+    documents = 0
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                break
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise InputError("C2C003", "the file holds more than one YAML document",
+                                     _loc(filename, event.start_mark),
+                                     "keep a single document: remove the extra '---' section")
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            loc = _loc(filename, event.start_mark)
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
+                                     loc, "flatten the structure; real configurations nest a few levels")
+                is_map = isinstance(event, yaml.MappingStartEvent)
+                stack.append([LMap(loc) if is_map else LSeq(loc), 1, _NO_KEY, None,
+                              event.anchor, is_map, []])
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                value, size = frame[0], frame[1]
+                if frame[5] and frame[6]:
+                    _apply_merges(value, frame[6])
+                if frame[4]:
+                    anchors[frame[4]] = (value, size)
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise InputError("C2C002", f"YAML syntax error: unknown alias *{event.anchor}",
+                                     loc, "define the anchor (&name) before using it")
+                value, size = anchors[event.anchor]
+            elif isinstance(event, yaml.ScalarEvent):
+                value, size = _scalar(event), 1
+                if event.anchor:
+                    anchors[event.anchor] = (value, size)
+            else:  # pragma: no cover - PyYAML emits no other events
+                continue
+            total += size
+            if total > MAX_NODES:
+                raise InputError("C2C005", f"the document expands to more than {MAX_NODES} values "
+                                 "(YAML aliases repeating aliases?)", loc,
+                                 "remove the repeated aliases; the file looks like an alias bomb")
+            if not stack:
+                root = value
+                continue
+            _add(stack[-1], value, size, loc, event, filename)
+    finally:
+        dispose = getattr(parser, "dispose", None)
+        if dispose:
+            dispose()
+    return root
+
+
+class _NoKey:
+    pass
+
+
+_NO_KEY = _NoKey()
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _scalar(event) -> object:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _SCALARS.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    if tag == _MERGE_TAG:
+        return _MergeKey()
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError:
+        return event.value  # unknown tag (e.g. !Ref): keep the text, like a plain string
+
+
+class _MergeKey:
+    __slots__ = ()
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, _MergeKey)
+
+
+def _add(frame: list, value, size: int, loc: Loc, event, filename: str) -> None:
+    container = frame[0]
+    frame[1] += size
+    text = event.value if isinstance(event, yaml.ScalarEvent) else None
+    if not frame[5]:
+        container.append(value)
+        container.item_loc.append(loc)
+        container.item_text.append(text)
+        return
+    if frame[2] is _NO_KEY:
+        if isinstance(value, _MergeKey):
+            frame[2], frame[3] = value, loc
+            return
+        if isinstance(value, (LMap, LSeq)):
+            raise InputError("C2C002", "YAML syntax error: a mapping or list cannot be a key", loc,
+                             "use a plain text key")
+        key = value if isinstance(value, str) else _key_text(value)
+        if key in container:
+            first = container.key_loc[key]
+            raise InputError("C2C006", f"duplicate key {key!r} (first defined at line {first.line})",
+                             loc, "remove one of the two; YAML keeps only the last and Compose rejects it")
+        frame[2], frame[3] = key, loc
+        return
+    key = frame[2]
+    frame[2] = _NO_KEY
+    if isinstance(key, _MergeKey):
+        sources = value if isinstance(value, LSeq) else [value]
+        if not all(isinstance(s, LMap) for s in sources):
+            raise InputError("C2C002", "YAML merge key '<<' needs a mapping or a list of mappings",
+                             loc, "merge an anchored mapping: '<<: *name'")
+        frame[6].extend(sources)
+        return
+    container[key] = value
+    container.key_loc[key] = frame[3]
+    container.val_loc[key] = loc
+    if text is not None:
+        container.val_text[key] = text
+
+
+def _apply_merges(mapping: LMap, sources: list[LMap]) -> None:
+    # Explicit keys win over merged ones; earlier merge sources win over later ones.
+    for source in sources:
+        for key, value in source.items():
+            if key not in mapping:
+                mapping[key] = value
+                mapping.key_loc[key] = source.key_loc.get(key, source.loc)
+                mapping.val_loc[key] = source.val_loc.get(key, source.loc)
+                if key in source.val_text:
+                    mapping.val_text[key] = source.val_text[key]
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else _key_text(value)
+
+
+def _key_text(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
