@@ -1,0 +1,584 @@
+# ---------------------------------------------------------------------------------------------
+# Runtime: the same in every generated script. The build itself is at the end of the file.
+# Every step runs as its own Compose project (fresh containers, networks and volumes), which is
+# removed when the step ends, also on failure and on Ctrl-C.
+# ---------------------------------------------------------------------------------------------
+
+C2C_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+C2C_COMPOSE_FILE="$C2C_DIR/compose.yaml"
+C2C_MODE=run          # run | list | dry-run
+C2C_TAG=''
+C2C_HAVE_TAG=0
+C2C_PUSH=0
+C2C_MANUAL=0
+C2C_REMOVE=1
+C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
+C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
+C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
+C2C_STEPS=()
+C2C_USER_ENV=()
+C2C_COMPOSE=()
+C2C_STATE=''
+C2C_RUN_ID=''
+C2C_SKIP=''
+C2C_FORCED=0
+C2C_DEPTH=0
+C2C_CLEANED=0
+C2C_EXIT_SIGNAL=0
+C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
+  CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
+  CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
+
+c2c_usage() {
+  cat <<EOF
+Usage: ${0##*/} [OPTIONS]
+
+Runs the Codeship steps of this project like \`jet steps\`: every step in fresh containers of
+its own Compose project (${C2C_COMPOSE_FILE##*/}), parallel groups side by side, serial groups
+in order, stopping at the first failure. Everything a step creates is removed when it ends.
+
+Selecting steps:
+  --tag TAG             the build tag (branch or git tag) for tag:/exclude: filters;
+                        without it, steps that carry a tag: are skipped, as with jet
+  --step NAME           run only this step or group (repeatable)
+  --push                run push steps (skipped by default, as with jet)
+  --manual              run manual (approval) groups instead of skipping them
+Seeing what would happen:
+  --list                print the step tree and which steps the filters select; run nothing
+  --dry-run             print the exact docker commands; run nothing
+Environment:
+  -e, --env KEY=VALUE   set a variable in every step container (repeatable)
+  --ci-branch, --ci-build-id, --ci-commit-id, --ci-commit-message, --ci-commit-description,
+  --ci-committer-name, --ci-committer-email, --ci-committer-username, --ci-repo-name,
+  --ci-project-id VALUE
+                        override a CI_* variable (defaults come from git)
+Running:
+  --no-remove           keep each step's containers, networks and volumes
+  --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
+  --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
+  -h, --help            show this help
+
+Exit status: 0 when every selected step passed; otherwise the failing step's exit code;
+130 on Ctrl-C (SIGINT), 143 on SIGTERM; 2 for a usage error.
+EOF
+}
+
+c2c_die_usage() {
+  printf '%s: %s\nTry --help.\n' "${0##*/}" "$1" >&2
+  exit 2
+}
+
+c2c_parse_args() {
+  local opt value
+  while (($#)); do
+    opt=$1
+    value=''
+    case $opt in
+      --*=*) value=${opt#*=}; opt=${opt%%=*}; set -- "$opt" "$value" "${@:2}" ;;
+    esac
+    case $opt in
+      -h|--help) c2c_usage; exit 0 ;;
+      --list) C2C_MODE=list; shift ;;
+      --dry-run) C2C_MODE=dry-run; shift ;;
+      --push) C2C_PUSH=1; shift ;;
+      --manual) C2C_MANUAL=1; shift ;;
+      --no-remove) C2C_REMOVE=0; shift ;;
+      --tag|--step|-e|--env|--stop-timeout|--compose|--ci-*)
+        (($# >= 2)) || c2c_die_usage "$opt needs a value"
+        value=$2
+        shift 2
+        case $opt in
+          --tag) C2C_TAG=$value; C2C_HAVE_TAG=1 ;;
+          --step) C2C_STEPS+=("$value") ;;
+          -e|--env)
+            [[ $value == *=* ]] || c2c_die_usage "-e needs KEY=VALUE, got: $value"
+            C2C_USER_ENV+=("$value") ;;
+          --stop-timeout)
+            [[ $value =~ ^[0-9]+$ ]] || c2c_die_usage "--stop-timeout needs whole seconds"
+            C2C_STOP_TIMEOUT=$value ;;
+          --compose)
+            [[ $value == v1 || $value == v2 || $value == auto ]] || c2c_die_usage "--compose takes v1 or v2"
+            C2C_COMPOSE_CHOICE=$value ;;
+          --ci-branch) CI_BRANCH=$value ;;
+          --ci-build-id) CI_BUILD_ID=$value ;;
+          --ci-commit-id) CI_COMMIT_ID=$value ;;
+          --ci-commit-message) CI_COMMIT_MESSAGE=$value ;;
+          --ci-commit-description) CI_COMMIT_DESCRIPTION=$value ;;
+          --ci-committer-name) CI_COMMITTER_NAME=$value ;;
+          --ci-committer-email) CI_COMMITTER_EMAIL=$value ;;
+          --ci-committer-username) CI_COMMITTER_USERNAME=$value ;;
+          --ci-repo-name) CI_REPO_NAME=$value ;;
+          --ci-project-id) CI_PROJECT_ID=$value ;;
+          *) c2c_die_usage "unknown option: $opt" ;;
+        esac ;;
+      *) c2c_die_usage "unknown argument: $opt" ;;
+    esac
+  done
+}
+
+# CI_* variables: jet's flag values, else what git knows, else Codeship's defaults.
+c2c_git() {
+  git -C "$C2C_DIR" "$@" 2>/dev/null || true
+}
+
+c2c_ci_defaults() {
+  local inside
+  inside=$(c2c_git rev-parse --is-inside-work-tree)
+  if [[ $inside == true ]]; then
+    : "${CI_BRANCH=$(c2c_git rev-parse --abbrev-ref HEAD)}"
+    : "${CI_COMMIT_ID=$(c2c_git rev-parse HEAD)}"
+    : "${CI_COMMIT_MESSAGE=$(c2c_git log -1 --pretty=%B)}"
+    : "${CI_COMMIT_DESCRIPTION=$(c2c_git describe --abbrev=1 --tags --always)}"
+    : "${CI_COMMITTER_NAME=$(c2c_git log -1 --pretty=%cn)}"
+    : "${CI_COMMITTER_EMAIL=$(c2c_git log -1 --pretty=%ce)}"
+    : "${CI_REPO_NAME=$(basename "$(c2c_git rev-parse --show-toplevel)")}"
+  fi
+  export CI=true CI_NAME=codeship
+  : "${CI_BRANCH=}" "${CI_COMMIT_ID=}" "${CI_COMMIT_MESSAGE=}" "${CI_COMMIT_DESCRIPTION=}"
+  : "${CI_COMMITTER_NAME=}" "${CI_COMMITTER_EMAIL=}" "${CI_COMMITTER_USERNAME=}"
+  : "${CI_REPO_NAME=${C2C_DIR##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
+  : "${CI_TIMESTAMP=$(date +%s)}"
+  : "${CI_STRING_TIME=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)}"
+  : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
+  export "${C2C_CI_VARS[@]}"
+}
+
+c2c_detect_compose() {
+  case $C2C_COMPOSE_CHOICE in
+    v2) C2C_COMPOSE=(docker compose) ;;
+    v1) C2C_COMPOSE=(docker-compose) ;;
+    *)
+      if docker compose version >/dev/null 2>&1; then
+        C2C_COMPOSE=(docker compose)
+      elif command -v docker-compose >/dev/null 2>&1; then
+        C2C_COMPOSE=(docker-compose)
+      else
+        C2C_COMPOSE=(docker compose)
+        if [[ $C2C_MODE == run ]]; then
+          printf '%s: neither "docker compose" (v2) nor "docker-compose" (v1) was found\n' "${0##*/}" >&2
+          exit 127
+        fi
+      fi ;;
+  esac
+}
+
+# --- output ----------------------------------------------------------------------------------
+c2c_say() {
+  printf '%s\n' "$*"
+}
+
+c2c_now_ms() {
+  if [[ -n ${EPOCHREALTIME:-} ]]; then
+    local t=${EPOCHREALTIME/[.,]/}
+    printf '%s\n' $((10#$t / 1000))
+  else
+    printf '%s\n' $(($(date +%s) * 1000))
+  fi
+}
+
+c2c_secs() {
+  local ms=$1
+  printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+# Runs a command with every output line prefixed, in the background so that a signal reaches
+# the script's trap at once; returns the command's exit status.
+c2c_logged() {
+  local prefix=$1
+  shift
+  if [[ $C2C_MODE == dry-run ]]; then
+    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$2" "${@:3}"
+    c2c_show "$@"
+    return 0
+  fi
+  local status=0
+  c2c_prefixed "$prefix" "$@" &
+  wait "$!" || status=$?
+  return "$status"
+}
+
+c2c_prefixed() {
+  local prefix=$1
+  shift
+  "$@" 2>&1 </dev/null | C2C_P=$prefix awk '{ print ENVIRON["C2C_P"] $0; fflush() }'
+  return "${PIPESTATUS[0]}"
+}
+
+c2c_show() {
+  local out
+  printf -v out '%q ' "$@"
+  printf '+ %s\n' "${out% }"
+}
+
+c2c_compose() {
+  local project=$1
+  shift
+  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$project" "$@"
+}
+
+# --- step selection --------------------------------------------------------------------------
+# A filter is '' (none), '=TEXT' (the whole tag must equal TEXT) or '~ERE' (a regular expression,
+# unanchored, converted from Codeship's RE2 when the script was generated).
+c2c_filter_matches() {
+  local filter=$1
+  [[ $C2C_HAVE_TAG == 1 ]] || return 1
+  case $filter in
+    =*) [[ $C2C_TAG == "${filter#=}" ]] ;;
+    '~'*) local re=${filter#\~}; [[ $C2C_TAG =~ $re ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+c2c_is_requested() {
+  local name=$1 wanted
+  ((${#C2C_STEPS[@]})) || return 0
+  [[ $C2C_FORCED == 1 ]] && return 0
+  for wanted in "${C2C_STEPS[@]}"; do
+    [[ $wanted == "$name" ]] && return 0
+  done
+  return 1
+}
+
+# Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
+# has nothing to do at all (not selected, and not listing).
+c2c_enter() {
+  local kind=$1 name=$2 tag=$3 exclude=$4 detail=${5:-}
+  if [[ -z $C2C_SKIP ]]; then
+    if [[ -n $exclude ]] && c2c_filter_matches "$exclude"; then
+      C2C_SKIP="excluded by exclude: ${exclude:1}"
+    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag"; then
+      if [[ $C2C_HAVE_TAG == 1 ]]; then
+        C2C_SKIP="tag: ${tag:1} does not match '$C2C_TAG'"
+      else
+        C2C_SKIP="tag: ${tag:1} (no --tag given)"
+      fi
+    fi
+  fi
+  if ((${#C2C_STEPS[@]})) && [[ $C2C_FORCED == 0 ]]; then
+    local wanted
+    for wanted in "${C2C_STEPS[@]}"; do
+      [[ $wanted == "$name" ]] && C2C_FORCED=1
+    done
+  fi
+  local requested=1
+  if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name"; then
+    requested=0
+  fi
+  if [[ $C2C_MODE == list ]]; then
+    local mark='run ' indent
+    printf -v indent '%*s' $((C2C_DEPTH * 2)) ''
+    if [[ -n $C2C_SKIP || $requested == 0 ]]; then
+      mark='skip'
+    elif [[ $kind == push && $C2C_PUSH == 0 ]] || [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
+      mark='skip'
+    fi
+    printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" \
+      "${C2C_SKIP:+  ($C2C_SKIP)}"
+    return 0
+  fi
+  ((requested)) || return 1
+  if [[ -n $C2C_SKIP ]]; then
+    [[ $kind == group || $kind == manual ]] || c2c_record "$name" skipped 0 "$C2C_SKIP"
+    return 1
+  fi
+  return 0
+}
+
+# --- running the tree ------------------------------------------------------------------------
+c2c_serial() {
+  local fn
+  for fn in "$@"; do
+    "$fn" || return
+  done
+}
+
+c2c_parallel() {
+  local fn pid status=0 first=0
+  local -a pids=()
+  if [[ $C2C_MODE == list ]]; then
+    c2c_serial "$@"
+    return
+  fi
+  for fn in "$@"; do
+    "$fn" &
+    pids+=("$!")
+  done
+  for pid in "${pids[@]}"; do
+    status=0
+    wait "$pid" || status=$?
+    if ((status != 0 && first == 0)); then
+      first=$status
+    fi
+  done
+  return "$first"
+}
+
+c2c_manual() {
+  local name=$1
+  shift
+  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 ]]; then
+    c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
+    c2c_record "$name" skipped 0 "manual (use --manual)"
+    return 0
+  fi
+  c2c_serial "$@"
+}
+
+c2c_on_fail() {
+  local status=$1
+  shift
+  if [[ $C2C_MODE == list ]]; then
+    local C2C_DEPTH=$((C2C_DEPTH + 1))
+    c2c_serial "$@"
+    return 0
+  fi
+  ((status != 0)) || return 0
+  c2c_serial "$@" || true
+  return "$status"
+}
+
+c2c_record() {
+  local name=$1 result=$2 ms=$3 why=${4:-}
+  [[ $C2C_MODE == list || -z $C2C_STATE ]] && return 0
+  printf '%s\t%s\t%s\t%s\n' "$result" "$ms" "$name" "$why" >>"$C2C_STATE/results"
+}
+
+# Builds the images a step needs, once per run, under a lock shared with parallel branches.
+c2c_ensure_images() {
+  local service
+  for service in "$@"; do
+    [[ -e $C2C_STATE/built/$service ]] && continue
+    until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
+    if [[ ! -e $C2C_STATE/built/$service ]]; then
+      c2c_service "$service"
+      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build "$service"; then
+        rmdir "$C2C_STATE/lock.$service"
+        c2c_say "(service: $service) image build failed"
+        return 1
+      fi
+      : >"$C2C_STATE/built/$service"
+    fi
+    rmdir "$C2C_STATE/lock.$service"
+  done
+}
+
+c2c_ci_env_args() {
+  local var
+  C2C_ENV_ARGS=()
+  for var in "${C2C_CI_VARS[@]}"; do
+    C2C_ENV_ARGS+=(-e "$var=${!var}")
+  done
+  for var in "${C2C_USER_ENV[@]}"; do
+    C2C_ENV_ARGS+=(-e "$var")
+  done
+}
+
+c2c_wait_healthy() {
+  local project=$1 name=$2 id status waited=0 announced=''
+  [[ $C2C_MODE == dry-run ]] && return 0
+  for id in $(c2c_compose "$project" ps -q 2>/dev/null); do
+    while :; do
+      status=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || true)
+      case $status in
+        ''|healthy) break ;;
+        unhealthy)
+          c2c_say "(step: $name) dependency container ${id:0:12} is unhealthy"
+          return 1 ;;
+      esac
+      if [[ $announced != *" $id"* ]]; then
+        c2c_say "(step: $name) waiting for dependency ${id:0:12} to become healthy"
+        announced+=" $id"
+      fi
+      ((waited < C2C_HEALTH_TIMEOUT)) || { c2c_say "(step: $name) gave up waiting for health"; return 1; }
+      sleep 1
+      waited=$((waited + 1))
+    done
+  done
+}
+
+c2c_begin_step() {
+  local name=$1 project=$2
+  c2c_say "(step: $name)"
+  if [[ $C2C_MODE == run ]]; then
+    printf '%s\n' "$project" >"$C2C_STATE/active/$project"
+  fi
+}
+
+c2c_end_step() {
+  local name=$1 project=$2 status=$3 started=$4 elapsed
+  if [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
+    c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+  elif [[ $C2C_REMOVE == 1 ]]; then
+    c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
+      c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
+  fi
+  [[ $C2C_MODE == run ]] && rm -f "$C2C_STATE/active/$project"
+  elapsed=$(($(c2c_now_ms) - started))
+  if ((status == 0)); then
+    c2c_say "(step: $name) success ✔ ($(c2c_secs "$elapsed"))"
+    c2c_record "$name" passed "$elapsed"
+  else
+    c2c_say "(step: $name) error ✗ container exited with a $status code ($(c2c_secs "$elapsed"))"
+    c2c_record "$name" failed "$elapsed" "exit code $status"
+  fi
+}
+
+# c2c_run INDEX NAME SERVICE -- ARGV...
+c2c_run() {
+  local index=$1 name=$2 service=$3
+  shift 4
+  [[ $C2C_MODE == list ]] && return 0
+  local project="$C2C_RUN_ID-$index" started status=0
+  started=$(c2c_now_ms)
+  c2c_service "$service"
+  local deps=$C2C_S_DEPS
+  c2c_begin_step "$name" "$project"
+  # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
+  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  if ((status == 0)) && [[ -n $deps ]]; then
+    # shellcheck disable=SC2086
+    c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
+    ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
+  fi
+  if ((status == 0)); then
+    c2c_ci_env_args
+    local -a run=(run -T)
+    [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
+    c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
+      "${C2C_ENV_ARGS[@]}" "$service" "$@" || status=$?
+  fi
+  c2c_end_step "$name" "$project" "$status" "$started"
+  return "$status"
+}
+
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY
+c2c_push() {
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6
+  [[ $C2C_MODE == list ]] && return 0
+  if [[ $C2C_PUSH == 0 ]]; then
+    c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
+    c2c_record "$name" skipped 0 "push (use --push)"
+    return 0
+  fi
+  local project="$C2C_RUN_ID-$index" started status=0
+  started=$(c2c_now_ms)
+  tag=${tag//[^A-Za-z0-9_.-]/}
+  tag=${tag:0:128}
+  [[ -n $tag ]] || tag=latest
+  c2c_service "$service"
+  c2c_begin_step "$name" "$project"
+  # shellcheck disable=SC2086
+  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  if ((status == 0)); then
+    c2c_logged "(step: $name) " docker tag "$C2C_S_IMAGE" "$image_name:$tag" || status=$?
+  fi
+  if ((status == 0)); then
+    c2c_logged "(step: $name) " docker push "$image_name:$tag" || status=$?
+    ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: log in with 'docker login' first"
+  fi
+  c2c_end_step "$name" "$project" "$status" "$started"
+  return "$status"
+}
+
+# --- set-up and clean-up ---------------------------------------------------------------------
+c2c_setup() {
+  C2C_RUN_ID="c2c$(printf '%x%04x' "$$" "$RANDOM")"
+  export C2C_RUN_ID
+  [[ $C2C_MODE == list ]] && return 0
+  C2C_STATE=$(mktemp -d "${TMPDIR:-/tmp}/codeship2compose.XXXXXX")
+  chmod 700 "$C2C_STATE"
+  mkdir "$C2C_STATE/built" "$C2C_STATE/active"
+  : >"$C2C_STATE/results"
+  [[ $C2C_MODE == run ]] || return 0
+  local dir volume
+  for dir in "${C2C_HOST_DIRS[@]}"; do
+    [[ -e $C2C_DIR/$dir ]] || mkdir -p -- "$C2C_DIR/$dir"
+  done
+  for volume in "${C2C_BUILD_VOLUMES[@]}"; do
+    docker volume create --label "codeship2compose.run=$C2C_RUN_ID" "${C2C_RUN_ID}_$volume" >/dev/null
+  done
+}
+
+# Every process the script started, children first.
+c2c_descendants() {
+  local table
+  table=$(ps -A -o pid= -o ppid= 2>/dev/null) || return 0
+  awk -v root="$$" '{ parent[$1] = $2 }
+    END { for (p in parent) { q = parent[p]; while (q != "" && q != root && q in parent) q = parent[q]
+          if (q == root) print p } }' <<<"$table"
+}
+
+c2c_cleanup() {
+  local status=$?
+  ((C2C_EXIT_SIGNAL)) && status=$C2C_EXIT_SIGNAL
+  ((C2C_CLEANED)) && return
+  C2C_CLEANED=1
+  trap '' INT TERM
+  if [[ -n $C2C_STATE && -d $C2C_STATE ]]; then
+    local pids pid project volume
+    pids=$(c2c_descendants)
+    if [[ -n $pids ]]; then
+      # shellcheck disable=SC2086
+      kill -TERM $pids 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        pid=''
+        for pid in $pids; do kill -0 "$pid" 2>/dev/null && break; pid=''; done
+        [[ -z $pid ]] && break
+        sleep 0.25
+      done
+    fi
+    if [[ $C2C_REMOVE == 1 && $C2C_MODE == run ]]; then
+      for project in "$C2C_STATE"/active/*; do
+        [[ -e $project ]] || continue
+        project=${project##*/}
+        c2c_say "(cleanup) removing $project"
+        c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 || true
+      done
+      for volume in "${C2C_BUILD_VOLUMES[@]}"; do
+        docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
+      done
+    fi
+    [[ $C2C_MODE == list ]] || c2c_summary "$status"
+    rm -rf -- "$C2C_STATE"
+  fi
+  exit "$status"
+}
+
+c2c_on_signal() {
+  C2C_EXIT_SIGNAL=$1
+  printf '\n(interrupted) stopping and removing what this run created\n' >&2
+  exit "$1"
+}
+
+c2c_summary() {
+  local status=$1 result ms name why passed=0 failed=0 skipped=0 total
+  [[ -s $C2C_STATE/results ]] || return 0
+  c2c_say ""
+  c2c_say "Summary:"
+  while IFS=$'\t' read -r result ms name why; do
+    case $result in
+      passed) passed=$((passed + 1)); printf '  ✔ %-40s %s\n' "$name" "$(c2c_secs "$ms")" ;;
+      failed) failed=$((failed + 1)); printf '  ✗ %-40s %s  %s\n' "$name" "$(c2c_secs "$ms")" "$why" ;;
+      *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
+    esac
+  done <"$C2C_STATE/results"
+  total=$(($(c2c_now_ms) - C2C_STARTED))
+  c2c_say "$passed passed, $failed failed, $skipped skipped in $(c2c_secs "$total")${C2C_EXIT_SIGNAL:+$( ((C2C_EXIT_SIGNAL)) && printf ' (interrupted)')}"
+}
+
+c2c_main() {
+  c2c_parse_args "$@"
+  C2C_STARTED=$(c2c_now_ms)
+  c2c_detect_compose
+  c2c_setup
+  trap c2c_cleanup EXIT
+  trap 'c2c_on_signal 130' INT
+  trap 'c2c_on_signal 143' TERM
+  c2c_ci_defaults
+  if [[ $C2C_MODE == list ]]; then
+    c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
+  fi
+  local status=0
+  c2c_build || status=$?
+  return "$status"
+}

@@ -1,0 +1,67 @@
+"""The core's entry points: check and translate. They return results and diagnostics; they
+never print, exit or write (the CLI does)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .compose import to_compose
+from .diagnostics import Diagnostic, Diagnostics
+from .emit import COMPOSE_NAME, SCRIPT_NAME, render_compose, render_script
+from .model import Project
+from .project import load_project
+from .script import plan_script
+
+SCOPES = ("step", "build")
+
+
+@dataclass
+class Result:
+    diagnostics: list[Diagnostic]
+    project: Project | None = None
+    outputs: dict[Path, str] = field(default_factory=dict)  # path → content
+    modes: dict[Path, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.level == "error" for d in self.diagnostics)
+
+
+def check(directory: Path, services: Path | None = None, steps: Path | None = None,
+          volumes_from_scope: str = "step") -> Result:
+    """Everything `translate` verifies, without rendering: what `jet validate` does, and more."""
+    project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
+    if project is not None and not diags.has_errors:
+        out_dir = project.services_file.parent
+        compose = to_compose(project, out_dir, diags, volumes_from_scope)
+        plan_script(project, compose, diags, volumes_from_scope)
+    return Result(diags.sorted(), project)
+
+
+def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
+              steps: Path | None = None, volumes_from_scope: str = "step") -> Result:
+    project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
+    if project is None or diags.has_errors:
+        return Result(diags.sorted(), project)
+    out = Path(out_dir) if out_dir is not None else project.services_file.parent
+    compose = to_compose(project, out, diags, volumes_from_scope)
+    plan = plan_script(project, compose, diags, volumes_from_scope)
+    if diags.has_errors:
+        return Result(diags.sorted(), project)
+    services_name = _relative(project.services_file, out)
+    steps_name = _relative(project.steps_file, out) if project.steps_file else "(no steps file)"
+    compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
+    outputs = {
+        compose_path: render_compose(compose.document, services_name),
+        script_path: render_script(plan, services_name, steps_name),
+    }
+    return Result(diags.sorted(), project, outputs, {compose_path: 0o644, script_path: 0o755})
+
+
+def _relative(path: Path, start: Path) -> str:
+    try:
+        return os.path.relpath(path.resolve(), start.resolve())
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)

@@ -1,0 +1,163 @@
+"""Command line: the only module that prints or exits. The core is imported lazily, inside the
+commands, so that `--help` costs no more than click itself."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (warnings may have been printed)
+  1  the Codeship files are invalid (or have warnings, with --strict)
+  2  usage error (unknown option, missing argument)
+  3  the outputs could not be written (a file not written by this tool is in
+     the way, or an I/O error); nothing was changed
+"""
+
+_dir_arg = click.argument("directory", required=False, default=".",
+                          type=click.Path(file_okay=False, path_type=Path))
+_services_opt = click.option("--services", "services", type=click.Path(dir_okay=False, path_type=Path),
+                             help="The services file (default: codeship-services.yml, else "
+                                  "docker-compose.yml, in DIRECTORY).")
+_steps_opt = click.option("--steps", "steps", type=click.Path(dir_okay=False, path_type=Path),
+                          help="The steps file (default: codeship-steps.yml, else codeship-steps.json).")
+_scope_opt = click.option("--volumes-from-scope", type=click.Choice(["step", "build"]), default="step",
+                          show_default=True,
+                          help="How long container-only volumes shared with volumes_from live: one step "
+                               "(the Codeship volumes tutorial) or the whole run (what jet 2.x does).")
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codeship2compose")
+def main() -> None:
+    """Translate a Codeship Pro build into Docker Compose.
+
+    \b
+    In the root of a Codeship Pro repository:
+      codeship2compose translate        # writes compose.yaml + codeship-steps.sh
+      docker compose up                 # the services, for local work
+      ./codeship-steps.sh --list        # the steps and which ones would run
+      ./codeship-steps.sh --tag master  # run the steps like `jet steps --tag master`
+    """
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_dir_arg
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the outputs (default: next to the services file, so that relative "
+                   "paths need no rewriting).")
+@click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors: write nothing and exit 1.")
+@_services_opt
+@_steps_opt
+@_scope_opt
+def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, services: Path | None,
+              steps: Path | None, volumes_from_scope: str) -> None:
+    """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
+
+    Both files are written or neither is; a file that codeship2compose did not write is never
+    replaced unless --force. Warnings and errors go to stderr as FILE:LINE:COL: level[CODE]: ...
+    """
+    from .api import translate as run_translate
+    from .emit import OutputError, write_outputs
+
+    result = run_translate(directory, out_dir, services, steps, volumes_from_scope)
+    _print_diagnostics(result.diagnostics)
+    if not result.ok or (strict and result.diagnostics):
+        _fail_summary(result.diagnostics, strict)
+        sys.exit(EXIT_INVALID)
+    try:
+        write_outputs(result.outputs, force=force, modes=result.modes)
+    except OutputError as exc:
+        click.echo(f"{exc.path}: error: {exc.message}; nothing was written\n  hint: {exc.hint}", err=True)
+        sys.exit(EXIT_OUTPUT)
+    except OSError as exc:
+        click.echo(f"error: cannot write the outputs: {exc}; nothing was changed", err=True)
+        sys.exit(EXIT_OUTPUT)
+    for path in result.outputs:
+        click.echo(f"wrote {path}", err=True)
+    project = result.project
+    assert project is not None
+    script = next(p for p in result.outputs if p.suffix == ".sh")
+    click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
+               f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_dir_arg
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text for people, json for tools, github for Actions annotations.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@_services_opt
+@_steps_opt
+@_scope_opt
+def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps: Path | None,
+          volumes_from_scope: str) -> None:
+    """Validate the Codeship files in DIRECTORY, like `jet validate`, printing every diagnostic.
+
+    Writes nothing.
+    """
+    from .api import check as run_check
+
+    result = run_check(directory, services, steps, volumes_from_scope)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([d.as_dict() for d in result.diagnostics], indent=2))
+    elif fmt == "github":
+        for d in result.diagnostics:
+            loc = d.loc
+            where = f" file={loc.file},line={loc.line},col={loc.col}" if loc and loc.line else (
+                f" file={loc.file}" if loc else "")
+            message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+            click.echo(f"::{d.level}{where},title={d.code}::{_gh_escape(message)}")
+    else:
+        _print_diagnostics(result.diagnostics, err=False)
+        if result.ok and not (strict and result.diagnostics):
+            warnings = len(result.diagnostics)
+            click.echo(f"ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else ""))
+    if not result.ok or (strict and result.diagnostics):
+        if fmt == "text":
+            _fail_summary(result.diagnostics, strict, err=False)
+        sys.exit(EXIT_INVALID)
+
+
+def _print_diagnostics(diagnostics, err: bool = True) -> None:
+    for d in diagnostics:
+        click.echo(d.format(), err=err)
+
+
+def _fail_summary(diagnostics, strict: bool, err: bool = True) -> None:
+    errors = sum(1 for d in diagnostics if d.level == "error")
+    warnings = len(diagnostics) - errors
+    what = f"{errors} error(s)" + (f" and {warnings} warning(s) (--strict)" if strict and warnings else "")
+    click.echo(f"failed: {what}; nothing was written" if err else f"failed: {what}", err=err)
+
+
+def _gh_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _count_steps(project) -> int:
+    from .model import GroupStep, walk
+
+    return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
+
+
+def _shell_path(path: Path) -> str:
+    try:
+        rel = path.resolve().relative_to(Path.cwd().resolve())
+        return f"./{rel}"
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

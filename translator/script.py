@@ -1,0 +1,166 @@
+"""Codeship steps → the data the script template renders: one bash function per step node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import gotemplate, tag_filter
+from .compose import ComposeResult
+from .diagnostics import Diagnostics, Loc
+from .model import GroupStep, Project, PushStep, RunStep, Step
+
+
+def sq(value: str) -> str:
+    """Single-quote a value for bash: nothing inside is expanded."""
+    return "'" + str(value).replace("'", "'\\''") + "'"
+
+
+@dataclass
+class Node:
+    fn: str
+    kind: str  # run | push | serial | parallel | manual
+    name: str
+    where: str
+    tag: str = ""
+    exclude: str = ""
+    index: int = 0
+    service: str = ""
+    argv: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    on_fail: list[str] = field(default_factory=list)
+    image_name: str = ""
+    tag_expr: str = ""
+    registry: str = ""
+    detail: str = ""
+
+
+@dataclass
+class ServiceInfo:
+    name: str
+    image: str
+    deps: str
+    builds: str
+
+
+@dataclass
+class ScriptPlan:
+    nodes: list[Node]
+    top: list[str]
+    services: list[ServiceInfo]
+    host_dirs: list[str]
+    build_volumes: list[str]
+
+
+def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
+                volumes_from_scope: str = "step") -> ScriptPlan:
+    builder = _Builder(diags)
+    top = [builder.node(step) for step in project.steps]
+    top = [fn for fn in top if fn]
+    services = [
+        ServiceInfo(name, compose.images.get(name, ""), " ".join(_deps(project, name)),
+                    " ".join(_build_closure(project, name, set(compose.built))))
+        for name in project.services
+    ]
+    build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
+    return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes)
+
+
+def _deps(project: Project, name: str) -> list[str]:
+    svc = project.services[name]
+    return list(dict.fromkeys(r.service for r in svc.dependencies if r.service in project.services))
+
+
+def _build_closure(project: Project, name: str, built: set[str]) -> list[str]:
+    """Services whose images must exist before `name` runs: itself and its dependencies,
+    transitively, dependencies first."""
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = [(name, False)]
+    while stack:
+        current, expanded = stack.pop()
+        if expanded:
+            order.append(current)
+            continue
+        if current in seen:
+            continue
+        seen.add(current)
+        stack.append((current, True))
+        for dep in reversed(_deps(project, current)):
+            if dep not in seen:
+                stack.append((dep, False))
+    return [s for s in order if s in built]
+
+
+class _Builder:
+    def __init__(self, diags: Diagnostics):
+        self.diags = diags
+        self.nodes: list[Node] = []
+        self.leaf_count = 0
+
+    def _new(self, step: Step, kind: str) -> Node:
+        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=str(step.loc),
+                    tag=self._filter(step.tag, step.loc, "tag"),
+                    exclude=self._filter(step.exclude, step.loc, "exclude"))
+        self.nodes.append(node)
+        return node
+
+    def _filter(self, value: str | None, loc: Loc, key: str) -> str:
+        if value is None or value == "":
+            return ""
+        if not tag_filter.is_regex(value):
+            return "=" + value
+        try:
+            return "~" + tag_filter.to_bash_ere(value)
+        except tag_filter.UnsupportedRegex as exc:
+            self.diags.error("C2C501", f"{key} '{value}': {exc.message}", loc,
+                             "rewrite the pattern with plain RE2 syntax that POSIX regular expressions "
+                             "share (groups, |, [classes], \\d, \\w, anchors)")
+            return "~(c2c-invalid-pattern)^"  # never matches
+
+    def node(self, step: Step) -> str:
+        if isinstance(step, GroupStep):
+            node = self._new(step, step.kind)
+            node.children = [fn for fn in (self.node(child) for child in step.steps) if fn]
+            return node.fn
+        if isinstance(step, RunStep):
+            node = self._new(step, "run")
+            self.leaf_count += 1
+            node.index = self.leaf_count
+            node.service = step.service
+            node.argv = step.command
+            node.detail = f"[{step.service}] " + " ".join(_display_word(a) for a in step.command)
+            node.on_fail = [fn for fn in (self.node(child) for child in step.on_fail) if fn]
+            return node.fn
+        if isinstance(step, PushStep):
+            node = self._new(step, "push")
+            self.leaf_count += 1
+            node.index = self.leaf_count
+            node.service = step.service
+            node.image_name = step.image_name
+            node.registry = step.registry or ""
+            node.tag_expr = self._tag_expr(step)
+            node.detail = f"[{step.service}] {step.image_name}:{step.image_tag}"
+            return node.fn
+        raise TypeError(step)  # pragma: no cover - the parser creates only these kinds
+
+    def _tag_expr(self, step: PushStep) -> str:
+        try:
+            parts = gotemplate.parse(step.image_tag)
+        except gotemplate.TemplateError as exc:
+            self.diags.error("C2C502", f"push step '{step.name}': image_tag: {exc}", step.loc)
+            return sq("latest")
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(sq(part))
+            elif part.width is not None:
+                out.append('"${%s:0:%d}"' % (part.env, part.width))
+            else:
+                out.append('"${%s}"' % part.env)
+        return "".join(out) or sq("latest")
+
+
+def _display_word(word: str) -> str:
+    if word and all(c.isalnum() or c in "-_./=:,@%+" for c in word):
+        return word
+    return sq(word)
