@@ -197,10 +197,17 @@ c2c_logged() {
   return "$status"
 }
 
+# Compose's own progress lines (containers and networks being created, started, removed) are
+# noise next to the step's output, and jet does not show them; errors still pass.
+C2C_PROGRESS_RE='^ *(Container|Network|Volume) [^ ]+ +(Creating|Created|Starting|Started|Running|Waiting|Healthy|Stopping|Stopped|Removing|Removed|Recreate|Recreated)$|^(Creating|Starting|Stopping|Removing) [^ ]+ +\.\.\.( *done)? *$|^(Creating|Removing) (network|volume) '
+
 c2c_prefixed() {
   local prefix=$1
   shift
-  "$@" 2>&1 </dev/null | C2C_P=$prefix awk '{ print ENVIRON["C2C_P"] $0; fflush() }'
+  "$@" 2>&1 </dev/null | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE awk '
+    { sub(/\r$/, "") }
+    $0 ~ ENVIRON["C2C_Q"] { next }
+    { print ENVIRON["C2C_P"] $0; fflush() }'
   return "${PIPESTATUS[0]}"
 }
 
@@ -400,7 +407,7 @@ c2c_begin_step() {
   local name=$1 project=$2
   c2c_say "(step: $name)"
   if [[ $C2C_MODE == run ]]; then
-    printf '%s\n' "$project" >"$C2C_STATE/active/$project"
+    printf '%s\n' "$name" >"$C2C_STATE/active/$project"
   fi
 }
 
@@ -412,7 +419,7 @@ c2c_end_step() {
     c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
-  [[ $C2C_MODE == run ]] && rm -f "$C2C_STATE/active/$project"
+  if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
   elapsed=$(($(c2c_now_ms) - started))
   if ((status == 0)); then
     c2c_say "(step: $name) success ✔ ($(c2c_secs "$elapsed"))"
@@ -528,11 +535,14 @@ c2c_cleanup() {
       done
     fi
     if [[ $C2C_REMOVE == 1 && $C2C_MODE == run ]]; then
+      local name
       for project in "$C2C_STATE"/active/*; do
         [[ -e $project ]] || continue
+        name=$(<"$project")
         project=${project##*/}
-        c2c_say "(cleanup) removing $project"
+        c2c_say "(step: $name) interrupted: removing its containers (project $project)"
         c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 || true
+        c2c_record "$name" failed 0 "interrupted"
       done
       for volume in "${C2C_BUILD_VOLUMES[@]}"; do
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true

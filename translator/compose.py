@@ -194,7 +194,7 @@ def _build(svc: Service, rebase: _Rebaser, diags: Diagnostics) -> dict:
         try:
             args[key] = gotemplate.to_compose(gotemplate.parse(value, allow_step_vars=False))
         except gotemplate.TemplateError as exc:
-            diags.error("C2C401", f"service '{svc.name}': build arg {key!r}: {exc}", b.loc,
+            diags.error("C2C401", f"service '{svc.name}': build arg {key!r}: {exc}", b.arg_loc.get(key, b.loc),
                         "use {{ .Branch }}-style variables only, or a literal value")
     if args:
         out["args"] = args

@@ -19,6 +19,7 @@ class Build:
     dockerfile: str | None = None
     image: str | None = None
     args: dict[str, str] = field(default_factory=dict)
+    arg_loc: dict[str, Loc] = field(default_factory=dict)
     encrypted_args_file: str | None = None
     encrypted_args: list[str] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)  # compose build keys passed through

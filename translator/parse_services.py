@@ -144,7 +144,7 @@ def _build(name: str, m: LMap, diags: Diagnostics) -> Build | None:
     build.image = f.text("image")
     args = value.get("args")
     if isinstance(args, (LMap, LSeq)):
-        build.args, _ = f.env("args")
+        build.args, build.arg_loc = f.env("args")
     elif args is not None:
         f.wrong("args", "a mapping of build arguments")
     build.encrypted_args_file = f.text("encrypted_args_file")

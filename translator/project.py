@@ -34,15 +34,28 @@ def read_document(path: Path, display: str, diags: Diagnostics):
                              "symlink checked out as a plain file", Loc(display, 1, 1),
                              f"point --services/--steps at '{stripped}' itself, or enable symlinks in git "
                              "(core.symlinks=true)")
-        return True, load(text, display)
+        doc = load(text, display)
+        if isinstance(doc, str) or doc is None:
+            _reject_dockerfile(text, display)
+        return True, doc
     except InputError as exc:
-        diag = exc.diagnostic
-        if diag.code == "C2C002" and _DOCKERFILE_LINE.search(text):
-            diag = type(diag)(diag.level, diag.code, diag.message + "; the file looks like a Dockerfile",
-                              diag.loc, "the services file must be YAML; put Dockerfile instructions in "
-                              "a Dockerfile and point build.dockerfile at it")
-        diags.items.append(diag)
+        if exc.diagnostic.code == "C2C002":
+            try:
+                _reject_dockerfile(text, display)
+            except InputError as dockerfile:
+                exc = dockerfile
+        diags.items.append(exc.diagnostic)
         return False, None
+
+
+def _reject_dockerfile(text: str, display: str) -> None:
+    """A Dockerfile saved under the name of a Codeship file is a mistake worth naming."""
+    match = _DOCKERFILE_LINE.search(text)
+    if match and match.start() == len(text) - len(text.lstrip()) or (match and text.lstrip().startswith("#")):
+        line = text.count("\n", 0, match.start()) + 1
+        raise InputError("C2C014", f"the file is a Dockerfile ('{match.group(1)}' instruction), not YAML",
+                         Loc(display, line, 1), "put Dockerfile instructions in a Dockerfile and point "
+                         "build.dockerfile at it; this file must hold the Codeship configuration")
 
 
 def load_project(directory: Path, services: Path | None = None, steps: Path | None = None,

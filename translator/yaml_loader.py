@@ -154,6 +154,7 @@ def _compose(text: str, filename: str):
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
                 value, size = frame[0], frame[1]
+                loc = value.loc  # where the mapping or list starts, not where it ends
                 if frame[5] and frame[6]:
                     _apply_merges(value, frame[6])
                 if frame[4]:

@@ -1,0 +1,34 @@
+"""Small builders for tests: a Codeship project on disk from inline YAML."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from translator.api import check, translate
+
+
+def write_project(root: Path, services: str, steps: str | None = "", **files: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "codeship-services.yml").write_text(textwrap.dedent(services))
+    if steps is not None:
+        (root / "codeship-steps.yml").write_text(textwrap.dedent(steps) if steps else
+                                                 "- service: app\n  command: 'true'\n")
+    for name, text in files.items():
+        path = root / name.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def codes(result) -> list[str]:
+    return [d.code for d in result.diagnostics]
+
+
+def diag(result, code: str):
+    matches = [d for d in result.diagnostics if d.code == code]
+    assert matches, f"no {code} in {[d.format() for d in result.diagnostics]}"
+    return matches[0]
+
+
+__all__ = ["write_project", "codes", "diag", "check", "translate"]
