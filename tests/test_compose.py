@@ -1,0 +1,158 @@
+"""Codeship services → Compose: the rules that change meaning if they are wrong."""
+
+from __future__ import annotations
+
+import yaml
+
+from helpers import translate, write_project
+
+
+def compose_of(tmp_path, services: str, steps: str = "", **files) -> dict:
+    write_project(tmp_path, services, steps, **files)
+    result = translate(tmp_path)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    return yaml.safe_load(result.outputs[tmp_path / "compose.yaml"])
+
+
+def test_env_file_beats_environment_as_in_codeship(tmp_path):
+    doc = compose_of(tmp_path, """\
+        app:
+          image: busybox
+          environment: {A: from-environment, B: only-environment}
+          env_file: [one.env, two.env]
+        """, **{"one.env": "A=from-one\n", "two.env": "# comment\nexport C=from-two\n"})
+    app = doc["services"]["app"]
+    assert app["environment"] == {"B": "only-environment"}  # A is left to the env file
+    assert app["env_file"] == ["one.env", "two.env"]
+
+
+def test_env_precedence_table(tmp_path):
+    # (environment value, env_file value) → what the container sees in Codeship
+    rows = [("e", None, "e"), (None, "f", "f"), ("e", "f", "f")]
+    for i, (env, file_value, expected) in enumerate(rows):
+        d = tmp_path / str(i)
+        services = "app:\n  image: busybox\n"
+        if env is not None:
+            services += f"  environment:\n    K: {env}\n"
+        files = {}
+        if file_value is not None:
+            services += "  env_file: k.env\n"
+            files["k.env"] = f"K={file_value}\n"
+        app = compose_of(d, services, **files)["services"]["app"]
+        if "env_file" in app:
+            seen = dict(line.split("=", 1) for line in (d / "k.env").read_text().split())
+            seen.update({k: v for k, v in app.get("environment", {}).items() if k not in seen})
+        else:
+            seen = app["environment"]
+        assert seen["K"] == expected, (env, file_value)
+
+
+def test_literal_dollars_are_escaped_everywhere(tmp_path):
+    doc = compose_of(tmp_path, """\
+        app:
+          image: busybox
+          command: echo $HOME
+          environment: {PRICE: $5}
+          working_dir: /a$b
+        """)
+    app = doc["services"]["app"]
+    assert app["command"] == ["echo", "$$HOME"]
+    assert app["environment"] == {"PRICE": "$$5"}
+    assert app["working_dir"] == "/a$$b"
+
+
+def test_volumes_from_becomes_named_volumes_at_the_same_paths(tmp_path):
+    doc = compose_of(tmp_path, """\
+        data:
+          image: busybox
+          volumes: [/artifacts, ./host:/host]
+        app:
+          image: busybox
+          volumes_from: [data]
+        reader:
+          image: busybox
+          volumes_from: ['data:ro']
+        chained:
+          image: busybox
+          volumes_from: [app]
+        """)
+    s = doc["services"]
+    assert s["data"]["volumes"] == ["data_artifacts:/artifacts", "./host:/host"]
+    assert s["app"]["volumes"] == ["data_artifacts:/artifacts", "./host:/host"]
+    assert s["reader"]["volumes"] == ["data_artifacts:/artifacts:ro", "./host:/host:ro"]
+    assert s["chained"]["volumes"] == s["app"]["volumes"]  # Docker copies the source's own volumes_from
+    assert doc["volumes"] == {"data_artifacts": {}}
+    assert "volumes_from" not in s["app"] and "depends_on" not in s["app"]
+
+
+def test_build_scope_volumes_are_external_and_named_per_run(tmp_path):
+    write_project(tmp_path, "data:\n  image: busybox\n  volumes: [/d]\napp:\n  image: busybox\n"
+                            "  volumes_from: [data]\n")
+    result = translate(tmp_path, volumes_from_scope="build")
+    doc = yaml.safe_load(result.outputs[tmp_path / "compose.yaml"])
+    assert doc["volumes"] == {"data_d": {"name": "${C2C_RUN_ID:-c2c}_data_d", "external": True}}
+    assert "C2C_BUILD_VOLUMES=('data_d')" in result.outputs[tmp_path / "codeship-steps.sh"]
+
+
+def test_other_container_only_volumes_stay_anonymous(tmp_path):
+    doc = compose_of(tmp_path, "app:\n  image: busybox\n  volumes: [/cache]\n")
+    assert doc["services"]["app"]["volumes"] == ["/cache"]
+    assert "volumes" not in doc
+
+
+def test_build_gets_an_explicit_image_so_all_step_projects_share_it(tmp_path):
+    doc = compose_of(tmp_path, """\
+        named:
+          build: {image: me/named, path: sub, dockerfile_path: Dockerfile.x}
+        derived:
+          build: .
+        """, "- service: named\n  command: 'true'\n")
+    s = doc["services"]
+    assert s["named"]["image"] == "me/named"
+    assert s["named"]["build"] == {"context": "sub", "dockerfile": "Dockerfile.x"}
+    assert s["derived"]["image"] == tmp_path.name.lower().replace("_", "-") + "-derived"
+
+
+def test_build_args_templates_become_ci_variables(tmp_path):
+    doc = compose_of(tmp_path, """\
+        app:
+          build:
+            args: {B: "{{ .Branch }}", C: "{{.Ci}}", L: "a$b", M: "x-{{.CommitID}}-y"}
+        """)
+    assert doc["services"]["app"]["build"]["args"] == {
+        "B": "${CI_BRANCH:-}", "C": "true", "L": "a$$b", "M": "x-${CI_COMMIT_ID:-}-y"}
+
+
+def test_add_docker_mounts_the_socket(tmp_path):
+    app = compose_of(tmp_path, "app:\n  image: docker\n  add_docker: true\n")["services"]["app"]
+    assert "/var/run/docker.sock:/var/run/docker.sock" in app["volumes"]
+    assert app["environment"]["DOCKER_HOST"] == "unix:///var/run/docker.sock"
+
+
+def test_links_keep_aliases_and_ignored_keys_are_dropped(tmp_path):
+    doc = compose_of(tmp_path, """\
+        app:
+          image: busybox
+          links: ['db:database', cache]
+          ports: ['80:80']
+          privileged: true
+          cached: true
+        db: {image: postgres}
+        cache: {image: redis}
+        """)
+    app = doc["services"]["app"]
+    assert app["links"] == ["db:database", "cache"]
+    assert not {"ports", "privileged", "cached"} & set(app)
+
+
+def test_commands_are_split_like_jet(tmp_path):
+    app = compose_of(tmp_path, "app:\n  image: busybox\n  command: sh -c 'a && b'\n"
+                               "  entrypoint: /entry.sh --flag\n")["services"]["app"]
+    assert app["command"] == ["sh", "-c", "a && b"]
+    assert app["entrypoint"] == ["/entry.sh", "--flag"]
+
+
+def test_compose_style_services_file(tmp_path):
+    doc = compose_of(tmp_path, "version: '3'\nservices:\n  app:\n    image: busybox\n")
+    assert list(doc["services"]) == ["app"]
+    assert "version" not in doc
