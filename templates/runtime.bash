@@ -16,6 +16,10 @@ C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
+C2C_KEY_PATH=''
+C2C_KEY_B64=''
+C2C_STEP_FILES=()
+C2C_DECRYPTED=()
 C2C_USER_ENV=()
 C2C_COMPOSE=()
 C2C_STATE=''
@@ -53,6 +57,8 @@ Environment:
   --ci-project-id VALUE
                         override a CI_* variable (defaults come from git)
 Running:
+  --key-path FILE       the AES key for encrypted files (default: codeship.aes next to the
+                        services file; the CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
@@ -83,7 +89,7 @@ c2c_parse_args() {
       --push) C2C_PUSH=1; shift ;;
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
-      --tag|--step|-e|--env|--stop-timeout|--compose|--ci-*)
+      --tag|--step|-e|--env|--key-path|--stop-timeout|--compose|--ci-*)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
@@ -93,6 +99,7 @@ c2c_parse_args() {
           -e|--env)
             [[ $value == *=* ]] || c2c_die_usage "-e needs KEY=VALUE, got: $value"
             C2C_USER_ENV+=("$value") ;;
+          --key-path) C2C_KEY_PATH=$value ;;
           --stop-timeout)
             [[ $value =~ ^[0-9]+$ ]] || c2c_die_usage "--stop-timeout needs whole seconds"
             C2C_STOP_TIMEOUT=$value ;;
@@ -187,7 +194,8 @@ c2c_logged() {
   local prefix=$1
   shift
   if [[ $C2C_MODE == dry-run ]]; then
-    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$2" "${@:3}"
+    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" \
+      ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} --project-directory "$C2C_DIR" -p "$2" "${@:3}"
     c2c_show "$@"
     return 0
   fi
@@ -220,7 +228,8 @@ c2c_show() {
 c2c_compose() {
   local project=$1
   shift
-  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$project" "$@"
+  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} \
+    --project-directory "$C2C_DIR" -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -357,8 +366,14 @@ c2c_ensure_images() {
     [[ -e $C2C_STATE/built/$service ]] && continue
     until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
     if [[ ! -e $C2C_STATE/built/$service ]]; then
+      if ! c2c_secret_build_args "$service"; then
+        rmdir "$C2C_STATE/lock.$service"
+        c2c_say "(service: $service) cannot decrypt its build arguments"
+        return 1
+      fi
       c2c_service "$service"
-      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build "$service"; then
+      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build \
+        ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
         rmdir "$C2C_STATE/lock.$service"
         c2c_say "(service: $service) image build failed"
         return 1
@@ -438,10 +453,14 @@ c2c_run() {
   local project="$C2C_RUN_ID-$index" started status=0
   started=$(c2c_now_ms)
   c2c_service "$service"
-  local deps=$C2C_S_DEPS
+  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
+  local -a C2C_STEP_FILES=()
   c2c_begin_step "$name" "$project"
+  for secret in $secrets; do
+    c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
+  done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
-  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
     c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
@@ -458,9 +477,9 @@ c2c_run() {
   return "$status"
 }
 
-# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
@@ -473,18 +492,196 @@ c2c_push() {
   tag=${tag:0:128}
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
+  local image=$C2C_S_IMAGE builds=$C2C_S_BUILDS
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
-  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  c2c_ensure_images $builds || status=$?
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker tag "$C2C_S_IMAGE" "$image_name:$tag" || status=$?
+    c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker push "$image_name:$tag" || status=$?
+    c2c_push_config "$index" "$dockercfg" || status=$?
+  fi
+  if ((status == 0)); then
+    c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: log in with 'docker login' first"
   fi
   c2c_end_step "$name" "$project" "$status" "$started"
   return "$status"
+}
+
+# --- secrets ---------------------------------------------------------------------------------
+# Encrypted files stay encrypted in the repository. They are decrypted when a step needs them,
+# into this run's private directory (0700, files 0600), removed on every exit path.
+c2c_key() {
+  [[ -n $C2C_KEY_B64 ]] && return 0
+  if [[ -n ${CODESHIP_AES_KEY:-} ]]; then
+    C2C_KEY_B64=$CODESHIP_AES_KEY
+    return 0
+  fi
+  local path=${C2C_KEY_PATH:-$C2C_DIR/$C2C_DEFAULT_KEY_PATH}
+  if [[ ! -f $path || ! -r $path ]]; then
+    c2c_say "no AES key: $path does not exist and CODESHIP_AES_KEY is not set"
+    c2c_say "  provide the project's key (Project Settings > General in Codeship) as $path,"
+    c2c_say "  with --key-path FILE, or as the base64 text in CODESHIP_AES_KEY"
+    return 1
+  fi
+  C2C_KEY_B64=$(tr -d ' \t\r\n' <"$path")
+}
+
+# c2c_decrypt_sources DEST KIND VALUE... : decrypts each source to DEST.N; sets C2C_DECRYPTED.
+c2c_decrypt_sources() {
+  local dest=$1 n=0 kind value src
+  shift
+  C2C_DECRYPTED=()
+  while (($# >= 2)); do
+    kind=$1 value=$2
+    shift 2
+    n=$((n + 1))
+    if [[ $kind == inline ]]; then
+      src=$dest.$n.in
+      (umask 077 && printf '%s' "$value" >"$src")
+    else
+      src=$value
+      [[ $src == /* ]] || src=$C2C_DIR/$src
+      if [[ ! -f $src ]]; then
+        c2c_say "encrypted file not found: $value"
+        return 1
+      fi
+    fi
+    c2c_decrypt "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
+    C2C_DECRYPTED+=("$dest.$n")
+  done
+}
+
+c2c_json() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\n'/\\n}
+  [[ $s == *[[:cntrl:]]* ]] && return 1
+  printf '"%s"' "$s"
+}
+
+# Reads KEY=value lines (comments and blank lines skipped, the value taken literally, as Docker
+# reads env files); later files win. Sets C2C_ENV_KEYS and C2C_ENV_VALUES.
+c2c_read_env_files() {
+  local file line key i
+  C2C_ENV_KEYS=()
+  C2C_ENV_VALUES=()
+  for file in "$@"; do
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${line%$'\r'}
+      [[ -z ${line//[[:space:]]/} || $line =~ ^[[:space:]]*# ]] && continue
+      key=${line%%=*}
+      if [[ ! $key =~ ^[A-Za-z_][A-Za-z0-9_.-]*$ ]]; then
+        c2c_say "a decrypted line is not KEY=value (wrong AES key?): variable name '${key:0:40}'"
+        return 1
+      fi
+      for i in "${!C2C_ENV_KEYS[@]}"; do
+        [[ ${C2C_ENV_KEYS[i]} == "$key" ]] && { unset 'C2C_ENV_KEYS[i]' 'C2C_ENV_VALUES[i]'; break; }
+      done
+      C2C_ENV_KEYS+=("$key")
+      if [[ $line == *=* ]]; then C2C_ENV_VALUES+=("${line#*=}"); else C2C_ENV_VALUES+=(""); fi
+    done <"$file"
+  done
+}
+
+c2c_lock() {
+  until mkdir "$C2C_STATE/lock.$1" 2>/dev/null; do sleep 0.2; done
+}
+
+c2c_unlock() {
+  rmdir "$C2C_STATE/lock.$1"
+}
+
+# A Compose override file setting the decrypted variables of one service: they win over
+# `environment` and `env_file`, as encrypted_env_file does in Codeship.
+c2c_secret_override() {
+  local service=$1
+  local out=$C2C_STATE/secrets/$service.json status=0
+  C2C_STEP_FILES+=(-f "$out")
+  if [[ $C2C_MODE == dry-run ]]; then
+    c2c_say "+ # decrypt the encrypted environment of $service into $out"
+    return 0
+  fi
+  [[ -e $out ]] && return 0
+  c2c_lock "secret.$service"
+  if [[ ! -e $out ]]; then
+    c2c_service_secrets "$service" || status=$?
+  fi
+  c2c_unlock "secret.$service"
+  return "$status"
+}
+
+c2c_service_secrets() {
+  local service=$1
+  local out=$C2C_STATE/secrets/$service.json i entries='' k v
+  c2c_service "$service"
+  c2c_key || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.env" "${C2C_S_ENC_ENV[@]}" || return 1
+  c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    k=$(c2c_json "${C2C_ENV_KEYS[i]}") || return 1
+    if ! v=$(c2c_json "${C2C_ENV_VALUES[i]//\$/\$\$}"); then
+      c2c_say "the decrypted value of ${C2C_ENV_KEYS[i]} holds a control character"
+      return 1
+    fi
+    entries+="${entries:+,}$k:$v"
+  done
+  (umask 077 && printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" \
+    >"$out.tmp") && mv "$out.tmp" "$out"
+  rm -f "$C2C_STATE/secrets/$service.env".*
+}
+
+# Build args from encrypted files, as --build-arg options (Go template variables rendered).
+c2c_secret_build_args() {
+  local service=$1 i value name var
+  C2C_BUILD_ARGS=()
+  c2c_service "$service"
+  ((${#C2C_S_ENC_ARGS[@]})) || return 0
+  if [[ $C2C_MODE == dry-run ]]; then
+    C2C_BUILD_ARGS=(--build-arg "…decrypted from the encrypted build args of $service…")
+    return 0
+  fi
+  c2c_key || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.args" "${C2C_S_ENC_ARGS[@]}" || return 1
+  c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
+  rm -f "$C2C_STATE/secrets/$service.args".*
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    value=${C2C_ENV_VALUES[i]}
+    for name in ProjectID:CI_PROJECT_ID BuildID:CI_BUILD_ID RepoName:CI_REPO_NAME Branch:CI_BRANCH \
+      CommitID:CI_COMMIT_ID CommitMessage:CI_COMMIT_MESSAGE CommitDescription:CI_COMMIT_DESCRIPTION \
+      CommitterName:CI_COMMITTER_NAME CommitterEmail:CI_COMMITTER_EMAIL \
+      CommitterUsername:CI_COMMITTER_USERNAME Timestamp:CI_TIMESTAMP StringTime:CI_STRING_TIME \
+      Time:CI_STRING_TIME Ci:CI; do
+      var=${name#*:}
+      value=${value//"{{ .${name%%:*} }}"/${!var}}
+      value=${value//"{{.${name%%:*}}}"/${!var}}
+    done
+    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$value")
+  done
+}
+
+# Registry credentials for a push: a private Docker config directory, never ~/.docker.
+c2c_push_config() {
+  local index=$1 source=$2
+  local dir=$C2C_STATE/docker-config.$index
+  C2C_DOCKER_CONFIG_ARGS=()
+  [[ -n $source ]] || return 0
+  C2C_DOCKER_CONFIG_ARGS=(--config "$dir")
+  [[ $C2C_MODE == dry-run ]] && return 0
+  c2c_key || return 1
+  (umask 077 && mkdir -p "$dir") || return 1
+  c2c_decrypt_sources "$dir/cfg" file "$source" || return 1
+  if grep -q '"auths"' "${C2C_DECRYPTED[0]}"; then
+    mv "${C2C_DECRYPTED[0]}" "$dir/config.json"
+  else  # the legacy .dockercfg format is the inside of config.json's "auths"
+    (umask 077 && { printf '{"auths":'; cat "${C2C_DECRYPTED[0]}"; printf '}\n'; } >"$dir/config.json")
+    rm -f "${C2C_DECRYPTED[0]}"
+  fi
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------
@@ -494,7 +691,7 @@ c2c_setup() {
   [[ $C2C_MODE == list ]] && return 0
   C2C_STATE=$(mktemp -d "${TMPDIR:-/tmp}/codeship2compose.XXXXXX")
   chmod 700 "$C2C_STATE"
-  mkdir "$C2C_STATE/built" "$C2C_STATE/active"
+  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
   : >"$C2C_STATE/results"
   [[ $C2C_MODE == run ]] || return 0
   local dir volume

@@ -188,3 +188,43 @@ def test_cli_import_stays_light():
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+EXAMPLE_AES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "codeship__codeship-tool-examples" / \
+    "11.encrypted-aes"
+
+
+def test_decrypt_the_official_example_byte_exactly(tmp_path):
+    if not EXAMPLE_AES.is_dir():
+        pytest.skip("the shared corpus is not next to the repository")
+    out = tmp_path / "env"
+    result = run("decrypt", str(EXAMPLE_AES / "environment.encrypted"), str(out),
+                 "--key-path", str(EXAMPLE_AES / "codeship.aes"))
+    assert result.exit_code == 0, result.stderr
+    expected = (EXAMPLE_AES / "environment").read_bytes().split(b"\n", 1)[1]
+    assert out.read_bytes().split(b"\n", 1)[1] == expected
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_decrypt_with_the_wrong_key_writes_nothing(tmp_path):
+    if not EXAMPLE_AES.is_dir():
+        pytest.skip("the shared corpus is not next to the repository")
+    result = run("decrypt", str(EXAMPLE_AES / "environment.encrypted.ci"), str(tmp_path / "out"),
+                 "--key-path", str(EXAMPLE_AES / "codeship.aes"))
+    assert result.exit_code == 1 and "wrong AES key" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_generate_encrypt_decrypt_round_trip(tmp_path, monkeypatch):
+    monkeypatch.delenv("CODESHIP_AES_KEY", raising=False)
+    assert run("generate", cwd=tmp_path).exit_code == 0
+    assert (tmp_path / "codeship.aes").stat().st_mode & 0o777 == 0o600
+    assert run("generate", cwd=tmp_path).exit_code == 3  # never replaces a key silently
+    (tmp_path / "plain").write_bytes(b"A=1\nB=two words\n")
+    assert run("encrypt", "plain", "enc", cwd=tmp_path).exit_code == 0
+    assert (tmp_path / "enc").read_bytes().startswith(b"codeship:v2\n")
+    assert run("decrypt", "enc", "back", cwd=tmp_path).exit_code == 0
+    assert (tmp_path / "back").read_bytes() == b"A=1\nB=two words\n"
+    (tmp_path / "codeship.aes").write_text("not base64 at all!!")
+    result = run("decrypt", "enc", "again", cwd=tmp_path)
+    assert result.exit_code == 1 and "error:" in result.stderr and not (tmp_path / "again").exists()

@@ -129,6 +129,113 @@ def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps:
         sys.exit(EXIT_INVALID)
 
 
+_key_opt = click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path), default="codeship.aes",
+                        show_default=True,
+                        help="The project's AES key file (base64). The CODESHIP_AES_KEY variable, if set, "
+                             "is used instead.")
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@_key_opt
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it exists.")
+def encrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
+    """Encrypt SOURCE into TARGET like `jet encrypt` (the v2 format, with a checksum).
+
+    \b
+    Example: codeship2compose encrypt .env .env.encrypted
+    """
+    from . import codeship_aes
+
+    key = _load_key(key_path)
+    _write_secret_output(target, codeship_aes.encrypt(source.read_bytes(), key), force, mode=0o644)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@_key_opt
+@click.option("--force", is_flag=True, help="Overwrite TARGET if it exists.")
+def decrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
+    """Decrypt SOURCE (jet's v1 or v2 format) into TARGET ('-' for standard output).
+
+    A wrong key is reported, never written out as garbage: v2 files carry a checksum; for v1 files
+    the result must look like an env file or JSON. TARGET is created with mode 0600.
+    """
+    import json
+
+    from . import codeship_aes
+
+    key = _load_key(key_path)
+    data = source.read_bytes()
+    try:
+        plain = codeship_aes.decrypt(data, key)
+        if codeship_aes.detect_version(data) == 1 and not codeship_aes.looks_like_env_file(plain):
+            try:
+                json.loads(plain)
+            except ValueError:
+                raise codeship_aes.AesError(
+                    f"{source}: the decrypted bytes are neither KEY=value lines nor JSON: wrong AES key?",
+                    "v1 files carry no checksum; check that the key is this project's codeship.aes") from None
+    except codeship_aes.AesError as exc:
+        _aes_fail(exc, source)
+    if str(target) == "-":
+        click.get_binary_stream("stdout").write(plain)
+        return
+    _write_secret_output(target, plain, force, mode=0o600)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_key_opt
+@click.option("--force", is_flag=True, help="Replace an existing key file.")
+def generate(key_path: Path, force: bool) -> None:
+    """Write a new random AES key (like `jet generate`), for encrypting files locally.
+
+    A build that must read files encrypted on Codeship needs the project's own key instead
+    (Project Settings > General).
+    """
+    from . import codeship_aes
+
+    _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600)
+
+
+def _load_key(key_path: Path) -> bytes:
+    from . import codeship_aes
+
+    try:
+        return codeship_aes.load_key(key_path)
+    except codeship_aes.AesError as exc:
+        _aes_fail(exc, key_path)
+        raise  # pragma: no cover - _aes_fail exits
+
+
+def _aes_fail(exc, path: Path) -> None:
+    hint = f"\n  hint: {exc.hint}" if getattr(exc, "hint", "") else ""
+    message = exc.message if str(exc.message).startswith(str(path)) else f"{path}: {exc.message}"
+    click.echo(f"error: {message}{hint}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> None:
+    import os
+    import tempfile
+
+    if target.exists() and not force:
+        click.echo(f"{target}: error: exists; nothing was written\n  hint: pass --force to replace it", err=True)
+        sys.exit(EXIT_OUTPUT)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as exc:
+        click.echo(f"{target}: error: cannot write: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_OUTPUT)
+    click.echo(f"wrote {target}", err=True)
+
+
 def _print_diagnostics(diagnostics, err: bool = True) -> None:
     for d in diagnostics:
         click.echo(d.format(), err=err)

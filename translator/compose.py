@@ -26,6 +26,7 @@ class ComposeResult:
     built: list[str]  # services with a build section, in file order
     shared_volumes: list[str] = field(default_factory=list)  # volumes_from named volumes
     host_dirs: list[str] = field(default_factory=list)  # relative host paths the script creates
+    rebase: "_Rebaser | None" = None  # input-relative paths → output-relative paths
 
 
 def esc(text: str) -> str:
@@ -68,7 +69,20 @@ def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
             else:
                 volumes[key] = {}
         doc["volumes"] = volumes
-    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)))
+    _check_encrypted_files(project, diags)
+    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)), rebase)
+
+
+def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
+    for svc in project.services.values():
+        files = [(f.path, f.loc) for f in svc.encrypted_env_file]
+        if svc.build and svc.build.encrypted_args_file:
+            files.append((svc.build.encrypted_args_file, svc.build.loc))
+        for path, loc in files:
+            if not (project.base_dir / path).is_file():
+                diags.warning("C2C405", f"service '{svc.name}': encrypted file '{path}' does not exist; steps "
+                              "that use this service will fail until it does", loc,
+                              "encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path")
 
 
 class _Rebaser:

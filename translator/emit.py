@@ -52,9 +52,12 @@ def render_compose(document: dict, services_file: str) -> str:
 def render_script(plan: ScriptPlan, services_file: str, steps_file: str) -> str:
     env = _env()
     runtime = (_templates_dir() / "runtime.bash").read_text(encoding="utf-8")
+    decrypt = (_templates_dir() / "decrypt.bash").read_text(encoding="utf-8")
+    decrypt = decrypt.replace("# shellcheck shell=bash\n", "", 1)
     return env.get_template("codeship-steps.sh.j2").render(
         version=__version__, services_file=services_file, steps_file=steps_file,
-        script_name=SCRIPT_NAME, plan=plan, runtime=runtime.rstrip("\n") + "\n")
+        script_name=SCRIPT_NAME, plan=plan, runtime=runtime.rstrip("\n") + "\n",
+        decrypt=decrypt.rstrip("\n") + "\n")
 
 
 class OutputError(Exception):

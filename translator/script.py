@@ -31,6 +31,7 @@ class Node:
     image_name: str = ""
     tag_expr: str = ""
     registry: str = ""
+    dockercfg: str = ""  # encrypted Docker config for a push, relative to the script
     detail: str = ""
 
 
@@ -40,6 +41,9 @@ class ServiceInfo:
     image: str
     deps: str
     builds: str
+    secret_services: str = ""  # services started with this one that have encrypted environment
+    encrypted_env: list[str] = field(default_factory=list)  # kind, value, kind, value…
+    encrypted_args: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,20 +53,41 @@ class ScriptPlan:
     services: list[ServiceInfo]
     host_dirs: list[str]
     build_volumes: list[str]
+    key_path: str = "codeship.aes"  # relative to the script's directory
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
                 volumes_from_scope: str = "step") -> ScriptPlan:
-    builder = _Builder(diags)
+    rebase = compose.rebase
+    builder = _Builder(diags, rebase)
     top = [builder.node(step) for step in project.steps]
     top = [fn for fn in top if fn]
-    services = [
-        ServiceInfo(name, compose.images.get(name, ""), " ".join(_deps(project, name)),
-                    " ".join(_build_closure(project, name, set(compose.built))))
-        for name in project.services
-    ]
+    services = []
+    for name, svc in project.services.items():
+        closure = _closure(project, name)
+        services.append(ServiceInfo(
+            name, compose.images.get(name, ""), " ".join(_deps(project, name)),
+            " ".join(s for s in closure if s in compose.built),
+            " ".join(s for s in closure if _has_encrypted_env(project.services[s])),
+            _secret_sources([f.path for f in svc.encrypted_env_file], svc.encrypted_environment, rebase),
+            _secret_sources([svc.build.encrypted_args_file] if svc.build and svc.build.encrypted_args_file
+                            else [], svc.build.encrypted_args if svc.build else [], rebase)))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
-    return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes)
+    return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
+                      rebase.path("codeship.aes"))
+
+
+def _has_encrypted_env(svc) -> bool:
+    return bool(svc.encrypted_env_file or svc.encrypted_environment)
+
+
+def _secret_sources(files: list[str], inline: list[str], rebase) -> list[str]:
+    out: list[str] = []
+    for path in files:
+        out += ["file", rebase.path(path)]
+    for blob in inline:
+        out += ["inline", blob]
+    return out
 
 
 def _deps(project: Project, name: str) -> list[str]:
@@ -70,9 +95,9 @@ def _deps(project: Project, name: str) -> list[str]:
     return list(dict.fromkeys(r.service for r in svc.dependencies if r.service in project.services))
 
 
-def _build_closure(project: Project, name: str, built: set[str]) -> list[str]:
-    """Services whose images must exist before `name` runs: itself and its dependencies,
-    transitively, dependencies first."""
+def _closure(project: Project, name: str) -> list[str]:
+    """The services a step on `name` starts: itself and its dependencies, transitively,
+    dependencies first."""
     order: list[str] = []
     seen: set[str] = set()
     stack = [(name, False)]
@@ -88,12 +113,13 @@ def _build_closure(project: Project, name: str, built: set[str]) -> list[str]:
         for dep in reversed(_deps(project, current)):
             if dep not in seen:
                 stack.append((dep, False))
-    return [s for s in order if s in built]
+    return order
 
 
 class _Builder:
-    def __init__(self, diags: Diagnostics):
+    def __init__(self, diags: Diagnostics, rebase):
         self.diags = diags
+        self.rebase = rebase
         self.nodes: list[Node] = []
         self.leaf_count = 0
 
@@ -139,6 +165,17 @@ class _Builder:
             node.image_name = step.image_name
             node.registry = step.registry or ""
             node.tag_expr = self._tag_expr(step)
+            if step.encrypted_dockercfg_path:
+                node.dockercfg = self.rebase.path(step.encrypted_dockercfg_path)
+                if not (self.rebase.base / step.encrypted_dockercfg_path).is_file():
+                    self.diags.warning("C2C405", f"push step '{step.name}': encrypted file "
+                                       f"'{step.encrypted_dockercfg_path}' does not exist; the push will fail "
+                                       "until it does", step.loc,
+                                       "encrypt your Docker config.json with `codeship2compose encrypt`")
+            if step.dockercfg_service:
+                self.diags.warning("C2C406", f"push step '{step.name}': dockercfg_service is not run; the push "
+                                   "uses your own `docker login` credentials", step.loc,
+                                   "log in to the registry before running the script with --push")
             node.detail = f"[{step.service}] {step.image_name}:{step.image_tag}"
             return node.fn
         raise TypeError(step)  # pragma: no cover - the parser creates only these kinds

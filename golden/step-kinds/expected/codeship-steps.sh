@@ -8,6 +8,7 @@ set -euo pipefail
 
 C2C_SOURCE_STEPS='codeship-steps.yml'
 C2C_HOST_DIRS=()
+C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
 
 # ---------------------------------------------------------------------------------------------
@@ -28,6 +29,10 @@ C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
+C2C_KEY_PATH=''
+C2C_KEY_B64=''
+C2C_STEP_FILES=()
+C2C_DECRYPTED=()
 C2C_USER_ENV=()
 C2C_COMPOSE=()
 C2C_STATE=''
@@ -65,6 +70,8 @@ Environment:
   --ci-project-id VALUE
                         override a CI_* variable (defaults come from git)
 Running:
+  --key-path FILE       the AES key for encrypted files (default: codeship.aes next to the
+                        services file; the CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
@@ -95,7 +102,7 @@ c2c_parse_args() {
       --push) C2C_PUSH=1; shift ;;
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
-      --tag|--step|-e|--env|--stop-timeout|--compose|--ci-*)
+      --tag|--step|-e|--env|--key-path|--stop-timeout|--compose|--ci-*)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
@@ -105,6 +112,7 @@ c2c_parse_args() {
           -e|--env)
             [[ $value == *=* ]] || c2c_die_usage "-e needs KEY=VALUE, got: $value"
             C2C_USER_ENV+=("$value") ;;
+          --key-path) C2C_KEY_PATH=$value ;;
           --stop-timeout)
             [[ $value =~ ^[0-9]+$ ]] || c2c_die_usage "--stop-timeout needs whole seconds"
             C2C_STOP_TIMEOUT=$value ;;
@@ -199,7 +207,8 @@ c2c_logged() {
   local prefix=$1
   shift
   if [[ $C2C_MODE == dry-run ]]; then
-    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$2" "${@:3}"
+    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" \
+      ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} --project-directory "$C2C_DIR" -p "$2" "${@:3}"
     c2c_show "$@"
     return 0
   fi
@@ -209,10 +218,17 @@ c2c_logged() {
   return "$status"
 }
 
+# Compose's own progress lines (containers and networks being created, started, removed) are
+# noise next to the step's output, and jet does not show them; errors still pass.
+C2C_PROGRESS_RE='^ *(Container|Network|Volume) [^ ]+ +(Creating|Created|Starting|Started|Running|Waiting|Healthy|Stopping|Stopped|Removing|Removed|Recreate|Recreated)$|^(Creating|Starting|Stopping|Removing) [^ ]+ +\.\.\.( *done)? *$|^(Creating|Removing) (network|volume) '
+
 c2c_prefixed() {
   local prefix=$1
   shift
-  "$@" 2>&1 </dev/null | C2C_P=$prefix awk '{ print ENVIRON["C2C_P"] $0; fflush() }'
+  "$@" 2>&1 </dev/null | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE awk '
+    { sub(/\r$/, "") }
+    $0 ~ ENVIRON["C2C_Q"] { next }
+    { print ENVIRON["C2C_P"] $0; fflush() }'
   return "${PIPESTATUS[0]}"
 }
 
@@ -225,7 +241,8 @@ c2c_show() {
 c2c_compose() {
   local project=$1
   shift
-  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" --project-directory "$C2C_DIR" -p "$project" "$@"
+  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} \
+    --project-directory "$C2C_DIR" -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -362,8 +379,14 @@ c2c_ensure_images() {
     [[ -e $C2C_STATE/built/$service ]] && continue
     until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
     if [[ ! -e $C2C_STATE/built/$service ]]; then
+      if ! c2c_secret_build_args "$service"; then
+        rmdir "$C2C_STATE/lock.$service"
+        c2c_say "(service: $service) cannot decrypt its build arguments"
+        return 1
+      fi
       c2c_service "$service"
-      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build "$service"; then
+      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build \
+        ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
         rmdir "$C2C_STATE/lock.$service"
         c2c_say "(service: $service) image build failed"
         return 1
@@ -412,7 +435,7 @@ c2c_begin_step() {
   local name=$1 project=$2
   c2c_say "(step: $name)"
   if [[ $C2C_MODE == run ]]; then
-    printf '%s\n' "$project" >"$C2C_STATE/active/$project"
+    printf '%s\n' "$name" >"$C2C_STATE/active/$project"
   fi
 }
 
@@ -424,7 +447,7 @@ c2c_end_step() {
     c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
-  [[ $C2C_MODE == run ]] && rm -f "$C2C_STATE/active/$project"
+  if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
   elapsed=$(($(c2c_now_ms) - started))
   if ((status == 0)); then
     c2c_say "(step: $name) success ✔ ($(c2c_secs "$elapsed"))"
@@ -443,10 +466,14 @@ c2c_run() {
   local project="$C2C_RUN_ID-$index" started status=0
   started=$(c2c_now_ms)
   c2c_service "$service"
-  local deps=$C2C_S_DEPS
+  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
+  local -a C2C_STEP_FILES=()
   c2c_begin_step "$name" "$project"
+  for secret in $secrets; do
+    c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
+  done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
-  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
     c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
@@ -463,9 +490,9 @@ c2c_run() {
   return "$status"
 }
 
-# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
@@ -478,18 +505,196 @@ c2c_push() {
   tag=${tag:0:128}
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
+  local image=$C2C_S_IMAGE builds=$C2C_S_BUILDS
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
-  c2c_ensure_images $C2C_S_BUILDS || status=$?
+  c2c_ensure_images $builds || status=$?
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker tag "$C2C_S_IMAGE" "$image_name:$tag" || status=$?
+    c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker push "$image_name:$tag" || status=$?
+    c2c_push_config "$index" "$dockercfg" || status=$?
+  fi
+  if ((status == 0)); then
+    c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: log in with 'docker login' first"
   fi
   c2c_end_step "$name" "$project" "$status" "$started"
   return "$status"
+}
+
+# --- secrets ---------------------------------------------------------------------------------
+# Encrypted files stay encrypted in the repository. They are decrypted when a step needs them,
+# into this run's private directory (0700, files 0600), removed on every exit path.
+c2c_key() {
+  [[ -n $C2C_KEY_B64 ]] && return 0
+  if [[ -n ${CODESHIP_AES_KEY:-} ]]; then
+    C2C_KEY_B64=$CODESHIP_AES_KEY
+    return 0
+  fi
+  local path=${C2C_KEY_PATH:-$C2C_DIR/$C2C_DEFAULT_KEY_PATH}
+  if [[ ! -f $path || ! -r $path ]]; then
+    c2c_say "no AES key: $path does not exist and CODESHIP_AES_KEY is not set"
+    c2c_say "  provide the project's key (Project Settings > General in Codeship) as $path,"
+    c2c_say "  with --key-path FILE, or as the base64 text in CODESHIP_AES_KEY"
+    return 1
+  fi
+  C2C_KEY_B64=$(tr -d ' \t\r\n' <"$path")
+}
+
+# c2c_decrypt_sources DEST KIND VALUE... : decrypts each source to DEST.N; sets C2C_DECRYPTED.
+c2c_decrypt_sources() {
+  local dest=$1 n=0 kind value src
+  shift
+  C2C_DECRYPTED=()
+  while (($# >= 2)); do
+    kind=$1 value=$2
+    shift 2
+    n=$((n + 1))
+    if [[ $kind == inline ]]; then
+      src=$dest.$n.in
+      (umask 077 && printf '%s' "$value" >"$src")
+    else
+      src=$value
+      [[ $src == /* ]] || src=$C2C_DIR/$src
+      if [[ ! -f $src ]]; then
+        c2c_say "encrypted file not found: $value"
+        return 1
+      fi
+    fi
+    c2c_decrypt "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
+    C2C_DECRYPTED+=("$dest.$n")
+  done
+}
+
+c2c_json() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\n'/\\n}
+  [[ $s == *[[:cntrl:]]* ]] && return 1
+  printf '"%s"' "$s"
+}
+
+# Reads KEY=value lines (comments and blank lines skipped, the value taken literally, as Docker
+# reads env files); later files win. Sets C2C_ENV_KEYS and C2C_ENV_VALUES.
+c2c_read_env_files() {
+  local file line key i
+  C2C_ENV_KEYS=()
+  C2C_ENV_VALUES=()
+  for file in "$@"; do
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${line%$'\r'}
+      [[ -z ${line//[[:space:]]/} || $line =~ ^[[:space:]]*# ]] && continue
+      key=${line%%=*}
+      if [[ ! $key =~ ^[A-Za-z_][A-Za-z0-9_.-]*$ ]]; then
+        c2c_say "a decrypted line is not KEY=value (wrong AES key?): variable name '${key:0:40}'"
+        return 1
+      fi
+      for i in "${!C2C_ENV_KEYS[@]}"; do
+        [[ ${C2C_ENV_KEYS[i]} == "$key" ]] && { unset 'C2C_ENV_KEYS[i]' 'C2C_ENV_VALUES[i]'; break; }
+      done
+      C2C_ENV_KEYS+=("$key")
+      if [[ $line == *=* ]]; then C2C_ENV_VALUES+=("${line#*=}"); else C2C_ENV_VALUES+=(""); fi
+    done <"$file"
+  done
+}
+
+c2c_lock() {
+  until mkdir "$C2C_STATE/lock.$1" 2>/dev/null; do sleep 0.2; done
+}
+
+c2c_unlock() {
+  rmdir "$C2C_STATE/lock.$1"
+}
+
+# A Compose override file setting the decrypted variables of one service: they win over
+# `environment` and `env_file`, as encrypted_env_file does in Codeship.
+c2c_secret_override() {
+  local service=$1
+  local out=$C2C_STATE/secrets/$service.json status=0
+  C2C_STEP_FILES+=(-f "$out")
+  if [[ $C2C_MODE == dry-run ]]; then
+    c2c_say "+ # decrypt the encrypted environment of $service into $out"
+    return 0
+  fi
+  [[ -e $out ]] && return 0
+  c2c_lock "secret.$service"
+  if [[ ! -e $out ]]; then
+    c2c_service_secrets "$service" || status=$?
+  fi
+  c2c_unlock "secret.$service"
+  return "$status"
+}
+
+c2c_service_secrets() {
+  local service=$1
+  local out=$C2C_STATE/secrets/$service.json i entries='' k v
+  c2c_service "$service"
+  c2c_key || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.env" "${C2C_S_ENC_ENV[@]}" || return 1
+  c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    k=$(c2c_json "${C2C_ENV_KEYS[i]}") || return 1
+    if ! v=$(c2c_json "${C2C_ENV_VALUES[i]//\$/\$\$}"); then
+      c2c_say "the decrypted value of ${C2C_ENV_KEYS[i]} holds a control character"
+      return 1
+    fi
+    entries+="${entries:+,}$k:$v"
+  done
+  (umask 077 && printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" \
+    >"$out.tmp") && mv "$out.tmp" "$out"
+  rm -f "$C2C_STATE/secrets/$service.env".*
+}
+
+# Build args from encrypted files, as --build-arg options (Go template variables rendered).
+c2c_secret_build_args() {
+  local service=$1 i value name var
+  C2C_BUILD_ARGS=()
+  c2c_service "$service"
+  ((${#C2C_S_ENC_ARGS[@]})) || return 0
+  if [[ $C2C_MODE == dry-run ]]; then
+    C2C_BUILD_ARGS=(--build-arg "…decrypted from the encrypted build args of $service…")
+    return 0
+  fi
+  c2c_key || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.args" "${C2C_S_ENC_ARGS[@]}" || return 1
+  c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
+  rm -f "$C2C_STATE/secrets/$service.args".*
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    value=${C2C_ENV_VALUES[i]}
+    for name in ProjectID:CI_PROJECT_ID BuildID:CI_BUILD_ID RepoName:CI_REPO_NAME Branch:CI_BRANCH \
+      CommitID:CI_COMMIT_ID CommitMessage:CI_COMMIT_MESSAGE CommitDescription:CI_COMMIT_DESCRIPTION \
+      CommitterName:CI_COMMITTER_NAME CommitterEmail:CI_COMMITTER_EMAIL \
+      CommitterUsername:CI_COMMITTER_USERNAME Timestamp:CI_TIMESTAMP StringTime:CI_STRING_TIME \
+      Time:CI_STRING_TIME Ci:CI; do
+      var=${name#*:}
+      value=${value//"{{ .${name%%:*} }}"/${!var}}
+      value=${value//"{{.${name%%:*}}}"/${!var}}
+    done
+    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$value")
+  done
+}
+
+# Registry credentials for a push: a private Docker config directory, never ~/.docker.
+c2c_push_config() {
+  local index=$1 source=$2
+  local dir=$C2C_STATE/docker-config.$index
+  C2C_DOCKER_CONFIG_ARGS=()
+  [[ -n $source ]] || return 0
+  C2C_DOCKER_CONFIG_ARGS=(--config "$dir")
+  [[ $C2C_MODE == dry-run ]] && return 0
+  c2c_key || return 1
+  (umask 077 && mkdir -p "$dir") || return 1
+  c2c_decrypt_sources "$dir/cfg" file "$source" || return 1
+  if grep -q '"auths"' "${C2C_DECRYPTED[0]}"; then
+    mv "${C2C_DECRYPTED[0]}" "$dir/config.json"
+  else  # the legacy .dockercfg format is the inside of config.json's "auths"
+    (umask 077 && { printf '{"auths":'; cat "${C2C_DECRYPTED[0]}"; printf '}\n'; } >"$dir/config.json")
+    rm -f "${C2C_DECRYPTED[0]}"
+  fi
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------
@@ -499,7 +704,7 @@ c2c_setup() {
   [[ $C2C_MODE == list ]] && return 0
   C2C_STATE=$(mktemp -d "${TMPDIR:-/tmp}/codeship2compose.XXXXXX")
   chmod 700 "$C2C_STATE"
-  mkdir "$C2C_STATE/built" "$C2C_STATE/active"
+  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
   : >"$C2C_STATE/results"
   [[ $C2C_MODE == run ]] || return 0
   local dir volume
@@ -540,11 +745,14 @@ c2c_cleanup() {
       done
     fi
     if [[ $C2C_REMOVE == 1 && $C2C_MODE == run ]]; then
+      local name
       for project in "$C2C_STATE"/active/*; do
         [[ -e $project ]] || continue
+        name=$(<"$project")
         project=${project##*/}
-        c2c_say "(cleanup) removing $project"
+        c2c_say "(step: $name) interrupted: removing its containers (project $project)"
         c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 || true
+        c2c_record "$name" failed 0 "interrupted"
       done
       for volume in "${C2C_BUILD_VOLUMES[@]}"; do
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
@@ -595,13 +803,186 @@ c2c_main() {
   return "$status"
 }
 
+# ---------------------------------------------------------------------------------------------
+# c2c_decrypt IN OUT KEY_B64 -- decrypt a jet-encrypted file (v1 or codeship:v2) into OUT.
+#
+# Included verbatim into the generated runner script (which runs under `set -euo pipefail`);
+# also works without those options.  Needs only bash, openssl (enc -aes-NNN-cfb) and coreutils
+# (base64, od, head, tail, tr, wc, mktemp, mv, md5sum -- or `openssl md5` when md5sum is missing).
+#
+#   v1: base64( IV[16] || AES-CFB128(key, IV, plaintext) )
+#   v2: "codeship:v2\n" + base64( IV[16] || AES-CFB128(key, IV, md5hex(plaintext) || plaintext) )
+#
+# The header may end in CRLF; whitespace (trailing newline, CR, wrapping) in the base64 body is
+# ignored.  KEY_B64 is the base64 project key (16/24/32 bytes -> aes-128/192/256-cfb).
+#
+# On success OUT holds exactly the plaintext with mode 0600 (written under umask 077, then moved
+# into place).  On any failure a message naming IN goes to stderr, the function returns 1 and
+# OUT does not exist afterwards (a stale OUT from an earlier run is removed, so a failed decrypt
+# can never leave old secrets behind).  A v2 checksum mismatch prints jet's wording:
+#   checksum for decrypted data is invalid, corrupt AES key or data: IN
+# v1 files carry no checksum: a wrong key yields garbage that is not detected here.
+#
+# Secrets and the process list: the plaintext only ever lives in files (mode 0600, in a private
+# mktemp directory that is removed on return, also on SIGINT/SIGTERM) and the base64 key is only
+# passed through pipes from bash builtins.  The one exception is openssl itself: `openssl enc`
+# accepts a raw key only as `-K <hex>` on its command line (-pass/-kfile/env: always run a
+# password KDF; the stdin "interactive mode" that once hid arguments was removed in OpenSSL 3), so
+# the key hex is visible in `ps`/`/proc/PID/cmdline` for the few milliseconds openssl runs.  On
+# a shared host, mount /proc with hidepid=2 or decrypt in a single-tenant build container.
+#
+# The body runs in a subshell: umask, cd and the cleanup trap do not leak into the caller.
+# Errors are checked explicitly (not via `set -e`, which bash disables when the caller writes
+# `if c2c_decrypt ...` or `c2c_decrypt ... || ...`).
+# ---------------------------------------------------------------------------------------------
+c2c_decrypt() (
+  local c2c_in="${1-}" c2c_out="${2-}" c2c_key_b64="${3-}"
+  local c2c_tmp="" c2c_first="" c2c_version=1 c2c_key_hex="" c2c_key_len=0 c2c_cipher=""
+  local c2c_iv_hex="" c2c_raw_len=0 c2c_ct_len=0 c2c_dec_len=0 c2c_sum="" c2c_calc=""
+
+  if [ "$#" -ne 3 ] || [ -z "$c2c_in" ] || [ -z "$c2c_out" ]; then
+    printf '%s\n' "usage: c2c_decrypt IN OUT KEY_B64" >&2
+    return 1
+  fi
+  if [ -e "$c2c_out" ] && [ "$c2c_in" -ef "$c2c_out" ]; then
+    printf '%s\n' "c2c_decrypt: IN and OUT are the same file: $c2c_in" >&2
+    return 1
+  fi
+  # From here on, every failure path must not leave OUT behind.
+  rm -f -- "$c2c_out" 2>/dev/null || true
+  if [ -z "$c2c_key_b64" ]; then
+    printf '%s\n' "No AES key provided (empty key) for encrypted file: $c2c_in" >&2
+    return 1
+  fi
+  if [ ! -f "$c2c_in" ] || [ ! -r "$c2c_in" ]; then
+    printf '%s\n' "cannot read encrypted file: $c2c_in" >&2
+    return 1
+  fi
+  if ! command -v openssl >/dev/null 2>&1; then
+    printf '%s\n' "openssl is required to decrypt $c2c_in but was not found on PATH" >&2
+    return 1
+  fi
+
+  umask 077
+  c2c_tmp=$(mktemp -d "${TMPDIR:-/tmp}/c2c-decrypt.XXXXXX") || {
+    printf '%s\n' "cannot create a temporary directory to decrypt $c2c_in" >&2
+    return 1
+  }
+  # Runs when this subshell exits (normal return or fatal signal).
+  trap 'rm -rf -- "$c2c_tmp"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  # --- key: base64 -> hex, via a pipe from the printf builtin (never on a command line) -------
+  if ! printf '%s' "$c2c_key_b64" | tr -d ' \t\r\n' | base64 -d >"$c2c_tmp/key" 2>/dev/null; then
+    printf '%s\n' "invalid AES key (not base64) for encrypted file: $c2c_in" >&2
+    return 1
+  fi
+  c2c_key_len=$(wc -c <"$c2c_tmp/key") || return 1
+  c2c_key_len=$((c2c_key_len + 0))
+  case "$c2c_key_len" in
+    16) c2c_cipher=aes-128-cfb ;;
+    24) c2c_cipher=aes-192-cfb ;;
+    32) c2c_cipher=aes-256-cfb ;;
+    *)
+      printf '%s\n' "invalid AES key: $c2c_key_len bytes, expected 16, 24 or 32, for encrypted file: $c2c_in" >&2
+      return 1
+      ;;
+  esac
+  c2c_key_hex=$(od -An -v -tx1 <"$c2c_tmp/key" | tr -d ' \n') || return 1
+  rm -f -- "$c2c_tmp/key"
+
+  # --- header / version ------------------------------------------------------------------
+  IFS= read -r c2c_first <"$c2c_in" || true
+  c2c_first="${c2c_first%$'\r'}"
+  case "$c2c_first" in
+    codeship:v2) c2c_version=2 ;;
+    codeship:*)
+      printf '%s\n' "unsupported encrypted file format '${c2c_first:0:40}' (only v1 and codeship:v2 are known): $c2c_in" >&2
+      return 1
+      ;;
+    *) c2c_version=1 ;;
+  esac
+
+  # --- body: strip whitespace, base64-decode, split IV / ciphertext -------------------------
+  if [ "$c2c_version" = 2 ]; then
+    tail -n +2 -- "$c2c_in" >"$c2c_tmp/body" || return 1
+  else
+    cat -- "$c2c_in" >"$c2c_tmp/body" || return 1
+  fi
+  if ! tr -d ' \t\r\n\v\f' <"$c2c_tmp/body" | base64 -d >"$c2c_tmp/raw" 2>/dev/null; then
+    printf '%s\n' "encrypted data is not valid base64: $c2c_in" >&2
+    return 1
+  fi
+  c2c_raw_len=$(wc -c <"$c2c_tmp/raw") || return 1
+  c2c_raw_len=$((c2c_raw_len + 0))
+  if [ "$c2c_raw_len" -lt 16 ]; then
+    printf '%s\n' "encrypted data is too short ($c2c_raw_len bytes, at least 16 needed): $c2c_in" >&2
+    return 1
+  fi
+  c2c_iv_hex=$(head -c 16 "$c2c_tmp/raw" | od -An -v -tx1 | tr -d ' \n') || return 1
+  tail -c +17 "$c2c_tmp/raw" >"$c2c_tmp/ct" || return 1
+  c2c_ct_len=$((c2c_raw_len - 16))
+
+  # --- decrypt (CFB is a stream mode: output length == input length) ---------------------
+  if ! openssl enc -d "-$c2c_cipher" -nopad -K "$c2c_key_hex" -iv "$c2c_iv_hex" \
+    -in "$c2c_tmp/ct" -out "$c2c_tmp/dec" 2>"$c2c_tmp/err"; then
+    printf '%s\n' "openssl failed to decrypt $c2c_in:" >&2
+    cat -- "$c2c_tmp/err" >&2 || true
+    return 1
+  fi
+  c2c_key_hex=""
+  c2c_dec_len=$(wc -c <"$c2c_tmp/dec") || return 1
+  if [ "$((c2c_dec_len + 0))" -ne "$c2c_ct_len" ]; then
+    printf '%s\n' "openssl produced $((c2c_dec_len + 0)) bytes instead of $c2c_ct_len while decrypting $c2c_in" >&2
+    return 1
+  fi
+
+  # --- v2: verify and strip the md5hex checksum --------------------------------------------
+  if [ "$c2c_version" = 2 ]; then
+    # Keep only hex digits so garbage (NUL bytes etc.) cannot upset bash; a 32-char match
+    # still requires all 32 bytes to have been lowercase hex.
+    c2c_sum=$(head -c 32 "$c2c_tmp/dec" | LC_ALL=C tr -cd '0-9a-f') || return 1
+    tail -c +33 "$c2c_tmp/dec" >"$c2c_tmp/pt" || return 1
+    if command -v md5sum >/dev/null 2>&1; then
+      c2c_calc=$(md5sum <"$c2c_tmp/pt") || return 1
+    else
+      c2c_calc=$(openssl md5 -r <"$c2c_tmp/pt") || return 1
+    fi
+    c2c_calc="${c2c_calc%% *}"
+    if [ "$c2c_dec_len" -lt 32 ] || [ "${#c2c_calc}" -ne 32 ] || [ "$c2c_sum" != "$c2c_calc" ]; then
+      printf '%s\n' "checksum for decrypted data is invalid, corrupt AES key or data: $c2c_in" >&2
+      return 1
+    fi
+  else
+    mv -f -- "$c2c_tmp/dec" "$c2c_tmp/pt" || return 1
+  fi
+
+  if ! mv -f -- "$c2c_tmp/pt" "$c2c_out"; then
+    rm -f -- "$c2c_out" 2>/dev/null || true
+    printf '%s\n' "cannot write decrypted file $c2c_out (from $c2c_in)" >&2
+    return 1
+  fi
+  chmod 600 -- "$c2c_out" 2>/dev/null || true
+  return 0
+)
+
 # --- services: the image each runs, the dependencies started with it, the images built first --
+# Encrypted sources are pairs: file PATH (relative to this script) or inline BLOB.
 c2c_service() {
+  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS=''
+  C2C_S_ENC_ENV=()
+  C2C_S_ENC_ARGS=()
   case $1 in
-    'app') C2C_S_IMAGE='busybox' C2C_S_DEPS='' C2C_S_BUILDS='' ;;
-    'worker') C2C_S_IMAGE='busybox' C2C_S_DEPS='' C2C_S_BUILDS='' ;;
-    'web') C2C_S_IMAGE='step-kinds-web' C2C_S_DEPS='' C2C_S_BUILDS='web' ;;
-    *) C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' ;;
+    'app')
+      C2C_S_IMAGE='busybox' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS=''
+      ;;
+    'worker')
+      C2C_S_IMAGE='busybox' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS=''
+      ;;
+    'web')
+      C2C_S_IMAGE='step-kinds-web' C2C_S_DEPS='' C2C_S_BUILDS='web' C2C_S_SECRETS=''
+      ;;
   esac
 }
 
@@ -747,7 +1128,7 @@ c2c_n27() { # serial codeship-steps.yml:53:3
 c2c_n28() { # push codeship-steps.yml:57:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter push 'web-d9094a04' '' '' '[web] registry.example.com/team/web:{{ .Branch }}-{{ printf "%.8s" .CommitID }}' || return 0
-  c2c_push 16 'web-d9094a04' 'web' 'registry.example.com/team/web' "${CI_BRANCH}"'-'"${CI_COMMIT_ID:0:8}" 'registry.example.com'
+  c2c_push 16 'web-d9094a04' 'web' 'registry.example.com/team/web' "${CI_BRANCH}"'-'"${CI_COMMIT_ID:0:8}" 'registry.example.com' ''
 }
 c2c_n29() { # manual codeship-steps.yml:62:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
