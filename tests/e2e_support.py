@@ -109,6 +109,29 @@ class Run:
         return f"$ {' '.join(self.argv)}\n(exit {self.returncode} after {self.seconds:.1f}s)\n{self.output}"
 
 
+# The engine may be shared with other users: a test only looks at (and removes) what its own
+# runs created. A run's id is `c2c` + the script's PID in hex + 4 hex digits; every container,
+# network and volume of the run is named after it (`c2c…-1-app-run-…`, `c2c…-1_default`, …).
+_OURS: list[re.Pattern] = []
+
+
+def forget_runs() -> None:
+    _OURS.clear()
+
+
+def claim(prefix: str) -> None:
+    """Names starting with prefix are this test's (e.g. a Compose project it runs itself)."""
+    _OURS.append(re.compile(re.escape(prefix)))
+
+
+def _claim_run(pid: int) -> None:
+    _OURS.append(re.compile(rf"c2c{pid:x}[0-9a-f]{{4}}[-_]"))
+
+
+def ours(items: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(kind, name) for kind, name in items if any(p.match(name) for p in _OURS)}
+
+
 def script_argv(project: Path, compose: str | None, *args: str) -> list[str]:
     argv = [str(project / "codeship-steps.sh")]
     if compose:
@@ -125,6 +148,7 @@ def run_script(project: Path, compose: str | None, *args: str, timeout: float = 
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=script_env(env),
                             start_new_session=True)
+    _claim_run(proc.pid)
     try:
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -200,6 +224,7 @@ def start_script(project: Path, compose: str | None, *args: str, env: dict[str, 
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=script_env(env),
                             start_new_session=True, bufsize=1)
+    _claim_run(proc.pid)
     bg = Background(proc, argv, time.monotonic())
     bg._reader = threading.Thread(target=bg._pump, daemon=True)
     bg._reader.start()
@@ -213,21 +238,47 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 
 def engine_snapshot() -> set[tuple[str, str]]:
-    """Containers, networks and volumes a run may create: every name starting with the runs'
-    project prefix `c2c`, and anonymous volumes (64 hex digits, no name or label to tell whose
-    they are). Compare a snapshot before with one after; the engine need not be empty."""
+    """Containers, networks and volumes whose names start with the runs' prefix `c2c`. Compare
+    a snapshot before with one after (and keep only `ours`): the engine need not be empty."""
     items: set[tuple[str, str]] = set()
     for kind, args in (("container", ("ps", "-a", "--format", "{{.Names}}")),
                        ("network", ("network", "ls", "--format", "{{.Name}}")),
                        ("volume", ("volume", "ls", "--format", "{{.Name}}"))):
-        for name in docker(*args).stdout.split():
-            if name.startswith("c2c") or (kind == "volume" and _ANONYMOUS_VOLUME.fullmatch(name)):
-                items.add((kind, name))
+        items |= {(kind, name) for name in docker(*args).stdout.split() if name.startswith("c2c")}
     return items
 
 
+def anonymous_volumes_of(containers: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The anonymous volumes mounted by these containers (they carry no name to filter by)."""
+    names = sorted(n for k, n in containers if k == "container")
+    if not names:
+        return set()
+    result = docker("inspect", "-f", '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}',
+                    *names, check=False)
+    return {("volume", v) for v in result.stdout.split() if _ANONYMOUS_VOLUME.fullmatch(v)}
+
+
+def existing(items: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these still exist."""
+    out = set()
+    for kind, name in items:
+        if docker(kind, "inspect", name, check=False).returncode == 0:
+            out.add((kind, name))
+    return out
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 def remove_from_engine(items: set[tuple[str, str]]) -> None:
-    """Remove what a run left (containers first: they hold networks and volumes)."""
+    """Remove what a run left (containers first: they hold networks and volumes); only ever
+    called with `ours`."""
     containers = sorted(n for k, n in items if k == "container")
     if containers:
         docker("rm", "-f", "-v", *containers, check=False)

@@ -9,6 +9,7 @@ CONVERTED = "converted"
 CAVEAT = "converted with a caveat"
 IGNORED = "dropped (Codeship ignores it too)"
 UNSUPPORTED = "unsupported"
+HOSTED_ONLY = "dropped (hosted-only: jet ignores it locally too)"
 
 
 @dataclass(frozen=True)
@@ -62,16 +63,17 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("depends_on", CONVERTED, "`depends_on`"),
     KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set",
             "the container drives the host's Docker engine"),
-    KeyRule("cached", IGNORED, "nothing: the hosted image cache has no local equivalent",
+    KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
             "Docker's local layer cache applies"),
-    KeyRule("default_cache_branch", IGNORED, "nothing (belongs to `cached`)"),
+    KeyRule("default_cache_branch", HOSTED_ONLY, "nothing (belongs to `cached`)"),
     KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for pulls, decrypted by the script",
             "needs the AES key at run time"),
     KeyRule("dockercfg_service", CAVEAT, "run by the script to produce registry credentials"),
     KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
     *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
     *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
-    *(KeyRule(k, CONVERTED, f"`{k}` (passed through, as Codeship does)") for k in sorted(PASSTHROUGH)),
+    *(KeyRule(k, CONVERTED, "the same Compose key, unchanged (Codeship passes it to Docker)")
+      for k in sorted(PASSTHROUGH)),
 )
 
 BUILD_RULES: dict[str, KeyRule] = _table(
@@ -89,10 +91,33 @@ BUILD_RULES: dict[str, KeyRule] = _table(
     KeyRule("cache_from", CONVERTED, "`build.cache_from`"),
 )
 
-STEP_KEYS = frozenset(
-    "name type service services steps command tag exclude on_fail image_name image_tag registry "
-    "encrypted_dockercfg_path dockercfg_service".split()
+STEP_RULES: dict[str, KeyRule] = _table(
+    KeyRule("name", CONVERTED, "the step's name in logs, `--list`, `--step` and the summary (auto-named "
+            "`SERVICE-xxxxxxxx` like jet when absent)"),
+    KeyRule("type", CONVERTED, "`serial`/`parallel`: run in order / side by side (each branch its own Compose "
+            "project); `push`: tag + push, only with `--push`; `manual`: skipped unless `--manual`; legacy "
+            "`matrix`: a parallel group over its services"),
+    KeyRule("service", CONVERTED, "the Compose service the step runs (`docker compose run`); inherited by a "
+            "group's steps"),
+    KeyRule("services", CONVERTED, "the group's steps repeated per service (parallel: side by side; serial: "
+            "one service after another)"),
+    KeyRule("steps", CONVERTED, "the group's children"),
+    KeyRule("command", CONVERTED, "the arguments of `docker compose run`, split like jet (no shell); the "
+            "service's entrypoint is kept"),
+    KeyRule("tag", CONVERTED, "a run-time filter on `--tag` (whole-name match, or an RE2 regex converted to a "
+            "bash regex when it has `^` or `$`)"),
+    KeyRule("exclude", CONVERTED, "the inverse filter; wins over `tag`"),
+    KeyRule("on_fail", CONVERTED, "steps run when the step fails; the build still fails"),
+    KeyRule("image_name", CONVERTED, "the pushed repository"),
+    KeyRule("image_tag", CONVERTED, "the pushed tag (Go template variables rendered at run time; invalid "
+            "characters removed, as jet does)"),
+    KeyRule("registry", CONVERTED, "named in the push failure message (the image name carries the registry)"),
+    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for the push, decrypted into a private "
+            "Docker config directory", "needs the AES key at run time"),
+    KeyRule("dockercfg_service", UNSUPPORTED, "not run: pushes use your own `docker login`",
+            "log in to the registry first"),
 )
+STEP_KEYS = frozenset(STEP_RULES)
 
 # Keys people put in the wrong place, with what they most likely meant.
 MISPLACED_SERVICE_KEYS = {
@@ -142,3 +167,17 @@ def suggest(key: str, known, misplaced: dict[str, str]) -> str | None:
 
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+def conversion_matrix() -> str:
+    """The README's conversion matrix, from the tables above (so the two cannot drift). Keys with
+    the same treatment share a row."""
+    lines = ["| Codeship key | outcome | becomes |", "|---|---|---|"]
+    for prefix, table in (("", SERVICE_RULES), ("build.", BUILD_RULES), ("step: ", STEP_RULES)):
+        rows: dict[tuple[str, str], list[str]] = {}
+        for key, rule in table.items():
+            note = f" ({rule.hint})" if rule.hint else ""
+            rows.setdefault((rule.outcome, rule.becomes + note), []).append(f"`{prefix}{key}`")
+        for (outcome, becomes), keys in rows.items():
+            lines.append(f"| {', '.join(keys)} | {outcome} | {becomes} |")
+    return "\n".join(lines) + "\n"
