@@ -104,6 +104,11 @@ CASES = [
      "C2C404", "warning", 6, 5, "replaces"),
     ("unconvertible tag regex", "app:\n  image: busybox\n", "- service: app\n  command: x\n  tag: ^(?=x)\n",
      "C2C501", "error", 1, 3, "(?="),
+    ("missing encrypted file", "app:\n  image: busybox\n  encrypted_env_file: missing.encrypted\n", OK_STEPS,
+     "C2C405", "warning", 3, 23, "does not exist"),
+    ("dockercfg_service on a push", "app:\n  image: busybox\n",
+     "- type: push\n  service: app\n  image_name: x\n  dockercfg_service: app\n", "C2C406", "warning", 1, 3,
+     "docker login"),
     ("missing env_file", "app:\n  image: busybox\n  env_file: missing.env\n", OK_STEPS, "C2C402", "warning",
      3, 13, "does not exist"),
 ]
