@@ -62,6 +62,6 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
 
 def _relative(path: Path, start: Path) -> str:
     try:
-        return os.path.relpath(path.resolve(), start.resolve())
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(start))
     except ValueError:  # pragma: no cover - another drive on Windows
         return str(path)

@@ -43,7 +43,7 @@ def slug(text: str) -> str:
 def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
                volumes_from_scope: str = "step") -> ComposeResult:
     base = project.base_dir
-    rebase = _Rebaser(base, Path(out_dir).resolve())
+    rebase = _Rebaser(base, Path(os.path.abspath(out_dir)))
     project_slug = slug(base.name)
     images: dict[str, str] = {}
     built: list[str] = []

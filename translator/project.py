@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
         return None, diags
     svc_map = parse_services(services_doc, _display(services_path), diags)
     step_list = parse_steps(steps_doc, _display(steps_path), diags) if steps_path else []
-    project = Project(base_dir=services_path.parent.resolve(), services_file=services_path,
+    project = Project(base_dir=Path(os.path.abspath(services_path.parent)), services_file=services_path,
                       steps_file=steps_path, services=svc_map, steps=step_list)
     check_project(project, diags, volumes_from_scope)
     return project, diags
@@ -95,7 +96,8 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
 
 def _display(path: Path) -> str:
     """Paths in messages: relative to the current directory when below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return absolute[len(cwd.rstrip(os.sep)) + 1:]
+    return str(path)

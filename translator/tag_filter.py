@@ -17,9 +17,10 @@ How it works: the pattern is parsed the way Go's ``regexp/syntax`` parses it (Pe
 flags, as ``regexp.Compile`` does), including Go's error rules, into a small syntax
 tree in which every character class, literal and ``.`` is an explicit set of code
 points (shorthands, POSIX classes, negation and ``(?i)`` case folding are resolved at
-parse time, like RE2 does).  Two back ends print the tree: one as a POSIX ERE using only
-portable syntax (bracket expressions listing ASCII characters and ``0-9``/``A-Z``/``a-z``
-ranges, ``* + ? {n,m}``, ``|``, groups, ``^``/``$``), one as a Python ``re`` pattern.
+parse time, like RE2 does).  The tree is then printed as a POSIX ERE using only portable
+syntax (bracket expressions listing ASCII characters and ``0-9``/``A-Z``/``a-z`` ranges,
+``* + ? {n,m}``, ``|``, groups, ``^``/``$``), or run directly by a small NFA simulation
+(linear time, like RE2) for the Python reference semantics.
 
 The ERE is exact (same yes/no answer as RE2) for every tag when bash runs in a UTF-8
 locale such as ``C.UTF-8``; for ASCII-only tags it is exact in any locale whose
@@ -729,6 +730,56 @@ def _is_zero_width(node) -> bool:
     return False
 
 
+def _nullable(node) -> bool:
+    kind = node[0]
+    if kind == "chars":
+        return False
+    if kind in ("empty", "assert"):
+        return True
+    if kind == "concat":
+        return all(_nullable(s) for s in node[1])
+    if kind == "alt":
+        return any(_nullable(s) for s in node[1])
+    return node[2] == 0 or node[3] == 0 or _nullable(node[1])
+
+
+def _has_assert(node) -> bool:
+    kind = node[0]
+    if kind == "assert":
+        return True
+    if kind in ("concat", "alt"):
+        return any(_has_assert(s) for s in node[1])
+    if kind == "repeat":
+        return _has_assert(node[1])
+    return False
+
+
+_NOTHING = ("chars", (), -1, "")
+
+
+def _star_body(node):
+    """A node Y with Y* == node* (same language), made non-nullable where possible.
+
+    glibc's regexec (bash asks it for submatches to fill BASH_REMATCH) can loop for a very
+    long time on a star over a nullable group, e.g. ``(([/-]?|k?)*)*``; ``([/-]|k)*`` is
+    equivalent and harmless.  Uses: (X*)* = X*, (A|B?)* = (A|B)*, (A?B?)* = (A|B)*, and
+    an empty-width branch adds nothing under a star.
+    """
+    if not _nullable(node):
+        return node
+    kind = node[0]
+    if kind in ("empty", "assert"):
+        return _NOTHING
+    if kind == "repeat":
+        return _NOTHING if node[3] == 0 else _star_body(node[1])
+    if kind == "alt":
+        return ("alt", tuple(_star_body(s) for s in node[1]))
+    # concat of nullable pieces: (AB)* == (A|B)*, unless an anchor ties the pieces together
+    if _has_assert(node):
+        return node
+    return ("alt", tuple(_star_body(s) for s in node[1]))
+
+
 # ---------------------------------------------------------------------------
 # POSIX ERE back end.
 
@@ -928,6 +979,11 @@ class _EreEmitter:
             _, sub, lo, hi, _brace = node
             if hi == 0:
                 return _E_EMPTY
+            if _nullable(sub) and not _is_zero_width(sub):
+                if hi is None:  # X{n,} == X* == Y* for a nullable X
+                    sub, lo = _star_body(sub), 0
+                elif (lo, hi) == (0, 1):  # X? == X for a nullable X
+                    return self.emit(sub)
             res = self.emit(sub)
             if res is _E_EMPTY:
                 return _E_EMPTY
@@ -986,60 +1042,137 @@ def to_bash_ere(pattern: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Python back end (reference semantics).
+# Reference matcher: a Thompson NFA simulation over the syntax tree (linear in the tag
+# length like RE2 itself, so no catastrophic backtracking, and independent of both
+# Python's re dialect and the ERE back end).
 
-_PY_WORD = "[0-9A-Za-z_]"
-_PY_ASSERT = {
-    "bot": r"\A",
-    "eot": r"\Z",  # Python's \Z is the very end of the string (RE2 \z / non-multiline $)
-    "bol": r"(?<![^\n])",
-    "eol": r"(?![^\n])",
-    "wb": f"(?:(?<={_PY_WORD})(?!{_PY_WORD})|(?<!{_PY_WORD})(?={_PY_WORD}))",
-    "nwb": f"(?:(?<={_PY_WORD})(?={_PY_WORD})|(?<!{_PY_WORD})(?!{_PY_WORD}))",
-}
+_WORD = _PERL_CLASSES["w"]
 
 
-def _py_emit(node) -> str:
-    kind = node[0]
-    if kind == "chars":
-        rs = node[1]
-        if not rs:
-            return "(?!)"
-        return "[" + "".join(
-            "\\U%08x" % lo if lo == hi else "\\U%08x-\\U%08x" % (lo, hi) for lo, hi in rs) + "]"
-    if kind == "empty":
-        return ""
-    if kind == "assert":
-        return _PY_ASSERT[node[1]]
-    if kind == "concat":
-        return "".join(_py_emit(s) for s in node[1])
-    if kind == "alt":
-        return "(?:" + "|".join(_py_emit(s) for s in node[1]) + ")"
-    if kind == "repeat":
-        _, sub, lo, hi, _brace = node
-        if hi == 0:
-            return ""
-        if _is_zero_width(sub):
-            return "" if lo == 0 else _py_emit(sub)
-        return "(?:" + _py_emit(sub) + ")" + ("{%d,}" % lo if hi is None else "{%d,%d}" % (lo, hi))
-    raise AssertionError(kind)  # pragma: no cover
+def _in_set(rs, cp: int) -> bool:
+    lo_i, hi_i = 0, len(rs)
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) // 2
+        lo, hi = rs[mid]
+        if cp < lo:
+            hi_i = mid
+        elif cp > hi:
+            lo_i = mid + 1
+        else:
+            return True
+    return False
+
+
+class _Program:
+    """States: ("char", set, next) | ("split", a, b) | ("assert", kind, next) | ("match",)."""
+
+    def __init__(self, tree):
+        self.states: list = [("match",)]
+        self.start = self.compile(tree, 0)
+
+    def add(self, state) -> int:
+        self.states.append(state)
+        return len(self.states) - 1
+
+    def compile(self, node, nxt: int) -> int:
+        kind = node[0]
+        if kind == "chars":
+            return self.add(("char", node[1], nxt))
+        if kind == "empty":
+            return nxt
+        if kind == "assert":
+            return self.add(("assert", node[1], nxt))
+        if kind == "concat":
+            for sub in reversed(node[1]):
+                nxt = self.compile(sub, nxt)
+            return nxt
+        if kind == "alt":
+            starts = [self.compile(sub, nxt) for sub in node[1]]
+            state = starts[-1]
+            for other in reversed(starts[:-1]):
+                state = self.add(("split", other, state))
+            return state
+        if kind == "repeat":
+            _, sub, lo, hi, _brace = node
+            if hi is None:
+                loop = self.add(None)
+                self.states[loop] = ("split", self.compile(sub, loop), nxt)
+                tail = loop
+            else:
+                tail = nxt
+                for _ in range(hi - lo):
+                    tail = self.add(("split", self.compile(sub, tail), tail))
+            for _ in range(lo):
+                tail = self.compile(sub, tail)
+            return tail
+        raise AssertionError(kind)  # pragma: no cover
+
+    @staticmethod
+    def assertion(kind: str, text: str, pos: int) -> bool:
+        n = len(text)
+        if kind == "bot":
+            return pos == 0
+        if kind == "eot":
+            return pos == n
+        if kind == "bol":
+            return pos == 0 or text[pos - 1] == "\n"
+        if kind == "eol":
+            return pos == n or text[pos] == "\n"
+        before = pos > 0 and _in_set(_WORD, ord(text[pos - 1]))
+        after = pos < n and _in_set(_WORD, ord(text[pos]))
+        return (before != after) == (kind == "wb")
+
+    def closure(self, seeds, text: str, pos: int, out: set) -> bool:
+        """Add the epsilon closure of seeds at pos to out; True if the match state is reached."""
+        states = self.states
+        stack = list(seeds)
+        while stack:
+            s = stack.pop()
+            if s in out:
+                continue
+            out.add(s)
+            st = states[s]
+            kind = st[0]
+            if kind == "match":
+                return True
+            if kind == "split":
+                stack.append(st[2])
+                stack.append(st[1])
+            elif kind == "assert" and self.assertion(st[1], text, pos):
+                stack.append(st[2])
+        return False
+
+    def search(self, text: str) -> bool:
+        current: set = set()
+        if self.closure([self.start], text, 0, current):
+            return True
+        for pos, ch in enumerate(text):
+            cp = ord(ch)
+            seeds = [st[2] for st in (self.states[s] for s in current) if st[0] == "char" and _in_set(st[1], cp)]
+            seeds.append(self.start)  # unanchored: a match may start at every position
+            current = set()
+            if self.closure(seeds, text, pos + 1, current):
+                return True
+        return False
 
 
 @lru_cache(maxsize=2048)
-def _py_compiled(pattern: str) -> re.Pattern:
+def _program(pattern: str) -> _Program:
     tree, issues = _parse(pattern)
     if issues:
         raise issues[0]
-    return re.compile(_py_emit(tree))
+    return _Program(tree)
 
 
 def regex_search(pattern: str, tag: str) -> bool:
-    """RE2 semantics of an unanchored search of ``pattern`` in ``tag`` (computed with Python ``re``).
+    """RE2 semantics of an unanchored search of ``pattern`` in ``tag``.
 
-    Raises UnsupportedRegex when RE2 rejects the pattern (``re2_valid=False``) or when it
-    uses something not emulated here (``\\p`` classes, (?i) on non-ASCII letters).
+    Computed by simulating the parsed pattern as an NFA (linear time, like RE2; Python's
+    backtracking ``re`` could hang on patterns such as ``(a+)+b``).  Raises UnsupportedRegex
+    when RE2 rejects the pattern (``re2_valid=False``) or when it uses something not
+    emulated here (``\\p`` classes, (?i) on non-ASCII letters).
     """
-    return _py_compiled(pattern).search(tag) is not None
+    return _program(pattern).search(tag)
 
 
 def python_matches(value: str, tag: str) -> bool:

@@ -194,10 +194,17 @@ _NO_KEY = _NoKey()
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _scalar(event) -> object:
     tag = event.tag
     if tag is None or tag == "!":
+        if event.style:  # quoted or block text is always a string
+            return event.value
         tag = _SCALARS.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR_TAG:
+        return event.value
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     if tag == _MERGE_TAG:
         return _MergeKey()
