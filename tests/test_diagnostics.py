@@ -109,6 +109,10 @@ CASES = [
     ("dockercfg_service on a push", "app:\n  image: busybox\n",
      "- type: push\n  service: app\n  image_name: x\n  dockercfg_service: app\n", "C2C406", "warning", 1, 3,
      "docker login"),
+    ("names that collide in Compose", "a b:\n  image: x\na/b:\n  image: y\n", OK_STEPS.replace("app", "a-b"),
+     "C2C115", "error", 3, 1, "'a b' and 'a/b'"),
+    ("name Compose rejects", "My App!:\n  image: x\n", OK_STEPS.replace("app", "My App!"), "C2C116", "warning", 1,
+     1, "'My-App-'"),
     ("missing env_file", "app:\n  image: busybox\n  env_file: missing.env\n", OK_STEPS, "C2C402", "warning",
      3, 13, "does not exist"),
 ]

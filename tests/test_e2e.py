@@ -142,24 +142,29 @@ def test_host_volume_persists_between_steps_and_after_the_run(host_volume_projec
 # ==============================================================================================
 # 3. Parallel groups
 # ==============================================================================================
+SLEEP = 3  # seconds each step of the timed group sleeps (see the timing assertion)
+# /proc/uptime is the host kernel's clock in every container: comparable across the branches.
+UPTIME = "$(cut -d' ' -f1 /proc/uptime)"
+
+
 def _marker_step(name: str) -> dict:
     # Each branch leaves a marker in its container's own /tmp, sleeps while its siblings do the
     # same, then lists the markers it can see: only its own, if its container is its own.
-    return {"name": name, "command": sh(f'touch /tmp/marker-{name}; sleep 2; '
-                                        f'echo "markers: $(cd /tmp && echo marker-*)"')}
+    return {"name": name, "command": sh(f'touch /tmp/marker-{name}; echo "from {UPTIME}"; sleep {SLEEP}; '
+                                        f'echo "to {UPTIME}"; echo "markers: $(cd /tmp && echo marker-*)"')}
 
 
 @pytest.fixture(scope="module")
 def parallel_project(tmp_path_factory) -> Path:
     services = {"app": {"image": BUSYBOX}}
     steps = [
-        {"name": "alone", "service": "app", "command": sh("sleep 2; echo slept")},
+        {"name": "alone", "service": "app", "command": sh(f"sleep {SLEEP}; echo slept")},
         {"type": "parallel", "name": "trio", "service": "app",
          "steps": [_marker_step("p1"), _marker_step("p2"), _marker_step("p3")]},
         {"type": "parallel", "name": "failing", "service": "app", "steps": [
-            {"name": "ok1", "command": sh("sleep 4; echo ok1 finished")},
+            {"name": "ok1", "command": sh("sleep 3; echo ok1 finished")},
             {"name": "bad", "command": sh("echo bad fails; exit 7")},
-            {"name": "ok2", "command": sh("sleep 4; echo ok2 finished")},
+            {"name": "ok2", "command": sh("sleep 3; echo ok2 finished")},
         ]},
         {"name": "after", "service": "app", "command": "echo after ran"},
     ]
@@ -174,20 +179,24 @@ def test_parallel_group_runs_side_by_side_in_fresh_containers(parallel_project, 
     group = run_script(parallel_project, compose, "--step", "trio")
     assert group.returncode == 0, group
     assert group.passed() == {"p1", "p2", "p3"}
+    spans = {}
     for name in ("p1", "p2", "p3"):
-        # The log line carries the step's name; the branch saw no sibling's marker.
-        assert group.said(name, "app") == [f"markers: marker-{name}"], group
-    # All three started before the first finished, and together they took far less than 3 x 2 s.
-    first_done = group.index(lambda line: "success ✔" in line)
-    assert all(0 <= group.index(lambda line, n=n: line == f"(step: {n})") < first_done for n in ("p1", "p2", "p3"))
-    print(f"[{compose}] one 2 s step alone: {alone.seconds:.1f}s; parallel group of three: {group.seconds:.1f}s")
+        # The log lines carry the step's name; the branch saw no sibling's marker.
+        said = group.said(name, "app")
+        assert len(said) == 3 and said[2] == f"markers: marker-{name}", group
+        spans[name] = (float(said[0].split()[1]), float(said[1].split()[1]))
+    # The three sleeps overlapped in time (measured inside the containers, so whatever else
+    # loads the machine), and the group took less than twice one step on its own.
+    assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values()), spans
+    print(f"[{compose}] one {SLEEP} s step alone: {alone.seconds:.1f}s; parallel group of three: "
+          f"{group.seconds:.1f}s; sleeps inside the containers: {spans}")
     assert group.seconds < 2 * alone.seconds
 
 
 def test_parallel_failure_lets_siblings_finish_and_stops_the_build(parallel_project, compose):
     run = run_script(parallel_project, compose, "--step", "failing", "--step", "after")
     assert run.returncode == 7, run
-    assert run.said("bad") == ["bad fails"]
+    assert run.said("bad")[:1] == ["bad fails"]  # (Compose v1 adds a line "7": its own exit message)
     assert "(step: bad) error ✗ container exited with a 7 code" in run.output
     assert run.said("ok1") == ["ok1 finished"] and run.said("ok2") == ["ok2 finished"]
     assert run.passed() == {"ok1", "ok2"} and run.failed() == {"bad"}
@@ -222,7 +231,6 @@ def deps_project(tmp_path_factory) -> Path:
     }
     steps = [
         {"name": "first", "service": "linked", "command": _ask("database", 3)},
-        {"name": "second", "service": "linked", "command": _ask("database", 1)},
         {"type": "parallel", "name": "pair", "steps": [
             {"name": "pa", "service": "linked", "command": _ask("database", 1)},
             {"name": "pb", "service": "depends", "command": _ask("db", 1)},
@@ -235,8 +243,8 @@ def test_dependencies_are_fresh_per_step_and_link_aliases_resolve(deps_project, 
     run = run_script(deps_project, compose, "--stop-timeout", "1")
     assert run.returncode == 0, run
     assert run.said("first") == ["hit 1", "hit 2", "hit 3"]  # `database` (links: db:database) answers
-    assert run.said("second") == ["hit 1"]  # a new db: the first step's count is gone
-    assert run.said("pa") == ["hit 1"] and run.said("pb") == ["hit 1"]  # one db per parallel branch
+    # A new db in each later step (the first step's count is gone), one for each parallel branch.
+    assert run.said("pa") == ["hit 1"] and run.said("pb") == ["hit 1"]
 
 
 # ==============================================================================================
@@ -266,23 +274,30 @@ def build_project(tmp_path_factory):
     remove_images(BUILT_IMAGE)
 
 
+def _builds(run: Run) -> list[str]:
+    """The image builds in a run's output: one `FROM busybox` line each (BuildKit or not)."""
+    return [line for line in run.lines if _BUILD_FROM.match(line)]
+
+
 def test_image_is_built_lazily_once_per_run(build_project, compose):
-    outputs = []
-    for _ in range(2):
-        commit = uuid.uuid4().hex
-        run = run_script(build_project, compose, "--ci-commit-id", commit)
-        assert run.returncode == 0, run
-        assert run.passed() == {"before", "use1", "use2", "use3"}
-        builds = [line for line in run.lines if _BUILD_FROM.match(line)]
-        assert len(builds) == 1, f"expected one build, saw {builds}"
-        # Lazy: the step before the image's first use ran before any build output.
-        first_build_line = run.index(lambda line: line.startswith(f"(image: {BUILT_IMAGE})"))
-        assert 0 <= run.index(lambda line: line.endswith("no build yet")) < first_build_line
-        seen = {name: run.said(name) for name in ("use1", "use2", "use3")}
-        assert seen["use1"] == seen["use2"] == seen["use3"] and len(seen["use1"]) == 1, seen
-        assert seen["use1"][0].startswith(commit + " ")
-        outputs.append(seen["use1"][0])
-    assert outputs[0] != outputs[1]  # the second run built again
+    commit = uuid.uuid4().hex
+    run = run_script(build_project, compose, "--ci-commit-id", commit)
+    assert run.returncode == 0, run
+    assert run.passed() == {"before", "use1", "use2", "use3"}
+    assert len(_builds(run)) == 1, f"expected one build, saw {_builds(run)}"  # not one per step
+    # Lazy: the step before the image's first use ran before any build output.
+    first_build_line = run.index(lambda line: line.startswith(f"(image: {BUILT_IMAGE})"))
+    assert 0 <= run.index(lambda line: line.endswith("no build yet")) < first_build_line
+    # All three steps (two of them parallel, both waiting for the image) ran the same image.
+    seen = {name: run.said(name) for name in ("use1", "use2", "use3")}
+    assert seen["use1"] == seen["use2"] == seen["use3"] and len(seen["use1"]) == 1, seen
+    assert seen["use1"][0].startswith(commit + " ")
+
+    # The next run builds again (once), here with a new commit id, so not from the cache.
+    again = run_script(build_project, compose, "--ci-commit-id", commit[::-1], "--step", "use3")
+    assert again.returncode == 0, again
+    assert len(_builds(again)) == 1, f"expected one build, saw {_builds(again)}"
+    assert again.said("use3")[0].startswith(commit[::-1] + " ") and again.said("use3") != seen["use3"]
 
 
 # ==============================================================================================
@@ -365,7 +380,8 @@ def _echo(name: str, **filters) -> dict:
 @pytest.fixture(scope="module")
 def tags_project(tmp_path_factory) -> Path:
     services = {"app": {"image": BUSYBOX}}
-    steps = [
+    # All in one parallel group, to keep the four runs short; the filters work the same.
+    steps = [{"type": "parallel", "name": "all", "steps": [
         _echo("always"),
         _echo("only-master", tag="master"),
         _echo("release", tag=r"^v\d+\.\d+\.\d+$"),
@@ -377,7 +393,7 @@ def tags_project(tmp_path_factory) -> Path:
         ]},
         _echo("exclude-wins", tag="master", exclude="master"),
         _echo("plain-is-whole", tag="feature"),  # plain text matches the whole tag only
-    ]
+    ]}]
     return make_project(tmp_path_factory.mktemp("tags"), services, steps)
 
 
@@ -427,7 +443,7 @@ def test_on_fail_steps_run_and_the_build_still_fails(on_fail_project, compose):
     run = run_script(on_fail_project, compose)
     assert run.returncode == 3, run
     assert run.passed() == {"fine", "report", "notify"} and run.failed() == {"flaky"}
-    assert run.said("flaky") == ["flaky fails"]
+    assert run.said("flaky")[:1] == ["flaky fails"]  # (Compose v1 adds its exit message "3")
     assert run.said("report", "app") == ["the flaky step failed"]
     assert run.said("notify", "worker") == ["notify"]
     assert run.index(lambda line: line.startswith("(step: flaky) error")) < run.index(lambda line: line == "(step: report)")
@@ -605,7 +621,7 @@ def test_step_output_is_shown_while_the_step_runs(live_project, compose):
     go.unlink(missing_ok=True)
     bg = start_script(live_project, compose)
     try:
-        early = bg.wait_for(lambda lines: "(service: app) (step: live) early" in lines, timeout=20)
+        early = bg.wait_for(lambda lines: "(service: app) (step: live) early" in lines, timeout=12)
     finally:
         go.parent.mkdir(exist_ok=True)
         go.touch()  # let the step end either way
@@ -626,7 +642,7 @@ def trivial_project(tmp_path_factory) -> Path:
 def test_per_step_overhead_of_the_script(trivial_project, compose):
     compose_argv = list(COMPOSE_ARGV[compose])
     script, bare = [], []
-    for i in range(3):
+    for _ in range(2):
         run = run_script(trivial_project, compose)
         assert run.returncode == 0, run
         script.append(run.seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .diagnostics import Diagnostics, Loc
 from .fields import Fields, is_scalar, type_name
 from .model import Build, EnvFile, Ref, Service, Volume
+from .names import compose_service_name
 from .rules import (BUILD_RULES, IGNORED, MISPLACED_BUILD_KEYS, MISPLACED_SERVICE_KEYS, PASSTHROUGH,
                     SERVICE_RULES, suggest)
 from .yaml_loader import LMap, LSeq
@@ -49,9 +50,21 @@ def parse_services(doc, filename: str, diags: Diagnostics) -> dict[str, Service]
     if not mapping:
         diags.error("C2C100", "the services file defines no services", mapping.loc)
     services: dict[str, Service] = {}
+    originals: dict[str, str] = {}
     for name, body in mapping.items():
         loc = mapping.key_loc[name]
-        name = str(name)
+        original = str(name)
+        name = compose_service_name(original)
+        if name in originals:
+            diags.error("C2C115", f"services '{originals[name]}' and '{original}' both become '{name}' in "
+                        "Compose, which allows only letters, digits, '.', '_' and '-'", loc,
+                        "rename one of them")
+            continue
+        originals[name] = original
+        if name != original:
+            diags.warning("C2C116", f"service '{original}' is named '{name}' in compose.yaml (Compose allows only "
+                          "letters, digits, '.', '_' and '-', not first '-' or '.')", loc,
+                          "references to it are renamed too; rename it in the services file to avoid this")
         if not isinstance(body, LMap):
             diags.error("C2C102", f"service '{name}' must be a mapping of keys, not {type_name(body)}",
                         mapping.loc_of(name) if body is not None else loc,
@@ -103,6 +116,8 @@ def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
     svc.default_cache_branch = f.text("default_cache_branch")
     svc.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
     svc.dockercfg_service = f.text("dockercfg_service")
+    if svc.dockercfg_service:
+        svc.dockercfg_service = compose_service_name(svc.dockercfg_service)
     if "dockerfile" in m and svc.build is not None:
         dockerfile = f.text("dockerfile")
         if svc.build.dockerfile is None and dockerfile is not None:
@@ -194,7 +209,7 @@ def _refs(f: Fields, key: str, mode: bool) -> list[Ref]:
         if mode and extra and extra not in ("ro", "rw"):
             f.diags.error("C2C113", f"{f.where}: volumes_from '{text}': mode must be 'ro' or 'rw'", loc)
             continue
-        refs.append(Ref(loc, service, extra or None))
+        refs.append(Ref(loc, compose_service_name(service), extra or None))
     return refs
 
 
@@ -203,5 +218,5 @@ def _depends_on(f: Fields) -> list[Ref]:
     if isinstance(value, LMap):  # Compose long form: {db: {condition: ...}}; only the names matter
         f.diags.warning("C2C114", f"{f.where}: depends_on conditions are not Codeship syntax; only the "
                         "service names are used", f.loc("depends_on"))
-        return [Ref(value.key_loc[k], str(k)) for k in value]
-    return [Ref(loc, text) for text, loc in f.texts("depends_on")]
+        return [Ref(value.key_loc[k], compose_service_name(str(k))) for k in value]
+    return [Ref(loc, compose_service_name(text)) for text, loc in f.texts("depends_on")]

@@ -7,6 +7,7 @@ import hashlib
 from .diagnostics import Diagnostics, Loc
 from .fields import Fields, type_name
 from .model import GroupStep, PushStep, RunStep, Step
+from .names import compose_service_name
 from .rules import MISPLACED_STEP_KEYS, STEP_KEYS, suggest
 from .yaml_loader import LMap, LSeq
 
@@ -85,6 +86,8 @@ class _StepParser:
     def _service(self, m: LMap, f: Fields, inherited: str | None, what: str,
                  default: str | None = None) -> str | None:
         own = f.text("service")
+        if own is not None:
+            own = compose_service_name(own)
         if own is None and inherited is None:
             return default
         if own is not None and inherited is not None:
@@ -124,7 +127,7 @@ class _StepParser:
         step = RunStep(name=name, loc=m.loc, auto_named=auto, service=service, command=command)
         self._common(step, f)
         step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
-        step.dockercfg_service = f.text("dockercfg_service")
+        step.dockercfg_service = _service_name(f.text("dockercfg_service"))
         on_fail = m.get("on_fail")
         if isinstance(on_fail, LSeq):
             step.on_fail = self.steps(on_fail, inherited=None, path=f"{path}/on_fail", default=service)
@@ -150,7 +153,7 @@ class _StepParser:
         step.image_tag = f.text("image_tag") or "latest"
         step.registry = f.text("registry")
         step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
-        step.dockercfg_service = f.text("dockercfg_service")
+        step.dockercfg_service = _service_name(f.text("dockercfg_service"))
         return step
 
     def group(self, m: LMap, f: Fields, kind: str, inherited: str | None, path: str,
@@ -168,7 +171,7 @@ class _StepParser:
                              "keep one: 'service' for all steps, 'services' to repeat them per service")
             return None
         name, auto = self._name(f, path, kind)
-        services = [s for s, _ in f.texts("services")] if "services" in m else None
+        services = [compose_service_name(s) for s, _ in f.texts("services")] if "services" in m else None
         if kind == "matrix":
             self.diags.warning("C2C211", "'type: matrix' is legacy Codeship syntax; it runs as a parallel "
                                "group over its services", m.loc_of("type"),
@@ -205,3 +208,7 @@ class _StepParser:
         ]
         outer = "serial" if kind == "serial" else ("manual" if kind == "manual" else "parallel")
         return GroupStep(name=name, loc=children.loc, kind=outer, steps=per_service)
+
+
+def _service_name(name: str | None) -> str | None:
+    return compose_service_name(name) if name else name
