@@ -228,3 +228,29 @@ def test_generate_encrypt_decrypt_round_trip(tmp_path, monkeypatch):
     (tmp_path / "codeship.aes").write_text("not base64 at all!!")
     result = run("decrypt", "enc", "again", cwd=tmp_path)
     assert result.exit_code == 1 and "error:" in result.stderr and not (tmp_path / "again").exists()
+
+
+def test_report_markdown_and_json(tmp_path):
+    write_project(tmp_path, SERVICES + "  cached: true\n  privileged: true\n  bogus: 1\n",
+                  "- type: push\n  service: app\n  image_name: me/app\n")
+    assert run("translate", str(tmp_path), "--report", str(tmp_path / "r.md")).exit_code == 0
+    text = (tmp_path / "r.md").read_text()
+    assert "| service app | `image` | converted |" in text
+    assert "| service app | `privileged` | dropped (Codeship ignores it too) |" in text
+    assert "| service app | `bogus` | unsupported |" in text
+    assert "`cached: true` (app) has no local equivalent" in text
+    assert "Push step" in text and "`--push`" in text
+    assert run("translate", str(tmp_path), "--report", str(tmp_path / "r.json")).exit_code == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["counts"]["converted"] == 4 and data["counts"]["unsupported"] == 1
+    assert {e["key"] for e in data["entries"] if e["where"] == "service app"} == {
+        "image", "cached", "privileged", "bogus"}
+
+
+def test_report_is_written_even_when_the_translation_fails(tmp_path):
+    write_project(tmp_path, SERVICES + "  links: [nope]\n")
+    result = run("translate", str(tmp_path), "--report", str(tmp_path / "r.md"))
+    assert result.exit_code == 1
+    assert "**Not translated" in (tmp_path / "r.md").read_text()
+    assert "| service app | `links` | error |" in (tmp_path / "r.md").read_text()
+    assert not (tmp_path / "compose.yaml").exists()

@@ -2,7 +2,8 @@
 
 A case is `input/` (a Codeship project) or `source` (the name of a folder in ../shared/corpus),
 plus an optional `options` file (extra `translate` arguments, one per line) and `expected/`
-(compose.yaml, codeship-steps.sh, and diagnostics.txt: what translate printed on stderr).
+(compose.yaml, codeship-steps.sh, report.md — the migration report — and diagnostics.txt: what
+translate printed on stderr).
 `pytest --update-golden` rewrites expected/; review that diff like code.
 """
 
@@ -22,7 +23,7 @@ from translator.schema import compose_schema_errors
 from conftest import CORPUS, GOLDEN, copy_project, need_tool
 
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
-OUTPUTS = ("compose.yaml", "codeship-steps.sh", "diagnostics.txt")
+OUTPUTS = ("compose.yaml", "codeship-steps.sh", "report.md", "diagnostics.txt")
 
 
 def _source(case: Path) -> Path:
@@ -41,7 +42,8 @@ def translate_case(case: Path, dest: Path) -> tuple[Path, int, str]:
     cwd = os.getcwd()
     os.chdir(project)  # diagnostics name files relative to the current directory
     try:
-        result = CliRunner().invoke(main, ["translate", ".", *options], catch_exceptions=False)
+        result = CliRunner().invoke(main, ["translate", ".", "--report", "report.md", *options],
+                                    catch_exceptions=False)
     finally:
         os.chdir(cwd)
     return project, result.exit_code, result.stderr
@@ -70,6 +72,7 @@ def test_golden_output_is_byte_identical(case: Path, translated, update_golden):
     actual = {
         "compose.yaml": (project / "compose.yaml").read_bytes(),
         "codeship-steps.sh": (project / "codeship-steps.sh").read_bytes(),
+        "report.md": (project / "report.md").read_bytes(),
         "diagnostics.txt": stderr.encode(),
     }
     expected_dir = case / "expected"

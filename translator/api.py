@@ -23,6 +23,7 @@ class Result:
     project: Project | None = None
     outputs: dict[Path, str] = field(default_factory=dict)  # path → content
     modes: dict[Path, int] = field(default_factory=dict)
+    report: object | None = None  # report.Report, when a project was read
 
     @property
     def ok(self) -> bool:
@@ -41,23 +42,33 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
 
 
 def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
-              steps: Path | None = None, volumes_from_scope: str = "step") -> Result:
+              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False) -> Result:
+    """Render the outputs; with report=True also build the migration report (also on errors,
+    when the files could be read)."""
     project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
-    if project is None or diags.has_errors:
+    if project is None:
         return Result(diags.sorted(), project)
     out = Path(out_dir) if out_dir is not None else project.services_file.parent
-    compose = to_compose(project, out, diags, volumes_from_scope)
-    plan = plan_script(project, compose, diags, volumes_from_scope)
-    if diags.has_errors:
-        return Result(diags.sorted(), project)
     services_name = _relative(project.services_file, out)
     steps_name = _relative(project.steps_file, out) if project.steps_file else "(no steps file)"
-    compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
-    outputs = {
-        compose_path: render_compose(compose.document, services_name),
-        script_path: render_script(plan, services_name, steps_name),
-    }
-    return Result(diags.sorted(), project, outputs, {compose_path: 0o644, script_path: 0o755})
+    outputs: dict[Path, str] = {}
+    modes: dict[Path, int] = {}
+    if not diags.has_errors:
+        compose = to_compose(project, out, diags, volumes_from_scope)
+        plan = plan_script(project, compose, diags, volumes_from_scope)
+        if not diags.has_errors:
+            compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
+            outputs = {
+                compose_path: render_compose(compose.document, services_name),
+                script_path: render_script(plan, services_name, steps_name),
+            }
+            modes = {compose_path: 0o644, script_path: 0o755}
+    result = Result(diags.sorted(), project, outputs, modes)
+    if report:
+        from .report import build_report
+
+        result.report = build_report(project, result.diagnostics, services_name, steps_name)
+    return result
 
 
 def _relative(path: Path, start: Path) -> str:

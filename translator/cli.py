@@ -55,11 +55,17 @@ def main() -> None:
                    "paths need no rewriting).")
 @click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: write nothing and exit 1.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a migration report: every key with what became of it, and the manual tasks "
+                   "left to you. Written also when the translation fails.")
+@click.option("--report-format", type=click.Choice(["markdown", "json"]),
+              help="The report's format (default: json for a .json file, else markdown).")
 @_services_opt
 @_steps_opt
 @_scope_opt
-def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, services: Path | None,
-              steps: Path | None, volumes_from_scope: str) -> None:
+def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
+              report_format: str | None, services: Path | None, steps: Path | None,
+              volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Both files are written or neither is; a file that codeship2compose did not write is never
@@ -68,24 +74,34 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
 
-    result = run_translate(directory, out_dir, services, steps, volumes_from_scope)
+    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
     _print_diagnostics(result.diagnostics)
-    if not result.ok or (strict and result.diagnostics):
-        _fail_summary(result.diagnostics, strict)
-        sys.exit(EXIT_INVALID)
+    failed = not result.ok or (strict and result.diagnostics)
+    outputs = {} if failed else dict(result.outputs)
+    if report_path and result.report is not None:
+        from .report import to_json, to_markdown
+
+        fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
+        outputs[report_path] = (to_json if fmt == "json" else to_markdown)(result.report)
     try:
-        write_outputs(result.outputs, force=force, modes=result.modes)
+        write_outputs(outputs, force=force, modes=result.modes)
     except OutputError as exc:
         click.echo(f"{exc.path}: error: {exc.message}; nothing was written\n  hint: {exc.hint}", err=True)
         sys.exit(EXIT_OUTPUT)
     except OSError as exc:
         click.echo(f"error: cannot write the outputs: {exc}; nothing was changed", err=True)
         sys.exit(EXIT_OUTPUT)
-    for path in result.outputs:
+    if failed:
+        wrote = bool(report_path and report_path in outputs)
+        if wrote:
+            click.echo(f"wrote {report_path} (the migration report)", err=True)
+        _fail_summary(result.diagnostics, strict, wrote=wrote)
+        sys.exit(EXIT_INVALID)
+    for path in outputs:
         click.echo(f"wrote {path}", err=True)
     project = result.project
     assert project is not None
-    script = next(p for p in result.outputs if p.suffix == ".sh")
+    script = next(p for p in outputs if p.suffix == ".sh")
     click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
                f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
 
@@ -241,11 +257,12 @@ def _print_diagnostics(diagnostics, err: bool = True) -> None:
         click.echo(d.format(), err=err)
 
 
-def _fail_summary(diagnostics, strict: bool, err: bool = True) -> None:
+def _fail_summary(diagnostics, strict: bool, err: bool = True, wrote: bool = False) -> None:
     errors = sum(1 for d in diagnostics if d.level == "error")
     warnings = len(diagnostics) - errors
     what = f"{errors} error(s)" + (f" and {warnings} warning(s) (--strict)" if strict and warnings else "")
-    click.echo(f"failed: {what}; nothing was written" if err else f"failed: {what}", err=err)
+    click.echo(f"failed: {what}; nothing else was written" if err and wrote else
+               f"failed: {what}; nothing was written" if err else f"failed: {what}", err=err)
 
 
 def _gh_escape(text: str) -> str:

@@ -23,6 +23,7 @@ class Build:
     encrypted_args_file: str | None = None
     encrypted_args: list[str] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)  # compose build keys passed through
+    key_loc: dict[str, Loc] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Step:
     tag: str | None = None
     exclude: str | None = None
     auto_named: bool = False
+    key_loc: dict[str, Loc] = field(default_factory=dict)
 
 
 @dataclass

@@ -142,7 +142,7 @@ def _build(name: str, m: LMap, diags: Diagnostics) -> Build | None:
                     f"{type_name(value)}", loc)
         return None
     f = Fields(value, diags, f"service '{name}' build")
-    build = Build(loc=loc)
+    build = Build(loc=loc, key_loc=dict(value.key_loc))
     for key in value:
         if key not in BUILD_RULES:
             guess = suggest(str(key), BUILD_RULES, MISPLACED_BUILD_KEYS)

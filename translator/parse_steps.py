@@ -80,6 +80,7 @@ class _StepParser:
                                    f"did you mean {guess}?" if guess else None)
 
     def _common(self, step: Step, f: Fields) -> None:
+        step.key_loc = dict(f.m.key_loc)
         step.tag = f.text("tag")
         step.exclude = f.text("exclude")
 

@@ -780,6 +780,111 @@ def _star_body(node):
     return ("alt", tuple(_star_body(s) for s in node[1]))
 
 
+# -- anchors in the middle of a pattern -----------------------------------------------
+# glibc's regexec treats a newline consumed next to a mid-pattern anchor as a line boundary
+# even without REG_NEWLINE (`.^b` matches "a\nb", `a$.` matches "a\n").  RE2's `^`/`$` only
+# match at the ends of the text, so a path that consumes a character before `^` or after `$`
+# is dead: rewrite the tree so that no `^` can follow and no `$` can precede a consumed
+# character.  Ordinary patterns (`^...$`) are left as they are.
+
+def _has_kind(node, kind: str) -> bool:
+    k = node[0]
+    if k == "assert":
+        return node[1] == kind
+    if k in ("concat", "alt"):
+        return any(_has_kind(s, kind) for s in node[1])
+    if k == "repeat":
+        return _has_kind(node[1], kind)
+    return False
+
+
+def _without(node, kind: str):
+    """node with every path through an assertion of `kind` removed."""
+    k = node[0]
+    if k == "assert":
+        return _NOTHING if node[1] == kind else node
+    if k in ("concat", "alt"):
+        return (k, tuple(_without(s, kind) for s in node[1]))
+    if k == "repeat":
+        return ("repeat", _without(node[1], kind)) + node[2:]
+    return node
+
+
+def _eps(node):
+    """The empty-string paths of node (a zero-width node; _NOTHING if there is none)."""
+    k = node[0]
+    if k == "chars":
+        return _NOTHING
+    if k in ("empty", "assert"):
+        return node
+    if k in ("concat", "alt"):
+        return (k, tuple(_eps(s) for s in node[1]))
+    _, sub, lo, hi, _brace = node
+    return _EMPTY if lo == 0 or hi == 0 else _eps(sub)
+
+
+def _seq(a, b):
+    """a followed by b, rewritten so that no `^` follows and no `$` precedes consumption."""
+    terms = [(a, b)]
+    if _has_kind(b, "bot") and not _is_zero_width(a):
+        terms = [(_eps(a), b), (a, _without(b, "bot"))]
+    out = []
+    for x, y in terms:
+        if _has_kind(x, "eot") and not _is_zero_width(y):
+            out += [(x, _eps(y)), (_without(x, "eot"), y)]
+        else:
+            out.append((x, y))
+    nodes = [("concat", (x, y)) for x, y in out]
+    return nodes[0] if len(nodes) == 1 else ("alt", tuple(nodes))
+
+
+_MAX_ANCHORED_REPEAT = 16
+
+
+def _fix_anchors(node, pattern: str):
+    k = node[0]
+    if k == "alt":
+        return ("alt", tuple(_fix_anchors(s, pattern) for s in node[1]))
+    if k == "concat":
+        items = [_fix_anchors(s, pattern) for s in node[1]]
+        acc = items[0]
+        for item in items[1:]:
+            acc = _seq(acc, item)
+        return acc
+    if k != "repeat":
+        return node
+    _, sub, lo, hi, brace = node
+    x = _fix_anchors(sub, pattern)
+    if not (_has_kind(x, "bot") or _has_kind(x, "eot")) or _is_zero_width(x) or hi == 0:
+        return ("repeat", x, lo, hi, brace)
+    if max(lo, hi or 0) > _MAX_ANCHORED_REPEAT:
+        raise _unsupported(
+            pattern, pattern, 0,
+            f"a group holding `^`/`$` is repeated more than {_MAX_ANCHORED_REPEAT} times; the ERE would have "
+            "to spell every repetition out",
+            "move the anchors out of the repeated group",
+        )
+    if hi is None:
+        # Under a star, empty iterations only add conditions and can be dropped; a non-empty
+        # iteration may keep `^` only if it is the first one and `$` only if it is the last.
+        middle = ("repeat", _without(_without(x, "bot"), "eot"), 0, None, False)
+        several = _seq(_seq(_without(x, "eot"), middle), _without(x, "bot"))
+        plus = ("alt", (x, several))
+        if lo <= 1:
+            return ("alt", (_EMPTY, plus)) if lo == 0 else plus
+        acc = x
+        for _ in range(lo - 2):
+            acc = _seq(acc, x)
+        return _seq(acc, plus)
+    acc = _EMPTY
+    tail = _EMPTY
+    for _ in range(hi - lo):  # x{0,n} = (x(x(...)?)?)?
+        tail = ("alt", (_EMPTY, _seq(x, tail)))
+    for _ in range(lo):
+        acc = _seq(acc, x)
+    return _seq(acc, tail)
+
+
 # ---------------------------------------------------------------------------
 # POSIX ERE back end.
 
@@ -1038,7 +1143,7 @@ def to_bash_ere(pattern: str) -> str:
     tree, issues = _parse(pattern)
     if issues:
         raise issues[0]
-    return _EreEmitter(pattern).top(tree)
+    return _EreEmitter(pattern).top(_fix_anchors(tree, pattern))
 
 
 # ---------------------------------------------------------------------------
