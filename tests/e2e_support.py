@@ -183,6 +183,7 @@ class Background:
     started: float
     lines: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
+    _reader: threading.Thread | None = None
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None

@@ -295,6 +295,22 @@ EDGE_ROWS = [
     ("x$*", "xa", True),
     ("a^b", "xa^b", False),  # ^ is an anchor everywhere
     ("a$b|^c", "c", True),
+    # glibc lets a consumed newline satisfy a mid-pattern anchor; the converter removes such paths
+    (r"$\D", "\n", False),
+    ("a$.", "a\n", False),
+    (".^b", "a\nb", False),
+    ("(a$)*.", "a\n", True),
+    ("(a$)*[^a]", "a", False),
+    ("^(^a|b)*$", "abb", True),
+    ("^(^a|b)*$", "bab", False),
+    ("(?:^a|b$)+", "ab", True),
+    ("(?:^a|b$)+", "xab", True),
+    ("(?:^a|b$)+x", "abx", False),
+    ("(^a){2}", "aa", False),
+    ("^(?:x$|y)+", "yyx", True),
+    ("^(?:x$|y)+", "yxy", True),
+    ("(\n^|a)b", "\nb", False),
+    ("a(\n$)", "a\n", True),
     (r"^[^\x00-\x{10FFFF}]", "a", False),
     (r"^(?:[^\x00-\x{10FFFF}])?a", "a", True),
     # flags
@@ -440,7 +456,14 @@ def test_ascii_rows_in_bash_c_locale():
         ("^(a|)$", "^a?$"),
         ("^*a", "a"),
         ("(?:)^", "^"),
-        (r"^[^\x00-\x{10FFFF}]", "$."),
+        (r"^[^\x00-\x{10FFFF}]", "x^"),
+        # anchors in the middle: dead paths removed (glibc would let a newline pass them)
+        (r"x(^|/)y", "x/y"),
+        (r"a*^b", "^b"),
+        (r"a$.", "x^"),
+        (r"^(a|b$)c", "^ac"),
+        (r"(?:^a|b$)+", "^a|b$|^ab$"),
+        (r"(^|/)v\d", "(^|/)v[0-9]"),
     ],
 )
 def test_to_bash_ere_output(pattern, ere):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from . import gotemplate, tag_filter
@@ -62,9 +63,10 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
     builder = _Builder(diags, rebase)
     top = [builder.node(step) for step in project.steps]
     top = [fn for fn in top if fn]
+    base_images = _base_image_services(project, compose)
     services = []
     for name, svc in project.services.items():
-        closure = _closure(project, name)
+        closure = _closure(project, name, base_images)
         services.append(ServiceInfo(
             name, compose.images.get(name, ""), " ".join(_deps(project, name)),
             " ".join(s for s in closure if s in compose.built),
@@ -95,9 +97,34 @@ def _deps(project: Project, name: str) -> list[str]:
     return list(dict.fromkeys(r.service for r in svc.dependencies if r.service in project.services))
 
 
-def _closure(project: Project, name: str) -> list[str]:
-    """The services a step on `name` starts: itself and its dependencies, transitively,
-    dependencies first."""
+def _base_image_services(project: Project, compose: ComposeResult) -> dict[str, list[str]]:
+    """service → the services whose built image its Dockerfile starts FROM. Codeship made users
+    build those in an earlier step; the script builds them first."""
+    by_image = {}
+    for name in compose.built:
+        image = compose.images[name]
+        by_image[image] = name
+        if ":" not in image.rsplit("/", 1)[-1]:
+            by_image[image + ":latest"] = name
+    out: dict[str, list[str]] = {}
+    for name in compose.built:
+        build = project.services[name].build
+        dockerfile = project.base_dir / build.context / (build.dockerfile or "Dockerfile")
+        try:
+            text = dockerfile.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        bases = [m.group(1) for m in _FROM.finditer(text)]
+        out[name] = [by_image[b] for b in bases if b in by_image and by_image[b] != name]
+    return out
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.M | re.I)
+
+
+def _closure(project: Project, name: str, base_images: dict[str, list[str]] | None = None) -> list[str]:
+    """The services a step on `name` needs: itself and its dependencies, transitively, and the
+    services whose images its Dockerfile builds on; dependencies first."""
     order: list[str] = []
     seen: set[str] = set()
     stack = [(name, False)]
@@ -110,7 +137,7 @@ def _closure(project: Project, name: str) -> list[str]:
             continue
         seen.add(current)
         stack.append((current, True))
-        for dep in reversed(_deps(project, current)):
+        for dep in reversed(_deps(project, current) + (base_images or {}).get(current, [])):
             if dep not in seen:
                 stack.append((dep, False))
     return order

@@ -1039,7 +1039,7 @@ class _EreEmitter:
         if res is _E_EMPTY:
             return "^"  # the empty regex matches every tag
         if res is _E_NOMATCH:
-            return "$."  # end of text followed by a character: never matches
+            return "x^"  # a start anchor after a consumed "x": never matches (not `$.`, see _seq)
         return res.text
 
     def emit(self, node):

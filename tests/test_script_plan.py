@@ -1,0 +1,38 @@
+"""What the script is told about each service: images to build first, dependencies, secrets."""
+
+from __future__ import annotations
+
+from helpers import translate, write_project
+
+
+def service_line(script: str, name: str) -> str:
+    lines = script.splitlines()
+    return lines[lines.index(f"    '{name}')") + 1].strip()
+
+
+def test_builds_come_in_dependency_order_including_dockerfile_bases(tmp_path):
+    write_project(tmp_path, """\
+        base:
+          build: {image: org/base, context: base}
+        db:
+          build: {context: db}
+        app:
+          build: {context: app}
+          links: [db]
+        """, "- service: app\n  command: 'true'\n",
+        **{"base/Dockerfile": "FROM busybox\n", "db/Dockerfile": "FROM busybox\n",
+           "app/Dockerfile": "FROM --platform=linux/amd64 org/base:latest AS builder\nFROM busybox\n"})
+    script = translate(tmp_path).outputs[tmp_path / "codeship-steps.sh"]
+    name = tmp_path.name.lower().replace("_", "-")
+    assert service_line(script, "app") == (f"C2C_S_IMAGE='{name}-app' C2C_S_DEPS='db' "
+                                           "C2C_S_BUILDS='db base app' C2C_S_SECRETS=''")
+
+
+def test_transitive_dependencies_are_started_through_the_direct_ones(tmp_path):
+    write_project(tmp_path, """\
+        app: {image: busybox, depends_on: [api]}
+        api: {image: busybox, links: ['db:database']}
+        db: {image: busybox, encrypted_env_file: db.encrypted}
+        """, "- service: app\n  command: 'true'\n")
+    script = translate(tmp_path).outputs[tmp_path / "codeship-steps.sh"]
+    assert service_line(script, "app") == "C2C_S_IMAGE='busybox' C2C_S_DEPS='api' C2C_S_BUILDS='' C2C_S_SECRETS='db'"
