@@ -783,7 +783,9 @@ c2c_summary() {
     esac
   done <"$C2C_STATE/results"
   total=$(($(c2c_now_ms) - C2C_STARTED))
-  c2c_say "$passed passed, $failed failed, $skipped skipped in $(c2c_secs "$total")${C2C_EXIT_SIGNAL:+$( ((C2C_EXIT_SIGNAL)) && printf ' (interrupted)')}"
+  local note=''
+  ((C2C_EXIT_SIGNAL == 0)) || note=' (interrupted)'
+  c2c_say "$passed passed, $failed failed, $skipped skipped in $(c2c_secs "$total")$note"
 }
 
 c2c_main() {
