@@ -21,8 +21,8 @@ not depend on which tools are installed. Its outcomes are:
   `--list`), and not a known translator bug;
 - rejected-as-invalid: an error diagnostic, on input that MANIFEST.tsv flags as malformed, every
   error located (file, line, column), and the first error as the test's expectation table says;
-- failing: anything else, including the projects tests/test_conformance.py marks as known
-  translator bugs (strict xfail).
+- failing: anything else, including the projects with a check that tests/test_conformance.py
+  marks as a known translator bug (strict xfail).
 """
 
 from __future__ import annotations
@@ -181,6 +181,7 @@ class Translation:
     directory: Path  # the project directory inside the temporary copy
     result: Result
     created_env_files: list[str] = field(default_factory=list)
+    created_build_contexts: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -190,9 +191,15 @@ class Translation:
 def translate_project(project: CorpusProject, workdir: Path, write: bool = True) -> Translation:
     """Copy the project's repository folder into workdir, translate the project there (from the
     project directory, so diagnostics name files relative to it), and, when it is accepted and
-    `write` is set, write compose.yaml and codeship-steps.sh next to the services file and create
-    the env_files the translator warned are missing (C2C402) as empty files: Compose refuses an
-    env_file that does not exist, and a user keeps their own .env out of git."""
+    `write` is set, write compose.yaml and codeship-steps.sh next to the services file and prepare
+    the copy the way the user's own checkout is:
+
+    - the env_files the translator warned are missing (C2C402) become empty files: Compose refuses
+      an env_file that does not exist, and a user has their own .env (usually kept out of git);
+    - the build contexts compose.yaml names that do not exist become empty directories: the corpus
+      has no application code, and `docker-compose config` (v1) refuses a missing build context.
+      Only inside the copied repository folder: an absolute context, or one outside the repository,
+      is left alone."""
     repo_copy = workdir / project.repo
     shutil.copytree(CORPUS / project.repo, repo_copy, dirs_exist_ok=True)
     for path in [repo_copy, *repo_copy.rglob("*")]:
@@ -209,6 +216,7 @@ def translate_project(project: CorpusProject, workdir: Path, write: bool = True)
         write_outputs({directory / p: text for p, text in result.outputs.items()},
                       modes={directory / p: m for p, m in result.modes.items()})
         translation.created_env_files = create_missing_env_files(translation)
+        translation.created_build_contexts = create_missing_build_contexts(translation, repo_copy)
     return translation
 
 
@@ -224,6 +232,25 @@ def create_missing_env_files(translation: Translation) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("")
             created.append(match["path"])
+    return created
+
+
+def create_missing_build_contexts(translation: Translation, repo_copy: Path) -> list[str]:
+    compose_dir = (translation.directory / translation.result.project.services_file.parent).resolve()
+    document = yaml.safe_load((compose_dir / "compose.yaml").read_text(encoding="utf-8")) or {}
+    created = []
+    for service in (document.get("services") or {}).values():
+        build = (service or {}).get("build")
+        context = build if isinstance(build, str) else (build or {}).get("context", ".") if isinstance(
+            build, dict) else None
+        if not isinstance(context, str) or "$" in context or "://" in context or context.startswith(
+                ("git@", "github.com/")) or os.path.isabs(context):
+            continue
+        target = Path(os.path.normpath(compose_dir / context))
+        if target.exists() or not target.is_relative_to(repo_copy.resolve()):
+            continue
+        target.mkdir(parents=True)
+        created.append(os.path.relpath(target, compose_dir))
     return created
 
 
@@ -260,18 +287,20 @@ def rejection_problems(translation: Translation, manifest: dict[str, ManifestRow
 
 
 def outcome(translation: Translation, manifest: dict[str, ManifestRow],
-            expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[str, str]) -> tuple[str, str]:
+            expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> tuple[str, str]:
     """(outcome, why) for the report."""
     pid = translation.project.id
+    bugs: dict[str, list[str]] = {}
+    for (project, check), reason in sorted(known_bugs.items()):
+        if project == pid:
+            bugs.setdefault(reason, []).append(check)
+    if bugs:
+        return FAILING, "; ".join(f"{', '.join(checks)}: {reason}" for reason, checks in bugs.items())
     if translation.result.ok:
-        if pid in known_bugs:
-            return FAILING, f"known translator bug: {known_bugs[pid]}"
         if pid in expected_rejections:
             return FAILING, "accepted, but the expectation table expects a rejection"
         return ACCEPTED, ""
     problems = rejection_problems(translation, manifest, expected_rejections.get(pid))
-    if pid in known_bugs:
-        return FAILING, f"known translator bug: {known_bugs[pid]}"
     if problems:
         return FAILING, "; ".join(problems)
     return REJECTED, ""
@@ -284,7 +313,7 @@ def _cell(text: str) -> str:
 
 
 def render_report(translations: list[Translation], manifest: dict[str, ManifestRow],
-                  expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[str, str]) -> str:
+                  expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> str:
     results = sorted(((t, *outcome(t, manifest, expected_rejections, known_bugs)) for t in translations),
                      key=lambda r: r[0].project.id)
     counts = Counter(o for _, o, _ in results)
@@ -329,7 +358,9 @@ def render_report(translations: list[Translation], manifest: dict[str, ManifestR
             lines.append(f"| `{t.project.id}` | `{d.loc}` | {d.code} | {_cell(d.message)} |")
     lines.append("")
 
-    lines += ["## Failing", ""]
+    lines += ["## Failing", "",
+              "Known translator bugs are listed as `check: reason`; their tests are marked",
+              "xfail(strict=True) in `tests/test_conformance.py` until the bug is fixed.", ""]
     failing = [(t, why) for t, o, why in results if o == FAILING]
     if failing:
         lines += ["| project | why |", "|---|---|"]
@@ -367,7 +398,7 @@ def render_report(translations: list[Translation], manifest: dict[str, ManifestR
     return "\n".join(lines)
 
 
-def generate_report(expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[str, str]) -> str:
+def generate_report(expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> str:
     """Translate the whole corpus in a temporary directory and render the report."""
     manifest = load_manifest()
     with tempfile.TemporaryDirectory(prefix="c2c-conformance-") as tmp:

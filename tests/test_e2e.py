@@ -638,13 +638,17 @@ def live_project(tmp_path_factory) -> Path:
 def test_step_output_is_shown_while_the_step_runs(live_project, compose):
     go = live_project / "ctl" / "go"
     go.unlink(missing_ok=True)
+    before = engine_snapshot()
     bg = start_script(live_project, compose)
     try:
-        early = bg.wait_for(lambda lines: "(service: app) (step: live) early" in lines, timeout=12)
+        # Once the step's container runs, its first line should show within a few seconds.
+        running = wait_until(_running(before, "app", 1), timeout=120)
+        early = bg.wait_for(lambda lines: "(service: app) (step: live) early" in lines, timeout=6)
     finally:
         go.parent.mkdir(exist_ok=True)
         go.touch()  # let the step end either way
     run = bg.finish()
+    assert running, f"the step's container never ran:\n{run}"
     assert run.returncode == 0 and run.said("live") == ["early", "late"], run
     assert early, "the step's first line was not shown while the step was still running"
 

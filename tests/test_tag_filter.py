@@ -578,6 +578,7 @@ UNSUPPORTED = [
     ("^a(?m:b$)", "(?m:", 2, True),
     ("(?i)^é", "é", 5, True),
     (r"^[\x{100}-\x{1000}]", r"[\x{100}-\x{1000}]", 1, True),
+    (r"(^a|b){20}", r"(^a|b){20}", 0, True),
 ]
 
 
@@ -708,7 +709,7 @@ def test_property_bash_agrees_with_python(pattern, tags):
     assert bash_ere_matches([(ere, t) for t in tags], UTF8) == expected, ere
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(pattern=PATTERNS, tags=st.lists(st.text(alphabet="abAkKs-/.1 ", max_size=6), min_size=1, max_size=16))
 def test_property_reference_agrees_with_python_re(pattern, tags):
     """Independent oracle: Python's own re on the RE2 text, where the two dialects agree

@@ -12,8 +12,9 @@ from .model import GroupStep, Project, PushStep, RunStep, Step
 
 
 def sq(value: str) -> str:
-    """Single-quote a value for bash: nothing inside is expanded."""
-    return "'" + str(value).replace("'", "'\\''") + "'"
+    """Quote a value for bash so that nothing inside is expanded ('…', or $'…' for control
+    characters, which keeps the script printable)."""
+    return tag_filter.bash_quote(str(value))
 
 
 @dataclass
@@ -22,8 +23,10 @@ class Node:
     kind: str  # run | push | serial | parallel | manual
     name: str
     where: str
-    tag: str = ""
+    tag: str = ""  # as written
+    tag_re: str = ""  # the bash ERE, when the tag is a regex
     exclude: str = ""
+    exclude_re: str = ""
     index: int = 0
     service: str = ""
     argv: list[str] = field(default_factory=list)
@@ -152,23 +155,28 @@ class _Builder:
 
     def _new(self, step: Step, kind: str) -> Node:
         node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=str(step.loc),
-                    tag=self._filter(step.tag, step.loc, "tag"),
-                    exclude=self._filter(step.exclude, step.loc, "exclude"))
+                    tag=step.tag or "", tag_re=self._regex(step.tag, step.key_loc.get("tag", step.loc), "tag"),
+                    exclude=step.exclude or "",
+                    exclude_re=self._regex(step.exclude, step.key_loc.get("exclude", step.loc), "exclude"))
         self.nodes.append(node)
         return node
 
-    def _filter(self, value: str | None, loc: Loc, key: str) -> str:
-        if value is None or value == "":
+    def _regex(self, value: str | None, loc: Loc, key: str) -> str:
+        """The bash ERE for a regex filter ('' for a plain one, matched by equality only)."""
+        if not value or not tag_filter.is_regex(value):
             return ""
-        if not tag_filter.is_regex(value):
-            return "=" + value
         try:
-            return "~" + tag_filter.to_bash_ere(value)
+            return tag_filter.to_bash_ere(value)
         except tag_filter.UnsupportedRegex as exc:
+            if not exc.re2_valid:  # jet: an invalid regex never errors, it never matches
+                self.diags.warning("C2C503", f"{key} '{value}' is not a valid RE2 regex: {exc.message}; it "
+                                   "only matches a tag equal to the whole text, as in jet", loc,
+                                   "fix the regex, or write the branch name without ^ and $")
+                return "x^"  # never matches
             self.diags.error("C2C501", f"{key} '{value}': {exc.message}", loc,
-                             "rewrite the pattern with plain RE2 syntax that POSIX regular expressions "
-                             "share (groups, |, [classes], \\d, \\w, anchors)")
-            return "~(c2c-invalid-pattern)^"  # never matches
+                             "rewrite the pattern with RE2 syntax that POSIX regular expressions share "
+                             "(groups, |, [classes], \\d, \\w, anchors)")
+            return "x^"
 
     def node(self, step: Step) -> str:
         if isinstance(step, GroupStep):

@@ -28,6 +28,22 @@ collation keeps ``0-9``, ``A-Z`` and ``a-z`` contiguous (C/POSIX, C.UTF-8, any g
 since 2.28).  It may contain raw control characters (RE2 ``.`` excludes a newline,
 ``\\s`` is tab/newline/FF/CR/space), so write it into a script with :func:`bash_quote`.
 
+Decisions:
+
+* ``(?i)`` is supported anywhere, scoped like RE2 (``(?i)``, ``(?i:...)``, ``(?-i)``):
+  ASCII letters become ``[Aa]``-style classes, plus RE2's extra folds k/K/U+212A and
+  s/S/U+017F.  Case folding of other non-ASCII letters is refused (UnsupportedRegex).
+  ``(?s)`` and ``(?U)`` are supported; ``(?m)`` only when no ``^``/``$`` is in its scope.
+* ``(?P<name>...)`` becomes a plain group, ``\\Q...\\E`` literal text, lazy quantifiers
+  greedy ones; ``(?<name>...)`` is rejected like the Go regexp jet was built with.
+* Counts above 255 (the POSIX minimum RE_DUP_MAX) are split: ``a{300}`` -> ``a{255}a{45}``.
+* A star over a nullable group is simplified (``(([/-]?|k)*)*`` -> ``([/-]|k)*``): glibc
+  regexec can spin on the former.  Anchors in the middle of a pattern are rewritten so
+  that no ``^`` follows and no ``$`` precedes a consumed character: glibc lets a
+  consumed newline satisfy them (``.^b`` matches "a\\nb").
+* \\b, \\B, \\p classes and multi-line anchors have no portable ERE: UnsupportedRegex
+  with ``re2_valid=True``.  Patterns Go's regexp rejects raise with ``re2_valid=False``.
+
 Pure module: no printing, no I/O.
 """
 
@@ -155,10 +171,6 @@ def _minus(a, b) -> tuple:
     return _intersect(a, _negate(b))
 
 
-def _size(rs) -> int:
-    return sum(hi - lo + 1 for lo, hi in rs)
-
-
 def _r(*spec: str) -> tuple:
     """Build a set from 'a-z' style range strings and single characters."""
     out = []
@@ -283,6 +295,9 @@ _INVALID_ESCAPE_HINTS = {
     "z": ("`\\z` is not allowed inside a character class in RE2", "move it outside the brackets"),
     "Q": ("`\\Q...\\E` is not allowed inside a character class in RE2", "escape the characters one by one"),
 }
+
+
+_REPEAT_BRACES = re.compile(r"\{([0-9]+)(?:(,)([0-9]*))?\}")
 
 
 class _Parser:
@@ -422,7 +437,7 @@ class _Parser:
 
     def parse_repeat_braces(self, start):
         """Go parseRepeat: {n} {n,} {n,m}; returns (min, max, end) or None (then `{` is literal)."""
-        m = re.compile(r"\{([0-9]+)(?:(,)([0-9]*))?\}").match(self.p, start)
+        m = _REPEAT_BRACES.match(self.p, start)
         if not m:
             return None
         a, comma, b = m.group(1), m.group(2), m.group(3)

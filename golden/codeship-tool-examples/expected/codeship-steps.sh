@@ -246,16 +246,15 @@ c2c_compose() {
 }
 
 # --- step selection --------------------------------------------------------------------------
-# A filter is '' (none), '=TEXT' (the whole tag must equal TEXT) or '~ERE' (a regular expression,
-# unanchored, converted from Codeship's RE2 when the script was generated).
+# A filter is the text as written plus, for a regex (it has ^ or $), the equivalent bash ERE,
+# converted from Codeship's RE2 when the script was generated. Like jet, a tag equal to the
+# whole text matches first; a regex then matches anywhere in the tag unless anchored.
 c2c_filter_matches() {
-  local filter=$1
+  local text=$1 re=$2
   [[ $C2C_HAVE_TAG == 1 ]] || return 1
-  case $filter in
-    =*) [[ $C2C_TAG == "${filter#=}" ]] ;;
-    '~'*) local re=${filter#\~}; [[ $C2C_TAG =~ $re ]] ;;
-    *) return 1 ;;
-  esac
+  [[ $C2C_TAG == "$text" ]] && return 0
+  [[ -n $re ]] || return 1
+  [[ $C2C_TAG =~ $re ]]
 }
 
 c2c_is_requested() {
@@ -271,15 +270,15 @@ c2c_is_requested() {
 # Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
 # has nothing to do at all (not selected, and not listing).
 c2c_enter() {
-  local kind=$1 name=$2 tag=$3 exclude=$4 detail=${5:-}
+  local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
   if [[ -z $C2C_SKIP ]]; then
-    if [[ -n $exclude ]] && c2c_filter_matches "$exclude"; then
-      C2C_SKIP="excluded by exclude: ${exclude:1}"
-    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag"; then
+    if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
+      C2C_SKIP="excluded by exclude: $exclude"
+    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then
-        C2C_SKIP="tag: ${tag:1} does not match '$C2C_TAG'"
+        C2C_SKIP="tag: $tag does not match '$C2C_TAG'"
       else
-        C2C_SKIP="tag: ${tag:1} (no --tag given)"
+        C2C_SKIP="tag: $tag (no --tag given)"
       fi
     fi
   fi
@@ -1093,527 +1092,527 @@ c2c_service() {
 # --- the build: one function per step, from codeship-steps.yml ---------------------------------
 c2c_n1() { # serial codeship-steps.yml:1:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '01' '' '' 'serial' || return 0
+  c2c_enter group '01' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n2 c2c_n3 c2c_n4
 }
 c2c_n2() { # run codeship-steps.yml:4:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demodockerfile-523d2165' '' '' '[01demodockerfile] ruby --version' || return 0
+  c2c_enter run '01demodockerfile-523d2165' '' '' '' '' '[01demodockerfile] ruby --version' || return 0
   c2c_run 1 '01demodockerfile-523d2165' '01demodockerfile' -- 'ruby' '--version'
 }
 c2c_n3() { # run codeship-steps.yml:6:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demohub-232ee8a6' '' '' '[01demohub] ruby --version' || return 0
+  c2c_enter run '01demohub-232ee8a6' '' '' '' '' '[01demohub] ruby --version' || return 0
   c2c_run 2 '01demohub-232ee8a6' '01demohub' -- 'ruby' '--version'
 }
 c2c_n4() { # run codeship-steps.yml:8:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demodockerfiledockercompose-e60a9e96' '' '' '[01demodockerfiledockercompose] ls /app' || return 0
+  c2c_enter run '01demodockerfiledockercompose-e60a9e96' '' '' '' '' '[01demodockerfiledockercompose] ls /app' || return 0
   c2c_run 3 '01demodockerfiledockercompose-e60a9e96' '01demodockerfiledockercompose' -- 'ls' '/app'
 }
 c2c_n5() { # serial codeship-steps.yml:10:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '02' '' '' 'serial' || return 0
+  c2c_enter group '02' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n6
 }
 c2c_n6() { # run codeship-steps.yml:13:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '02demo-5d3d76eb' '' '' '[02demo] bundle exec ruby check.rb' || return 0
+  c2c_enter run '02demo-5d3d76eb' '' '' '' '' '[02demo] bundle exec ruby check.rb' || return 0
   c2c_run 4 '02demo-5d3d76eb' '02demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
 }
 c2c_n7() { # serial codeship-steps.yml:15:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '03' '' '' 'serial' || return 0
+  c2c_enter group '03' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n8
 }
 c2c_n8() { # run codeship-steps.yml:18:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '03ruby' '' '' '[03demo] bundle exec ruby check.rb' || return 0
+  c2c_enter run '03ruby' '' '' '' '' '[03demo] bundle exec ruby check.rb' || return 0
   c2c_run 5 '03ruby' '03demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
 }
 c2c_n9() { # parallel codeship-steps.yml:21:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '04' '' '' 'parallel' || return 0
+  c2c_enter group '04' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n10 c2c_n11
 }
 c2c_n10() { # run codeship-steps.yml:24:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-9dba4453' '' '' '[04demo] sleep 2' || return 0
+  c2c_enter run '04demo-9dba4453' '' '' '' '' '[04demo] sleep 2' || return 0
   c2c_run 6 '04demo-9dba4453' '04demo' -- 'sleep' '2'
 }
 c2c_n11() { # serial codeship-steps.yml:26:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-1141d47d' '' '' 'serial' || return 0
+  c2c_enter group 'serial-1141d47d' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n12 c2c_n13 c2c_n16
 }
 c2c_n12() { # run codeship-steps.yml:28:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-badb33e9' '' '' '[04demo] echo Before' || return 0
+  c2c_enter run '04demo-badb33e9' '' '' '' '' '[04demo] echo Before' || return 0
   c2c_run 7 '04demo-badb33e9' '04demo' -- 'echo' 'Before'
 }
 c2c_n13() { # parallel codeship-steps.yml:30:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-4a06fafb' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-4a06fafb' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n14 c2c_n15
 }
 c2c_n14() { # run codeship-steps.yml:32:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-4d452cf6' '' '' '[04demo] echo In Between' || return 0
+  c2c_enter run '04demo-4d452cf6' '' '' '' '' '[04demo] echo In Between' || return 0
   c2c_run 8 '04demo-4d452cf6' '04demo' -- 'echo' 'In' 'Between'
 }
 c2c_n15() { # run codeship-steps.yml:34:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-8ce25d90' '' '' '[04demo] sleep 3' || return 0
+  c2c_enter run '04demo-8ce25d90' '' '' '' '' '[04demo] sleep 3' || return 0
   c2c_run 9 '04demo-8ce25d90' '04demo' -- 'sleep' '3'
 }
 c2c_n16() { # run codeship-steps.yml:36:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-93419e44' '' '' '[04demo] echo After' || return 0
+  c2c_enter run '04demo-93419e44' '' '' '' '' '[04demo] echo After' || return 0
   c2c_run 10 '04demo-93419e44' '04demo' -- 'echo' 'After'
 }
 c2c_n17() { # parallel codeship-steps.yml:38:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '05' '' '' 'parallel' || return 0
+  c2c_enter group '05' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n18 c2c_n20
 }
 c2c_n18() { # serial codeship-steps.yml:44:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '05-05demo1' '' '' 'serial' || return 0
+  c2c_enter group '05-05demo1' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n19
 }
 c2c_n19() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-8eb79332' '' '' '[05demo1] env' || return 0
+  c2c_enter run '05demo1-8eb79332' '' '' '' '' '[05demo1] env' || return 0
   c2c_run 11 '05demo1-8eb79332' '05demo1' -- 'env'
 }
 c2c_n20() { # serial codeship-steps.yml:44:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '05-05demo2' '' '' 'serial' || return 0
+  c2c_enter group '05-05demo2' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n21
 }
 c2c_n21() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-fc535118' '' '' '[05demo2] env' || return 0
+  c2c_enter run '05demo2-fc535118' '' '' '' '' '[05demo2] env' || return 0
   c2c_run 12 '05demo2-fc535118' '05demo2' -- 'env'
 }
 c2c_n22() { # parallel codeship-steps.yml:45:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '06' '' '' 'parallel' || return 0
+  c2c_enter group '06' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n23 c2c_n30
 }
 c2c_n23() { # serial codeship-steps.yml:51:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '06-05demo1' '' '' 'serial' || return 0
+  c2c_enter group '06-05demo1' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n24
 }
 c2c_n24() { # parallel codeship-steps.yml:51:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-fa2d19d6' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-fa2d19d6' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n25 c2c_n26 c2c_n27
 }
 c2c_n25() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-69ec97a9' '' '' '[05demo1] sleep 4' || return 0
+  c2c_enter run '05demo1-69ec97a9' '' '' '' '' '[05demo1] sleep 4' || return 0
   c2c_run 13 '05demo1-69ec97a9' '05demo1' -- 'sleep' '4'
 }
 c2c_n26() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-bb07d1d5' '' '' '[05demo1] sleep 2' || return 0
+  c2c_enter run '05demo1-bb07d1d5' '' '' '' '' '[05demo1] sleep 2' || return 0
   c2c_run 14 '05demo1-bb07d1d5' '05demo1' -- 'sleep' '2'
 }
 c2c_n27() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-b1642509' '' '' 'serial' || return 0
+  c2c_enter group 'serial-b1642509' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n28 c2c_n29
 }
 c2c_n28() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-6c0c09b6' '' '' '[05demo1] sleep 3' || return 0
+  c2c_enter run '05demo1-6c0c09b6' '' '' '' '' '[05demo1] sleep 3' || return 0
   c2c_run 15 '05demo1-6c0c09b6' '05demo1' -- 'sleep' '3'
 }
 c2c_n29() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-897f6971' '' '' '[05demo1] env' || return 0
+  c2c_enter run '05demo1-897f6971' '' '' '' '' '[05demo1] env' || return 0
   c2c_run 16 '05demo1-897f6971' '05demo1' -- 'env'
 }
 c2c_n30() { # serial codeship-steps.yml:51:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '06-05demo2' '' '' 'serial' || return 0
+  c2c_enter group '06-05demo2' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n31
 }
 c2c_n31() { # parallel codeship-steps.yml:51:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-04649cb4' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-04649cb4' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n32 c2c_n33 c2c_n34
 }
 c2c_n32() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-0bba0ae5' '' '' '[05demo2] sleep 4' || return 0
+  c2c_enter run '05demo2-0bba0ae5' '' '' '' '' '[05demo2] sleep 4' || return 0
   c2c_run 17 '05demo2-0bba0ae5' '05demo2' -- 'sleep' '4'
 }
 c2c_n33() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-6375e4ab' '' '' '[05demo2] sleep 2' || return 0
+  c2c_enter run '05demo2-6375e4ab' '' '' '' '' '[05demo2] sleep 2' || return 0
   c2c_run 18 '05demo2-6375e4ab' '05demo2' -- 'sleep' '2'
 }
 c2c_n34() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-50c52838' '' '' 'serial' || return 0
+  c2c_enter group 'serial-50c52838' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n35 c2c_n36
 }
 c2c_n35() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-e0202087' '' '' '[05demo2] sleep 3' || return 0
+  c2c_enter run '05demo2-e0202087' '' '' '' '' '[05demo2] sleep 3' || return 0
   c2c_run 19 '05demo2-e0202087' '05demo2' -- 'sleep' '3'
 }
 c2c_n36() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-a10e675a' '' '' '[05demo2] env' || return 0
+  c2c_enter run '05demo2-a10e675a' '' '' '' '' '[05demo2] env' || return 0
   c2c_run 20 '05demo2-a10e675a' '05demo2' -- 'env'
 }
 c2c_n37() { # serial codeship-steps.yml:59:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '07' '' '' 'serial' || return 0
+  c2c_enter group '07' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n38 c2c_n39
 }
 c2c_n38() { # run codeship-steps.yml:62:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '07write-0e7cf4e7' '' '' '[07write] bash write_artifact.sh' || return 0
+  c2c_enter run '07write-0e7cf4e7' '' '' '' '' '[07write] bash write_artifact.sh' || return 0
   c2c_run 21 '07write-0e7cf4e7' '07write' -- 'bash' 'write_artifact.sh'
 }
 c2c_n39() { # run codeship-steps.yml:64:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '07read-7f68092f' '' '' '[07read] cat /artifacts/foo' || return 0
+  c2c_enter run '07read-7f68092f' '' '' '' '' '[07read] cat /artifacts/foo' || return 0
   c2c_run 22 '07read-7f68092f' '07read' -- 'cat' '/artifacts/foo'
 }
 c2c_n40() { # serial codeship-steps.yml:66:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '08' '' '' 'serial' || return 0
+  c2c_enter group '08' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n41 c2c_n42 c2c_n43 c2c_n44 c2c_n45
 }
 c2c_n41() { # run codeship-steps.yml:69:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'create_artifact' '' '' '[08compiledemo] ./write_artifact.sh' || return 0
+  c2c_enter run 'create_artifact' '' '' '' '' '[08compiledemo] ./write_artifact.sh' || return 0
   c2c_run 23 'create_artifact' '08compiledemo' -- './write_artifact.sh'
 }
 c2c_n42() { # run codeship-steps.yml:72:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'use_artifact' '' '' '[08deploy] cat /data/date' || return 0
+  c2c_enter run 'use_artifact' '' '' '' '' '[08deploy] cat /data/date' || return 0
   c2c_run 24 'use_artifact' '08deploy' -- 'cat' '/data/date'
 }
 c2c_n43() { # run codeship-steps.yml:75:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'build_image' '' '' '[08builder] ./build_with_docker.sh' || return 0
+  c2c_enter run 'build_image' '' '' '' '' '[08builder] ./build_with_docker.sh' || return 0
   c2c_run 25 'build_image' '08builder' -- './build_with_docker.sh'
 }
 c2c_n44() { # run codeship-steps.yml:78:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'build_with_artifact_via_container' '' '' '[08app1] cat /app/date' || return 0
+  c2c_enter run 'build_with_artifact_via_container' '' '' '' '' '[08app1] cat /app/date' || return 0
   c2c_run 26 'build_with_artifact_via_container' '08app1' -- 'cat' '/app/date'
 }
 c2c_n45() { # run codeship-steps.yml:81:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'build_with_artifact_local' '' '' '[08app2] cat /app/date' || return 0
+  c2c_enter run 'build_with_artifact_local' '' '' '' '' '[08app2] cat /app/date' || return 0
   c2c_run 27 'build_with_artifact_local' '08app2' -- 'cat' '/app/date'
 }
 c2c_n46() { # run codeship-steps.yml:84:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '09' '=master' '' '[busybox] echo '\''SHOULD ONLY RUN ON MASTER'\''' || return 0
+  c2c_enter run '09' 'master' '' '' '' '[busybox] echo '\''SHOULD ONLY RUN ON MASTER'\''' || return 0
   c2c_run 28 '09' 'busybox' -- 'echo' 'SHOULD ONLY RUN ON MASTER'
 }
 c2c_n47() { # parallel codeship-steps.yml:88:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '10' '' '' 'parallel' || return 0
+  c2c_enter group '10' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n48 c2c_n49 c2c_n50 c2c_n51 c2c_n52 c2c_n53 c2c_n54 c2c_n55 c2c_n56 c2c_n57 c2c_n58 c2c_n59 c2c_n60 c2c_n61 c2c_n62 c2c_n63 c2c_n64 c2c_n65 c2c_n66 c2c_n67 c2c_n68 c2c_n69 c2c_n70 c2c_n71 c2c_n72
 }
 c2c_n48() { # run codeship-steps.yml:91:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-cf2f322e' '' '' '[busybox] echo 1' || return 0
+  c2c_enter run 'busybox-cf2f322e' '' '' '' '' '[busybox] echo 1' || return 0
   c2c_run 29 'busybox-cf2f322e' 'busybox' -- 'echo' '1'
 }
 c2c_n49() { # run codeship-steps.yml:93:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-f8538ac3' '' '' '[busybox] echo 2' || return 0
+  c2c_enter run 'busybox-f8538ac3' '' '' '' '' '[busybox] echo 2' || return 0
   c2c_run 30 'busybox-f8538ac3' 'busybox' -- 'echo' '2'
 }
 c2c_n50() { # run codeship-steps.yml:95:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-dddf32b1' '' '' '[busybox] echo 3' || return 0
+  c2c_enter run 'busybox-dddf32b1' '' '' '' '' '[busybox] echo 3' || return 0
   c2c_run 31 'busybox-dddf32b1' 'busybox' -- 'echo' '3'
 }
 c2c_n51() { # run codeship-steps.yml:97:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-d19d93f6' '' '' '[busybox] echo 4' || return 0
+  c2c_enter run 'busybox-d19d93f6' '' '' '' '' '[busybox] echo 4' || return 0
   c2c_run 32 'busybox-d19d93f6' 'busybox' -- 'echo' '4'
 }
 c2c_n52() { # run codeship-steps.yml:99:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-bc8b5f4b' '' '' '[busybox] echo 5' || return 0
+  c2c_enter run 'busybox-bc8b5f4b' '' '' '' '' '[busybox] echo 5' || return 0
   c2c_run 33 'busybox-bc8b5f4b' 'busybox' -- 'echo' '5'
 }
 c2c_n53() { # run codeship-steps.yml:101:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-0ec5ca55' '' '' '[busybox] echo 6' || return 0
+  c2c_enter run 'busybox-0ec5ca55' '' '' '' '' '[busybox] echo 6' || return 0
   c2c_run 34 'busybox-0ec5ca55' 'busybox' -- 'echo' '6'
 }
 c2c_n54() { # run codeship-steps.yml:103:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-7667ae18' '' '' '[busybox] echo 7' || return 0
+  c2c_enter run 'busybox-7667ae18' '' '' '' '' '[busybox] echo 7' || return 0
   c2c_run 35 'busybox-7667ae18' 'busybox' -- 'echo' '7'
 }
 c2c_n55() { # run codeship-steps.yml:105:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-eb6028ae' '' '' '[busybox] echo 8' || return 0
+  c2c_enter run 'busybox-eb6028ae' '' '' '' '' '[busybox] echo 8' || return 0
   c2c_run 36 'busybox-eb6028ae' 'busybox' -- 'echo' '8'
 }
 c2c_n56() { # run codeship-steps.yml:107:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-79546c8e' '' '' '[busybox] echo 9' || return 0
+  c2c_enter run 'busybox-79546c8e' '' '' '' '' '[busybox] echo 9' || return 0
   c2c_run 37 'busybox-79546c8e' 'busybox' -- 'echo' '9'
 }
 c2c_n57() { # run codeship-steps.yml:109:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e4de9ade' '' '' '[busybox] echo 10' || return 0
+  c2c_enter run 'busybox-e4de9ade' '' '' '' '' '[busybox] echo 10' || return 0
   c2c_run 38 'busybox-e4de9ade' 'busybox' -- 'echo' '10'
 }
 c2c_n58() { # run codeship-steps.yml:111:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-92bb6398' '' '' '[busybox] echo 11' || return 0
+  c2c_enter run 'busybox-92bb6398' '' '' '' '' '[busybox] echo 11' || return 0
   c2c_run 39 'busybox-92bb6398' 'busybox' -- 'echo' '11'
 }
 c2c_n59() { # run codeship-steps.yml:113:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-236100d1' '' '' '[busybox] echo 12' || return 0
+  c2c_enter run 'busybox-236100d1' '' '' '' '' '[busybox] echo 12' || return 0
   c2c_run 40 'busybox-236100d1' 'busybox' -- 'echo' '12'
 }
 c2c_n60() { # run codeship-steps.yml:115:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-62c2a310' '' '' '[busybox] echo 13' || return 0
+  c2c_enter run 'busybox-62c2a310' '' '' '' '' '[busybox] echo 13' || return 0
   c2c_run 41 'busybox-62c2a310' 'busybox' -- 'echo' '13'
 }
 c2c_n61() { # run codeship-steps.yml:117:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-edceacc8' '' '' '[busybox] echo 14' || return 0
+  c2c_enter run 'busybox-edceacc8' '' '' '' '' '[busybox] echo 14' || return 0
   c2c_run 42 'busybox-edceacc8' 'busybox' -- 'echo' '14'
 }
 c2c_n62() { # run codeship-steps.yml:119:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e5d8b441' '' '' '[busybox] echo 15' || return 0
+  c2c_enter run 'busybox-e5d8b441' '' '' '' '' '[busybox] echo 15' || return 0
   c2c_run 43 'busybox-e5d8b441' 'busybox' -- 'echo' '15'
 }
 c2c_n63() { # run codeship-steps.yml:121:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-aff11d4d' '' '' '[busybox] echo 16' || return 0
+  c2c_enter run 'busybox-aff11d4d' '' '' '' '' '[busybox] echo 16' || return 0
   c2c_run 44 'busybox-aff11d4d' 'busybox' -- 'echo' '16'
 }
 c2c_n64() { # run codeship-steps.yml:123:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-da91fce5' '' '' '[busybox] echo 17' || return 0
+  c2c_enter run 'busybox-da91fce5' '' '' '' '' '[busybox] echo 17' || return 0
   c2c_run 45 'busybox-da91fce5' 'busybox' -- 'echo' '17'
 }
 c2c_n65() { # run codeship-steps.yml:125:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-3bc20989' '' '' '[busybox] echo 18' || return 0
+  c2c_enter run 'busybox-3bc20989' '' '' '' '' '[busybox] echo 18' || return 0
   c2c_run 46 'busybox-3bc20989' 'busybox' -- 'echo' '18'
 }
 c2c_n66() { # run codeship-steps.yml:127:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-a8b0e0ca' '' '' '[busybox] echo 19' || return 0
+  c2c_enter run 'busybox-a8b0e0ca' '' '' '' '' '[busybox] echo 19' || return 0
   c2c_run 47 'busybox-a8b0e0ca' 'busybox' -- 'echo' '19'
 }
 c2c_n67() { # run codeship-steps.yml:129:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-0e859428' '' '' '[busybox] echo 20' || return 0
+  c2c_enter run 'busybox-0e859428' '' '' '' '' '[busybox] echo 20' || return 0
   c2c_run 48 'busybox-0e859428' 'busybox' -- 'echo' '20'
 }
 c2c_n68() { # run codeship-steps.yml:131:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-f29c7a5b' '' '' '[busybox] echo 21' || return 0
+  c2c_enter run 'busybox-f29c7a5b' '' '' '' '' '[busybox] echo 21' || return 0
   c2c_run 49 'busybox-f29c7a5b' 'busybox' -- 'echo' '21'
 }
 c2c_n69() { # run codeship-steps.yml:133:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e37a4cce' '' '' '[busybox] echo 22' || return 0
+  c2c_enter run 'busybox-e37a4cce' '' '' '' '' '[busybox] echo 22' || return 0
   c2c_run 50 'busybox-e37a4cce' 'busybox' -- 'echo' '22'
 }
 c2c_n70() { # run codeship-steps.yml:135:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-9a6ff6d0' '' '' '[busybox] echo 23' || return 0
+  c2c_enter run 'busybox-9a6ff6d0' '' '' '' '' '[busybox] echo 23' || return 0
   c2c_run 51 'busybox-9a6ff6d0' 'busybox' -- 'echo' '23'
 }
 c2c_n71() { # run codeship-steps.yml:137:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-d1341797' '' '' '[busybox] echo 24' || return 0
+  c2c_enter run 'busybox-d1341797' '' '' '' '' '[busybox] echo 24' || return 0
   c2c_run 52 'busybox-d1341797' 'busybox' -- 'echo' '24'
 }
 c2c_n72() { # run codeship-steps.yml:139:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-7137a796' '' '' '[busybox] echo 25' || return 0
+  c2c_enter run 'busybox-7137a796' '' '' '' '' '[busybox] echo 25' || return 0
   c2c_run 53 'busybox-7137a796' 'busybox' -- 'echo' '25'
 }
 c2c_n73() { # run codeship-steps.yml:141:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '11' '' '' '[11busybox] ./check_for_foo.sh' || return 0
+  c2c_enter run '11' '' '' '' '' '[11busybox] ./check_for_foo.sh' || return 0
   c2c_run 54 '11' '11busybox' -- './check_for_foo.sh'
 }
 c2c_n74() { # run codeship-steps.yml:144:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '14' '' '' '[adddocker] docker run busybox echo hello' || return 0
+  c2c_enter run '14' '' '' '' '' '[adddocker] docker run busybox echo hello' || return 0
   c2c_run 55 '14' 'adddocker' -- 'docker' 'run' 'busybox' 'echo' 'hello'
 }
 c2c_n75() { # serial codeship-steps.yml:147:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group '15' '' '' 'serial' || return 0
+  c2c_enter group '15' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n76 c2c_n97
 }
 c2c_n76() { # parallel codeship-steps.yml:150:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-896d05bb' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-896d05bb' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n77 c2c_n78 c2c_n79 c2c_n80 c2c_n81 c2c_n82 c2c_n83 c2c_n84 c2c_n85 c2c_n86 c2c_n87 c2c_n88 c2c_n89 c2c_n90 c2c_n91 c2c_n92 c2c_n93 c2c_n94 c2c_n95 c2c_n96
 }
 c2c_n77() { # run codeship-steps.yml:153:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-43d28a44' '' '' '[15app] bash /app/compute.sh /app/files/1 /data' || return 0
+  c2c_enter run '15app-43d28a44' '' '' '' '' '[15app] bash /app/compute.sh /app/files/1 /data' || return 0
   c2c_run 56 '15app-43d28a44' '15app' -- 'bash' '/app/compute.sh' '/app/files/1' '/data'
 }
 c2c_n78() { # run codeship-steps.yml:154:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-25a62645' '' '' '[15app] bash /app/compute.sh /app/files/2 /data' || return 0
+  c2c_enter run '15app-25a62645' '' '' '' '' '[15app] bash /app/compute.sh /app/files/2 /data' || return 0
   c2c_run 57 '15app-25a62645' '15app' -- 'bash' '/app/compute.sh' '/app/files/2' '/data'
 }
 c2c_n79() { # run codeship-steps.yml:155:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-1c979a67' '' '' '[15app] bash /app/compute.sh /app/files/3 /data' || return 0
+  c2c_enter run '15app-1c979a67' '' '' '' '' '[15app] bash /app/compute.sh /app/files/3 /data' || return 0
   c2c_run 58 '15app-1c979a67' '15app' -- 'bash' '/app/compute.sh' '/app/files/3' '/data'
 }
 c2c_n80() { # run codeship-steps.yml:156:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-b8b8e3cb' '' '' '[15app] bash /app/compute.sh /app/files/4 /data' || return 0
+  c2c_enter run '15app-b8b8e3cb' '' '' '' '' '[15app] bash /app/compute.sh /app/files/4 /data' || return 0
   c2c_run 59 '15app-b8b8e3cb' '15app' -- 'bash' '/app/compute.sh' '/app/files/4' '/data'
 }
 c2c_n81() { # run codeship-steps.yml:157:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-dfd82e41' '' '' '[15app] bash /app/compute.sh /app/files/5 /data' || return 0
+  c2c_enter run '15app-dfd82e41' '' '' '' '' '[15app] bash /app/compute.sh /app/files/5 /data' || return 0
   c2c_run 60 '15app-dfd82e41' '15app' -- 'bash' '/app/compute.sh' '/app/files/5' '/data'
 }
 c2c_n82() { # run codeship-steps.yml:158:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-ab00618c' '' '' '[15app] bash /app/compute.sh /app/files/6 /data' || return 0
+  c2c_enter run '15app-ab00618c' '' '' '' '' '[15app] bash /app/compute.sh /app/files/6 /data' || return 0
   c2c_run 61 '15app-ab00618c' '15app' -- 'bash' '/app/compute.sh' '/app/files/6' '/data'
 }
 c2c_n83() { # run codeship-steps.yml:159:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-f95475d8' '' '' '[15app] bash /app/compute.sh /app/files/7 /data' || return 0
+  c2c_enter run '15app-f95475d8' '' '' '' '' '[15app] bash /app/compute.sh /app/files/7 /data' || return 0
   c2c_run 62 '15app-f95475d8' '15app' -- 'bash' '/app/compute.sh' '/app/files/7' '/data'
 }
 c2c_n84() { # run codeship-steps.yml:160:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-3dd4ddb8' '' '' '[15app] bash /app/compute.sh /app/files/8 /data' || return 0
+  c2c_enter run '15app-3dd4ddb8' '' '' '' '' '[15app] bash /app/compute.sh /app/files/8 /data' || return 0
   c2c_run 63 '15app-3dd4ddb8' '15app' -- 'bash' '/app/compute.sh' '/app/files/8' '/data'
 }
 c2c_n85() { # run codeship-steps.yml:161:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-a0f5ecac' '' '' '[15app] bash /app/compute.sh /app/files/9 /data' || return 0
+  c2c_enter run '15app-a0f5ecac' '' '' '' '' '[15app] bash /app/compute.sh /app/files/9 /data' || return 0
   c2c_run 64 '15app-a0f5ecac' '15app' -- 'bash' '/app/compute.sh' '/app/files/9' '/data'
 }
 c2c_n86() { # run codeship-steps.yml:162:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-5fea6b69' '' '' '[15app] bash /app/compute.sh /app/files/10 /data' || return 0
+  c2c_enter run '15app-5fea6b69' '' '' '' '' '[15app] bash /app/compute.sh /app/files/10 /data' || return 0
   c2c_run 65 '15app-5fea6b69' '15app' -- 'bash' '/app/compute.sh' '/app/files/10' '/data'
 }
 c2c_n87() { # run codeship-steps.yml:163:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-c9bf85f6' '' '' '[15app] bash /app/compute.sh /app/files/11 /data' || return 0
+  c2c_enter run '15app-c9bf85f6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/11 /data' || return 0
   c2c_run 66 '15app-c9bf85f6' '15app' -- 'bash' '/app/compute.sh' '/app/files/11' '/data'
 }
 c2c_n88() { # run codeship-steps.yml:164:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-aeb51d69' '' '' '[15app] bash /app/compute.sh /app/files/12 /data' || return 0
+  c2c_enter run '15app-aeb51d69' '' '' '' '' '[15app] bash /app/compute.sh /app/files/12 /data' || return 0
   c2c_run 67 '15app-aeb51d69' '15app' -- 'bash' '/app/compute.sh' '/app/files/12' '/data'
 }
 c2c_n89() { # run codeship-steps.yml:165:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-f6b25ead' '' '' '[15app] bash /app/compute.sh /app/files/13 /data' || return 0
+  c2c_enter run '15app-f6b25ead' '' '' '' '' '[15app] bash /app/compute.sh /app/files/13 /data' || return 0
   c2c_run 68 '15app-f6b25ead' '15app' -- 'bash' '/app/compute.sh' '/app/files/13' '/data'
 }
 c2c_n90() { # run codeship-steps.yml:166:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-aaaf57f4' '' '' '[15app] bash /app/compute.sh /app/files/14 /data' || return 0
+  c2c_enter run '15app-aaaf57f4' '' '' '' '' '[15app] bash /app/compute.sh /app/files/14 /data' || return 0
   c2c_run 69 '15app-aaaf57f4' '15app' -- 'bash' '/app/compute.sh' '/app/files/14' '/data'
 }
 c2c_n91() { # run codeship-steps.yml:167:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-4f0fa443' '' '' '[15app] bash /app/compute.sh /app/files/15 /data' || return 0
+  c2c_enter run '15app-4f0fa443' '' '' '' '' '[15app] bash /app/compute.sh /app/files/15 /data' || return 0
   c2c_run 70 '15app-4f0fa443' '15app' -- 'bash' '/app/compute.sh' '/app/files/15' '/data'
 }
 c2c_n92() { # run codeship-steps.yml:168:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-a435e574' '' '' '[15app] bash /app/compute.sh /app/files/16 /data' || return 0
+  c2c_enter run '15app-a435e574' '' '' '' '' '[15app] bash /app/compute.sh /app/files/16 /data' || return 0
   c2c_run 71 '15app-a435e574' '15app' -- 'bash' '/app/compute.sh' '/app/files/16' '/data'
 }
 c2c_n93() { # run codeship-steps.yml:169:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-ed5f8b32' '' '' '[15app] bash /app/compute.sh /app/files/17 /data' || return 0
+  c2c_enter run '15app-ed5f8b32' '' '' '' '' '[15app] bash /app/compute.sh /app/files/17 /data' || return 0
   c2c_run 72 '15app-ed5f8b32' '15app' -- 'bash' '/app/compute.sh' '/app/files/17' '/data'
 }
 c2c_n94() { # run codeship-steps.yml:170:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-d00308f4' '' '' '[15app] bash /app/compute.sh /app/files/18 /data' || return 0
+  c2c_enter run '15app-d00308f4' '' '' '' '' '[15app] bash /app/compute.sh /app/files/18 /data' || return 0
   c2c_run 73 '15app-d00308f4' '15app' -- 'bash' '/app/compute.sh' '/app/files/18' '/data'
 }
 c2c_n95() { # run codeship-steps.yml:171:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-fad89f3f' '' '' '[15app] bash /app/compute.sh /app/files/19 /data' || return 0
+  c2c_enter run '15app-fad89f3f' '' '' '' '' '[15app] bash /app/compute.sh /app/files/19 /data' || return 0
   c2c_run 74 '15app-fad89f3f' '15app' -- 'bash' '/app/compute.sh' '/app/files/19' '/data'
 }
 c2c_n96() { # run codeship-steps.yml:172:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-11fc01d5' '' '' '[15app] bash /app/compute.sh /app/files/20 /data' || return 0
+  c2c_enter run '15app-11fc01d5' '' '' '' '' '[15app] bash /app/compute.sh /app/files/20 /data' || return 0
   c2c_run 75 '15app-11fc01d5' '15app' -- 'bash' '/app/compute.sh' '/app/files/20' '/data'
 }
 c2c_n97() { # run codeship-steps.yml:173:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-3eef17ca' '' '' '[15app] bash /app/print.sh /data' || return 0
+  c2c_enter run '15app-3eef17ca' '' '' '' '' '[15app] bash /app/print.sh /data' || return 0
   c2c_run 76 '15app-3eef17ca' '15app' -- 'bash' '/app/print.sh' '/data'
 }
 c2c_n98() { # push codeship-steps.yml:175:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter push '16' '' '' '[16demo] quay.io/codeship/codeship-tool-examples:push_demo' || return 0
+  c2c_enter push '16' '' '' '' '' '[16demo] quay.io/codeship/codeship-tool-examples:push_demo' || return 0
   c2c_push 77 '16' '16demo' 'quay.io/codeship/codeship-tool-examples' 'push_demo' 'quay.io' 'dockercfg.encrypted'
 }
 c2c_n99() { # run codeship-steps.yml:182:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '18' '' '' '[18test] ./ab-with-backoff.sh' || return 0
+  c2c_enter run '18' '' '' '' '' '[18test] ./ab-with-backoff.sh' || return 0
   c2c_run 78 '18' '18test' -- './ab-with-backoff.sh'
 }
 c2c_n100() { # push codeship-steps.yml:185:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter push '19' '' '' '[19demo] quay.io/codeship/codeship-tool-examples:dockercfg_service_test' || return 0
+  c2c_enter push '19' '' '' '' '' '[19demo] quay.io/codeship/codeship-tool-examples:dockercfg_service_test' || return 0
   c2c_push 79 '19' '19demo' 'quay.io/codeship/codeship-tool-examples' 'dockercfg_service_test' 'quay.io' ''
 }
 c2c_n101() { # run codeship-steps.yml:192:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '20' '' '' '[20buildargs] /app/test-build-arg.sh' || return 0
+  c2c_enter run '20' '' '' '' '' '[20buildargs] /app/test-build-arg.sh' || return 0
   c2c_run 80 '20' '20buildargs' -- '/app/test-build-arg.sh'
 }
 c2c_n102() { # run codeship-steps.yml:195:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '21' '' '' '[21entrypoint] -o pid' || return 0
+  c2c_enter run '21' '' '' '' '' '[21entrypoint] -o pid' || return 0
   c2c_run 81 '21' '21entrypoint' -- '-o' 'pid'
 }
 c2c_n103() { # run codeship-steps.yml:198:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '22' '' '' '[22workingdir] ./script.sh' || return 0
+  c2c_enter run '22' '' '' '' '' '[22workingdir] ./script.sh' || return 0
   c2c_run 82 '22' '22workingdir' -- './script.sh'
 }
 c2c_n104() { # run codeship-steps.yml:201:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '23' '' '' '[23dependson] ./wait.sh' || return 0
+  c2c_enter run '23' '' '' '' '' '[23dependson] ./wait.sh' || return 0
   c2c_run 83 '23' '23dependson' -- './wait.sh'
 }
 c2c_n105() { # run codeship-steps.yml:204:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '24' '' '' '[24healthchecks] curl -sL 24elasticsearch:9200' || return 0
+  c2c_enter run '24' '' '' '' '' '[24healthchecks] curl -sL 24elasticsearch:9200' || return 0
   c2c_run 84 '24' '24healthchecks' -- 'curl' '-sL' '24elasticsearch:9200'
 }
 

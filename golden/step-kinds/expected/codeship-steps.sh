@@ -246,16 +246,15 @@ c2c_compose() {
 }
 
 # --- step selection --------------------------------------------------------------------------
-# A filter is '' (none), '=TEXT' (the whole tag must equal TEXT) or '~ERE' (a regular expression,
-# unanchored, converted from Codeship's RE2 when the script was generated).
+# A filter is the text as written plus, for a regex (it has ^ or $), the equivalent bash ERE,
+# converted from Codeship's RE2 when the script was generated. Like jet, a tag equal to the
+# whole text matches first; a regex then matches anywhere in the tag unless anchored.
 c2c_filter_matches() {
-  local filter=$1
+  local text=$1 re=$2
   [[ $C2C_HAVE_TAG == 1 ]] || return 1
-  case $filter in
-    =*) [[ $C2C_TAG == "${filter#=}" ]] ;;
-    '~'*) local re=${filter#\~}; [[ $C2C_TAG =~ $re ]] ;;
-    *) return 1 ;;
-  esac
+  [[ $C2C_TAG == "$text" ]] && return 0
+  [[ -n $re ]] || return 1
+  [[ $C2C_TAG =~ $re ]]
 }
 
 c2c_is_requested() {
@@ -271,15 +270,15 @@ c2c_is_requested() {
 # Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
 # has nothing to do at all (not selected, and not listing).
 c2c_enter() {
-  local kind=$1 name=$2 tag=$3 exclude=$4 detail=${5:-}
+  local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
   if [[ -z $C2C_SKIP ]]; then
-    if [[ -n $exclude ]] && c2c_filter_matches "$exclude"; then
-      C2C_SKIP="excluded by exclude: ${exclude:1}"
-    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag"; then
+    if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
+      C2C_SKIP="excluded by exclude: $exclude"
+    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then
-        C2C_SKIP="tag: ${tag:1} does not match '$C2C_TAG'"
+        C2C_SKIP="tag: $tag does not match '$C2C_TAG'"
       else
-        C2C_SKIP="tag: ${tag:1} (no --tag given)"
+        C2C_SKIP="tag: $tag (no --tag given)"
       fi
     fi
   fi
@@ -991,155 +990,154 @@ c2c_service() {
 # --- the build: one function per step, from codeship-steps.yml ---------------------------------
 c2c_n1() { # run codeship-steps.yml:3:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'unit' '' '' '[app] echo unit '\''&&'\'' echo '\''not a shell'\'' '\''$HOME'\''' || return 0
+  c2c_enter run 'unit' '' '' '' '' '[app] echo unit '\''&&'\'' echo '\''not a shell'\'' '\''$HOME'\''' || return 0
   c2c_run 1 'unit' 'app' -- 'echo' 'unit' '&&' 'echo' 'not a shell' '$HOME'
 }
 c2c_n2() { # parallel codeship-steps.yml:6:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'checks' '' '' 'parallel' || return 0
+  c2c_enter group 'checks' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n3 c2c_n4
 }
 c2c_n3() { # run codeship-steps.yml:10:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'lint' '' '' '[app] echo lint' || return 0
+  c2c_enter run 'lint' '' '' '' '' '[app] echo lint' || return 0
   c2c_run 2 'lint' 'app' -- 'echo' 'lint'
 }
 c2c_n4() { # serial codeship-steps.yml:12:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-29652cb7' '' '' 'serial' || return 0
+  c2c_enter group 'serial-29652cb7' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n5 c2c_n6
 }
 c2c_n5() { # run codeship-steps.yml:14:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'app-409f70e8' '' '' '[app] echo first' || return 0
+  c2c_enter run 'app-409f70e8' '' '' '' '' '[app] echo first' || return 0
   c2c_run 3 'app-409f70e8' 'app' -- 'echo' 'first'
 }
 c2c_n6() { # run codeship-steps.yml:15:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'app-cd418338' '' '' '[app] echo '\''list form'\'' '\''kept as is'\''' || return 0
+  c2c_enter run 'app-cd418338' '' '' '' '' '[app] echo '\''list form'\'' '\''kept as is'\''' || return 0
   c2c_run 4 'app-cd418338' 'app' -- 'echo' 'list form' 'kept as is'
 }
 c2c_n7() { # parallel codeship-steps.yml:16:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'per-service' '' '' 'parallel' || return 0
+  c2c_enter group 'per-service' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n8 c2c_n10
 }
 c2c_n8() { # serial codeship-steps.yml:22:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'per-service-app' '' '' 'serial' || return 0
+  c2c_enter group 'per-service-app' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n9
 }
 c2c_n9() { # run codeship-steps.yml:22:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'app-f3f4ce73' '' '' '[app] echo on each service' || return 0
+  c2c_enter run 'app-f3f4ce73' '' '' '' '' '[app] echo on each service' || return 0
   c2c_run 5 'app-f3f4ce73' 'app' -- 'echo' 'on' 'each' 'service'
 }
 c2c_n10() { # serial codeship-steps.yml:22:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'per-service-worker' '' '' 'serial' || return 0
+  c2c_enter group 'per-service-worker' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n11
 }
 c2c_n11() { # run codeship-steps.yml:22:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'worker-91b61cfe' '' '' '[worker] echo on each service' || return 0
+  c2c_enter run 'worker-91b61cfe' '' '' '' '' '[worker] echo on each service' || return 0
   c2c_run 6 'worker-91b61cfe' 'worker' -- 'echo' 'on' 'each' 'service'
 }
 c2c_n12() { # serial codeship-steps.yml:23:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'one-after-another' '' '' 'serial' || return 0
+  c2c_enter group 'one-after-another' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n13 c2c_n15
 }
 c2c_n13() { # serial codeship-steps.yml:27:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'one-after-another-app' '' '' 'serial' || return 0
+  c2c_enter group 'one-after-another-app' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n14
 }
 c2c_n14() { # run codeship-steps.yml:27:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'app-4f197eb4' '' '' '[app] echo serially' || return 0
+  c2c_enter run 'app-4f197eb4' '' '' '' '' '[app] echo serially' || return 0
   c2c_run 7 'app-4f197eb4' 'app' -- 'echo' 'serially'
 }
 c2c_n15() { # serial codeship-steps.yml:27:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'one-after-another-worker' '' '' 'serial' || return 0
+  c2c_enter group 'one-after-another-worker' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n16
 }
 c2c_n16() { # run codeship-steps.yml:27:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'worker-a3382644' '' '' '[worker] echo serially' || return 0
+  c2c_enter run 'worker-a3382644' '' '' '' '' '[worker] echo serially' || return 0
   c2c_run 8 'worker-a3382644' 'worker' -- 'echo' 'serially'
 }
 c2c_n17() { # parallel codeship-steps.yml:28:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'legacy-matrix' '' '' 'parallel' || return 0
+  c2c_enter group 'legacy-matrix' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n18 c2c_n20
 }
 c2c_n18() { # serial codeship-steps.yml:34:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'legacy-matrix-app' '' '' 'serial' || return 0
+  c2c_enter group 'legacy-matrix-app' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n19
 }
 c2c_n19() { # run codeship-steps.yml:34:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'app-0866903f' '' '' '[app] env' || return 0
+  c2c_enter run 'app-0866903f' '' '' '' '' '[app] env' || return 0
   c2c_run 9 'app-0866903f' 'app' -- 'env'
 }
 c2c_n20() { # serial codeship-steps.yml:34:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'legacy-matrix-worker' '' '' 'serial' || return 0
+  c2c_enter group 'legacy-matrix-worker' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n21
 }
 c2c_n21() { # run codeship-steps.yml:34:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'worker-825916e8' '' '' '[worker] env' || return 0
+  c2c_enter run 'worker-825916e8' '' '' '' '' '[worker] env' || return 0
   c2c_run 10 'worker-825916e8' 'worker' -- 'env'
 }
 c2c_n22() { # run codeship-steps.yml:35:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'flaky' '~^(master|release/[^
-]*)$' '' '[app] sh -c '\''exit 3'\''' || return 0
+  c2c_enter run 'flaky' '^(master|release/.*)$' $'^(master|release/[^\n]*)$' '' '' '[app] sh -c '\''exit 3'\''' || return 0
   local status=0
   c2c_run 11 'flaky' 'app' -- 'sh' '-c' 'exit 3' || status=$?
   c2c_on_fail "$status" c2c_n23 c2c_n24
 }
 c2c_n23() { # run codeship-steps.yml:40:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'report' '' '' '[app] echo the flaky step failed' || return 0
+  c2c_enter run 'report' '' '' '' '' '[app] echo the flaky step failed' || return 0
   c2c_run 12 'report' 'app' -- 'echo' 'the' 'flaky' 'step' 'failed'
 }
 c2c_n24() { # run codeship-steps.yml:42:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'notify' '' '' '[worker] echo notify' || return 0
+  c2c_enter run 'notify' '' '' '' '' '[worker] echo notify' || return 0
   c2c_run 13 'notify' 'worker' -- 'echo' 'notify'
 }
 c2c_n25() { # run codeship-steps.yml:45:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'only master' '=master' '' '[app] echo master' || return 0
+  c2c_enter run 'only master' 'master' '' '' '' '[app] echo master' || return 0
   c2c_run 14 'only master' 'app' -- 'echo' 'master'
 }
 c2c_n26() { # run codeship-steps.yml:49:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'not on feature branches' '' '~^feature/' '[app] echo not feature' || return 0
+  c2c_enter run 'not on feature branches' '' '' '^feature/' '^feature/' '[app] echo not feature' || return 0
   c2c_run 15 'not on feature branches' 'app' -- 'echo' 'not' 'feature'
 }
 c2c_n27() { # serial codeship-steps.yml:53:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'release' '~^v[0-9]+[.][0-9]+[.][0-9]+$' '' 'serial' || return 0
+  c2c_enter group 'release' '^v\d+\.\d+\.\d+$' '^v[0-9]+[.][0-9]+[.][0-9]+$' '' '' 'serial' || return 0
   c2c_serial c2c_n28
 }
 c2c_n28() { # push codeship-steps.yml:57:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter push 'web-d9094a04' '' '' '[web] registry.example.com/team/web:{{ .Branch }}-{{ printf "%.8s" .CommitID }}' || return 0
+  c2c_enter push 'web-d9094a04' '' '' '' '' '[web] registry.example.com/team/web:{{ .Branch }}-{{ printf "%.8s" .CommitID }}' || return 0
   c2c_push 16 'web-d9094a04' 'web' 'registry.example.com/team/web' "${CI_BRANCH}"'-'"${CI_COMMIT_ID:0:8}" 'registry.example.com' ''
 }
 c2c_n29() { # manual codeship-steps.yml:62:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter manual 'deploy approval' '' '' || return 0
+  c2c_enter manual 'deploy approval' '' '' '' '' || return 0
   c2c_manual 'deploy approval' c2c_n30
 }
 c2c_n30() { # run codeship-steps.yml:65:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'deploy' '' '' '[app] echo deploying' || return 0
+  c2c_enter run 'deploy' '' '' '' '' '[app] echo deploying' || return 0
   c2c_run 17 'deploy' 'app' -- 'echo' 'deploying'
 }
 

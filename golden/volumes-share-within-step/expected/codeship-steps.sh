@@ -246,16 +246,15 @@ c2c_compose() {
 }
 
 # --- step selection --------------------------------------------------------------------------
-# A filter is '' (none), '=TEXT' (the whole tag must equal TEXT) or '~ERE' (a regular expression,
-# unanchored, converted from Codeship's RE2 when the script was generated).
+# A filter is the text as written plus, for a regex (it has ^ or $), the equivalent bash ERE,
+# converted from Codeship's RE2 when the script was generated. Like jet, a tag equal to the
+# whole text matches first; a regex then matches anywhere in the tag unless anchored.
 c2c_filter_matches() {
-  local filter=$1
+  local text=$1 re=$2
   [[ $C2C_HAVE_TAG == 1 ]] || return 1
-  case $filter in
-    =*) [[ $C2C_TAG == "${filter#=}" ]] ;;
-    '~'*) local re=${filter#\~}; [[ $C2C_TAG =~ $re ]] ;;
-    *) return 1 ;;
-  esac
+  [[ $C2C_TAG == "$text" ]] && return 0
+  [[ -n $re ]] || return 1
+  [[ $C2C_TAG =~ $re ]]
 }
 
 c2c_is_requested() {
@@ -271,15 +270,15 @@ c2c_is_requested() {
 # Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
 # has nothing to do at all (not selected, and not listing).
 c2c_enter() {
-  local kind=$1 name=$2 tag=$3 exclude=$4 detail=${5:-}
+  local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
   if [[ -z $C2C_SKIP ]]; then
-    if [[ -n $exclude ]] && c2c_filter_matches "$exclude"; then
-      C2C_SKIP="excluded by exclude: ${exclude:1}"
-    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag"; then
+    if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
+      C2C_SKIP="excluded by exclude: $exclude"
+    elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then
-        C2C_SKIP="tag: ${tag:1} does not match '$C2C_TAG'"
+        C2C_SKIP="tag: $tag does not match '$C2C_TAG'"
       else
-        C2C_SKIP="tag: ${tag:1} (no --tag given)"
+        C2C_SKIP="tag: $tag (no --tag given)"
       fi
     fi
   fi
@@ -994,12 +993,12 @@ c2c_service() {
 # --- the build: one function per step, from codeship-steps.yml ---------------------------------
 c2c_n1() { # run codeship-steps.yml:1:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'read within the step' '' '' '[consumer] sh -c '\''for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do test -s /artifacts/out.txt && break; sleep 0.25; done; cat /artifacts/out.txt'\''' || return 0
+  c2c_enter run 'read within the step' '' '' '' '' '[consumer] sh -c '\''for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do test -s /artifacts/out.txt && break; sleep 0.25; done; cat /artifacts/out.txt'\''' || return 0
   c2c_run 1 'read within the step' 'consumer' -- 'sh' '-c' 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do test -s /artifacts/out.txt && break; sleep 0.25; done; cat /artifacts/out.txt'
 }
 c2c_n2() { # run codeship-steps.yml:4:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'gone in the next step' '' '' '[checker] sh -c '\''if test -e /artifacts/out.txt; then echo still there; exit 1; else echo gone; fi'\''' || return 0
+  c2c_enter run 'gone in the next step' '' '' '' '' '[checker] sh -c '\''if test -e /artifacts/out.txt; then echo still there; exit 1; else echo gone; fi'\''' || return 0
   c2c_run 2 'gone in the next step' 'checker' -- 'sh' '-c' 'if test -e /artifacts/out.txt; then echo still there; exit 1; else echo gone; fi'
 }
 
