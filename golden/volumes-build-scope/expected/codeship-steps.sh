@@ -356,6 +356,9 @@ c2c_on_fail() {
   local status=$1
   shift
   if [[ $C2C_MODE == list ]]; then
+    local indent
+    printf -v indent '%*s' $(((C2C_DEPTH + 1) * 2)) ''
+    printf '[    ] %son_fail: (these run only if the step above fails)\n' "$indent"
     local C2C_DEPTH=$((C2C_DEPTH + 1))
     c2c_serial "$@"
     return 0
