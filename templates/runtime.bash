@@ -29,6 +29,7 @@ C2C_FORCED=0
 C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
+C2C_STARTED=0
 C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
@@ -174,18 +175,19 @@ c2c_say() {
   printf '%s\n' "$*"
 }
 
+# Time without a fork per call (a --dry-run of 1,000 steps would otherwise fork thousands of
+# times): c2c_now_ms VAR sets VAR to milliseconds; c2c_secs VAR MS sets VAR to "1.2s".
 c2c_now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
     local t=${EPOCHREALTIME/[.,]/}
-    printf '%s\n' $((10#$t / 1000))
+    printf -v "$1" '%s' $((10#$t / 1000))
   else
-    printf '%s\n' $(($(date +%s) * 1000))
+    printf -v "$1" '%s' $((SECONDS * 1000))
   fi
 }
 
 c2c_secs() {
-  local ms=$1
-  printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+  printf -v "$1" '%d.%01ds' $(($2 / 1000)) $(($2 % 1000 / 100))
 }
 
 # Runs a command with every output line prefixed, in the background so that a signal reaches
@@ -310,7 +312,7 @@ c2c_serial() {
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE == list ]]; then
+  if [[ $C2C_MODE != run ]]; then  # listing and dry runs show the branches one after another
     c2c_serial "$@"
     return
   fi
@@ -366,6 +368,13 @@ c2c_ensure_images() {
   local service
   for service in "$@"; do
     [[ -e $C2C_STATE/built/$service ]] && continue
+    if [[ $C2C_MODE == dry-run ]]; then
+      c2c_service "$service"
+      c2c_secret_build_args "$service"
+      c2c_logged "" c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"
+      : >"$C2C_STATE/built/$service"
+      continue
+    fi
     until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
     if [[ ! -e $C2C_STATE/built/$service ]]; then
       if ! c2c_secret_build_args "$service"; then
@@ -437,12 +446,15 @@ c2c_end_step() {
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
   if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
-  elapsed=$(($(c2c_now_ms) - started))
+  local now took
+  c2c_now_ms now
+  elapsed=$((now - started))
+  c2c_secs took "$elapsed"
   if ((status == 0)); then
-    c2c_say "(step: $name) success ✔ ($(c2c_secs "$elapsed"))"
+    c2c_say "(step: $name) success ✔ ($took)"
     c2c_record "$name" passed "$elapsed"
   else
-    c2c_say "(step: $name) error ✗ container exited with a $status code ($(c2c_secs "$elapsed"))"
+    c2c_say "(step: $name) error ✗ container exited with a $status code ($took)"
     c2c_record "$name" failed "$elapsed" "exit code $status"
   fi
 }
@@ -453,7 +465,7 @@ c2c_run() {
   shift 4
   [[ $C2C_MODE == list ]] && return 0
   local project="$C2C_RUN_ID-$index" started status=0
-  started=$(c2c_now_ms)
+  c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
   local -a C2C_STEP_FILES=()
@@ -469,7 +481,6 @@ c2c_run() {
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
-    c2c_ci_env_args
     local -a run=(run -T)
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
@@ -489,7 +500,7 @@ c2c_push() {
     return 0
   fi
   local project="$C2C_RUN_ID-$index" started status=0
-  started=$(c2c_now_ms)
+  c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   tag=${tag:0:128}
   [[ -n $tag ]] || tag=latest
@@ -760,32 +771,35 @@ c2c_on_signal() {
 }
 
 c2c_summary() {
-  local status=$1 result ms name why passed=0 failed=0 skipped=0 total
+  local status=$1 result ms name why passed=0 failed=0 skipped=0 total took now
   [[ -s $C2C_STATE/results ]] || return 0
   c2c_say ""
   c2c_say "Summary:"
   while IFS=$'\t' read -r result ms name why; do
     case $result in
-      passed) passed=$((passed + 1)); printf '  ✔ %-40s %s\n' "$name" "$(c2c_secs "$ms")" ;;
-      failed) failed=$((failed + 1)); printf '  ✗ %-40s %s  %s\n' "$name" "$(c2c_secs "$ms")" "$why" ;;
+      passed) passed=$((passed + 1)); c2c_secs took "$ms"; printf '  ✔ %-40s %s\n' "$name" "$took" ;;
+      failed) failed=$((failed + 1)); c2c_secs took "$ms"; printf '  ✗ %-40s %s  %s\n' "$name" "$took" "$why" ;;
       *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
     esac
   done <"$C2C_STATE/results"
-  total=$(($(c2c_now_ms) - C2C_STARTED))
+  c2c_now_ms now
+  total=$((now - C2C_STARTED))
+  c2c_secs took "$total"
   local note=''
   ((C2C_EXIT_SIGNAL == 0)) || note=' (interrupted)'
-  c2c_say "$passed passed, $failed failed, $skipped skipped in $(c2c_secs "$total")$note"
+  c2c_say "$passed passed, $failed failed, $skipped skipped in $took$note"
 }
 
 c2c_main() {
   c2c_parse_args "$@"
-  C2C_STARTED=$(c2c_now_ms)
-  c2c_detect_compose
+  c2c_now_ms C2C_STARTED
+  [[ $C2C_MODE == list ]] || c2c_detect_compose
   c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
   c2c_ci_defaults
+  c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then
     c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
   fi

@@ -36,3 +36,14 @@ def test_transitive_dependencies_are_started_through_the_direct_ones(tmp_path):
         """, "- service: app\n  command: 'true'\n")
     script = translate(tmp_path).outputs[tmp_path / "codeship-steps.sh"]
     assert service_line(script, "app") == "C2C_S_IMAGE='busybox' C2C_S_DEPS='api' C2C_S_BUILDS='' C2C_S_SECRETS='db'"
+
+
+def test_quoting_round_trips_through_bash():
+    import subprocess
+
+    from translator.script import sq
+
+    values = ["plain", "it's", "a\nb", "tab\there", "x\x01y'\\z", "é\r", "$(touch x) `y` ${z}", "\x7f", ""]
+    script = "; ".join(f"printf '%s\\0' {sq(v)}" for v in values)
+    out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    assert out.split(b"\0")[:-1] == [v.encode() for v in values]

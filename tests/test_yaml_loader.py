@@ -73,6 +73,11 @@ def test_alias_bomb_is_rejected_quickly():
     assert time.perf_counter() - started < 5  # a guard against expansion, not a speed target
 
 
+def test_large_documents_are_not_mistaken_for_alias_bombs():
+    steps = "".join(f"- name: s{i}\n  service: app\n  command: echo {i}\n" for i in range(20_000))
+    assert len(load(steps, "f.yml")) == 20_000
+
+
 def test_unknown_alias():
     assert error_of("a: *nope\n").code == "C2C002"
 

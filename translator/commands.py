@@ -16,6 +16,8 @@ class CommandSyntaxError(ValueError):
 
 
 def split_command(command: str) -> list[str]:
+    if not any(c in command for c in "'\"\\"):
+        return command.split()  # nothing to honour: plain whitespace splitting is the same
     lexer = shlex.shlex(command, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""  # '#' is an ordinary character for jet

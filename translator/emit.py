@@ -28,6 +28,32 @@ def _templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+def _bytecode_cache():
+    """Compiled templates are cached per user: compiling them costs more than a translation."""
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket):
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):  # unreadable or stale: compile again
+                bucket.reset()
+
+        def dump_bytecode(self, bucket):
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:  # a read-only home directory only costs speed
+                pass
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(base, "codeship2compose", __version__)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return QuietCache(directory)
+
+
 def _env():
     global _ENV
     if _ENV is None:
@@ -35,7 +61,8 @@ def _env():
 
         _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_templates_dir())),
                                   autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+                                  keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+                                  bytecode_cache=_bytecode_cache())
         _ENV.filters["sq"] = sq
     return _ENV
 

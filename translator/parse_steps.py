@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 
 from .diagnostics import Diagnostics, Loc
 from .fields import Fields, type_name
@@ -102,7 +102,7 @@ class _StepParser:
         name = f.text("name")
         if name:
             return name, False
-        digest = hashlib.sha1(f"{self.filename}{path}{stem}".encode()).hexdigest()[:8]
+        digest = f"{zlib.crc32(f'{self.filename}{path}{stem}'.encode()):08x}"
         return f"{stem}-{digest}", True
 
     def run(self, m: LMap, f: Fields, inherited: str | None, path: str,

@@ -5,16 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from . import gotemplate, tag_filter
+from . import gotemplate
 from .compose import ComposeResult
 from .diagnostics import Diagnostics, Loc
 from .model import GroupStep, Project, PushStep, RunStep, Step
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def sq(value: str) -> str:
-    """Quote a value for bash so that nothing inside is expanded ('…', or $'…' for control
-    characters, which keeps the script printable)."""
-    return tag_filter.bash_quote(str(value))
+    """Quote a value for bash so that nothing inside is expanded: '…', or $'…' when it holds
+    control characters, which keeps the script printable."""
+    value = str(value)
+    if not _CONTROL.search(value):
+        return "'" + value.replace("'", "'\\''") + "'"
+    return "$'" + "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if _CONTROL.match(c) else c)
+                          for c in value) + "'"
 
 
 @dataclass
@@ -163,8 +171,10 @@ class _Builder:
 
     def _regex(self, value: str | None, loc: Loc, key: str) -> str:
         """The bash ERE for a regex filter ('' for a plain one, matched by equality only)."""
-        if not value or not tag_filter.is_regex(value):
+        if not value or ("^" not in value and "$" not in value):
             return ""
+        from . import tag_filter  # a full RE2 parser: loaded only when a pattern needs it
+
         try:
             return tag_filter.to_bash_ere(value)
         except tag_filter.UnsupportedRegex as exc:

@@ -15,7 +15,7 @@ from .diagnostics import InputError, Loc
 _Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 MAX_DEPTH = 100
-MAX_NODES = 200_000  # after alias expansion; real configs have a few thousand
+MAX_NODES = 1_000_000  # values after alias expansion; real configs have a few thousand
 
 
 class LMap(dict):
@@ -150,6 +150,7 @@ def _compose(text: str, filename: str):
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 stack.append([LMap(loc) if is_map else LSeq(loc), 1, _NO_KEY, None,
                               event.anchor, is_map, []])
+                total += 1
                 continue
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
@@ -164,13 +165,14 @@ def _compose(text: str, filename: str):
                     raise InputError("C2C002", f"YAML syntax error: unknown alias *{event.anchor}",
                                      loc, "define the anchor (&name) before using it")
                 value, size = anchors[event.anchor]
+                total += size  # an alias repeats everything under its anchor
             elif isinstance(event, yaml.ScalarEvent):
                 value, size = _scalar(event), 1
+                total += 1
                 if event.anchor:
                     anchors[event.anchor] = (value, size)
             else:  # pragma: no cover - PyYAML emits no other events
                 continue
-            total += size
             if total > MAX_NODES:
                 raise InputError("C2C005", f"the document expands to more than {MAX_NODES} values "
                                  "(YAML aliases repeating aliases?)", loc,

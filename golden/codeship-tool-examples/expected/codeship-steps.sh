@@ -42,6 +42,7 @@ C2C_FORCED=0
 C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
+C2C_STARTED=0
 C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
@@ -187,18 +188,19 @@ c2c_say() {
   printf '%s\n' "$*"
 }
 
+# Time without a fork per call (a --dry-run of 1,000 steps would otherwise fork thousands of
+# times): c2c_now_ms VAR sets VAR to milliseconds; c2c_secs VAR MS sets VAR to "1.2s".
 c2c_now_ms() {
   if [[ -n ${EPOCHREALTIME:-} ]]; then
     local t=${EPOCHREALTIME/[.,]/}
-    printf '%s\n' $((10#$t / 1000))
+    printf -v "$1" '%s' $((10#$t / 1000))
   else
-    printf '%s\n' $(($(date +%s) * 1000))
+    printf -v "$1" '%s' $((SECONDS * 1000))
   fi
 }
 
 c2c_secs() {
-  local ms=$1
-  printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+  printf -v "$1" '%d.%01ds' $(($2 / 1000)) $(($2 % 1000 / 100))
 }
 
 # Runs a command with every output line prefixed, in the background so that a signal reaches
@@ -323,7 +325,7 @@ c2c_serial() {
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE == list ]]; then
+  if [[ $C2C_MODE != run ]]; then  # listing and dry runs show the branches one after another
     c2c_serial "$@"
     return
   fi
@@ -379,6 +381,13 @@ c2c_ensure_images() {
   local service
   for service in "$@"; do
     [[ -e $C2C_STATE/built/$service ]] && continue
+    if [[ $C2C_MODE == dry-run ]]; then
+      c2c_service "$service"
+      c2c_secret_build_args "$service"
+      c2c_logged "" c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"
+      : >"$C2C_STATE/built/$service"
+      continue
+    fi
     until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
     if [[ ! -e $C2C_STATE/built/$service ]]; then
       if ! c2c_secret_build_args "$service"; then
@@ -450,12 +459,15 @@ c2c_end_step() {
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
   if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
-  elapsed=$(($(c2c_now_ms) - started))
+  local now took
+  c2c_now_ms now
+  elapsed=$((now - started))
+  c2c_secs took "$elapsed"
   if ((status == 0)); then
-    c2c_say "(step: $name) success ✔ ($(c2c_secs "$elapsed"))"
+    c2c_say "(step: $name) success ✔ ($took)"
     c2c_record "$name" passed "$elapsed"
   else
-    c2c_say "(step: $name) error ✗ container exited with a $status code ($(c2c_secs "$elapsed"))"
+    c2c_say "(step: $name) error ✗ container exited with a $status code ($took)"
     c2c_record "$name" failed "$elapsed" "exit code $status"
   fi
 }
@@ -466,7 +478,7 @@ c2c_run() {
   shift 4
   [[ $C2C_MODE == list ]] && return 0
   local project="$C2C_RUN_ID-$index" started status=0
-  started=$(c2c_now_ms)
+  c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
   local -a C2C_STEP_FILES=()
@@ -482,7 +494,6 @@ c2c_run() {
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
-    c2c_ci_env_args
     local -a run=(run -T)
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
@@ -502,7 +513,7 @@ c2c_push() {
     return 0
   fi
   local project="$C2C_RUN_ID-$index" started status=0
-  started=$(c2c_now_ms)
+  c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   tag=${tag:0:128}
   [[ -n $tag ]] || tag=latest
@@ -773,32 +784,35 @@ c2c_on_signal() {
 }
 
 c2c_summary() {
-  local status=$1 result ms name why passed=0 failed=0 skipped=0 total
+  local status=$1 result ms name why passed=0 failed=0 skipped=0 total took now
   [[ -s $C2C_STATE/results ]] || return 0
   c2c_say ""
   c2c_say "Summary:"
   while IFS=$'\t' read -r result ms name why; do
     case $result in
-      passed) passed=$((passed + 1)); printf '  ✔ %-40s %s\n' "$name" "$(c2c_secs "$ms")" ;;
-      failed) failed=$((failed + 1)); printf '  ✗ %-40s %s  %s\n' "$name" "$(c2c_secs "$ms")" "$why" ;;
+      passed) passed=$((passed + 1)); c2c_secs took "$ms"; printf '  ✔ %-40s %s\n' "$name" "$took" ;;
+      failed) failed=$((failed + 1)); c2c_secs took "$ms"; printf '  ✗ %-40s %s  %s\n' "$name" "$took" "$why" ;;
       *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
     esac
   done <"$C2C_STATE/results"
-  total=$(($(c2c_now_ms) - C2C_STARTED))
+  c2c_now_ms now
+  total=$((now - C2C_STARTED))
+  c2c_secs took "$total"
   local note=''
   ((C2C_EXIT_SIGNAL == 0)) || note=' (interrupted)'
-  c2c_say "$passed passed, $failed failed, $skipped skipped in $(c2c_secs "$total")$note"
+  c2c_say "$passed passed, $failed failed, $skipped skipped in $took$note"
 }
 
 c2c_main() {
   c2c_parse_args "$@"
-  C2C_STARTED=$(c2c_now_ms)
-  c2c_detect_compose
+  c2c_now_ms C2C_STARTED
+  [[ $C2C_MODE == list ]] || c2c_detect_compose
   c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
   c2c_ci_defaults
+  c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then
     c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
   fi
@@ -1100,18 +1114,18 @@ c2c_n1() { # serial codeship-steps.yml:1:3
 }
 c2c_n2() { # run codeship-steps.yml:4:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demodockerfile-523d2165' '' '' '' '' '[01demodockerfile] ruby --version' || return 0
-  c2c_run 1 '01demodockerfile-523d2165' '01demodockerfile' -- 'ruby' '--version'
+  c2c_enter run '01demodockerfile-9afc46b6' '' '' '' '' '[01demodockerfile] ruby --version' || return 0
+  c2c_run 1 '01demodockerfile-9afc46b6' '01demodockerfile' -- 'ruby' '--version'
 }
 c2c_n3() { # run codeship-steps.yml:6:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demohub-232ee8a6' '' '' '' '' '[01demohub] ruby --version' || return 0
-  c2c_run 2 '01demohub-232ee8a6' '01demohub' -- 'ruby' '--version'
+  c2c_enter run '01demohub-d90daf6e' '' '' '' '' '[01demohub] ruby --version' || return 0
+  c2c_run 2 '01demohub-d90daf6e' '01demohub' -- 'ruby' '--version'
 }
 c2c_n4() { # run codeship-steps.yml:8:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '01demodockerfiledockercompose-e60a9e96' '' '' '' '' '[01demodockerfiledockercompose] ls /app' || return 0
-  c2c_run 3 '01demodockerfiledockercompose-e60a9e96' '01demodockerfiledockercompose' -- 'ls' '/app'
+  c2c_enter run '01demodockerfiledockercompose-4551bd8d' '' '' '' '' '[01demodockerfiledockercompose] ls /app' || return 0
+  c2c_run 3 '01demodockerfiledockercompose-4551bd8d' '01demodockerfiledockercompose' -- 'ls' '/app'
 }
 c2c_n5() { # serial codeship-steps.yml:10:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1120,8 +1134,8 @@ c2c_n5() { # serial codeship-steps.yml:10:3
 }
 c2c_n6() { # run codeship-steps.yml:13:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '02demo-5d3d76eb' '' '' '' '' '[02demo] bundle exec ruby check.rb' || return 0
-  c2c_run 4 '02demo-5d3d76eb' '02demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
+  c2c_enter run '02demo-d5a3b7d3' '' '' '' '' '[02demo] bundle exec ruby check.rb' || return 0
+  c2c_run 4 '02demo-d5a3b7d3' '02demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
 }
 c2c_n7() { # serial codeship-steps.yml:15:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1140,38 +1154,38 @@ c2c_n9() { # parallel codeship-steps.yml:21:3
 }
 c2c_n10() { # run codeship-steps.yml:24:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-9dba4453' '' '' '' '' '[04demo] sleep 2' || return 0
-  c2c_run 6 '04demo-9dba4453' '04demo' -- 'sleep' '2'
+  c2c_enter run '04demo-74156af5' '' '' '' '' '[04demo] sleep 2' || return 0
+  c2c_run 6 '04demo-74156af5' '04demo' -- 'sleep' '2'
 }
 c2c_n11() { # serial codeship-steps.yml:26:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-1141d47d' '' '' '' '' 'serial' || return 0
+  c2c_enter group 'serial-17091069' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n12 c2c_n13 c2c_n16
 }
 c2c_n12() { # run codeship-steps.yml:28:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-badb33e9' '' '' '' '' '[04demo] echo Before' || return 0
-  c2c_run 7 '04demo-badb33e9' '04demo' -- 'echo' 'Before'
+  c2c_enter run '04demo-2c77e766' '' '' '' '' '[04demo] echo Before' || return 0
+  c2c_run 7 '04demo-2c77e766' '04demo' -- 'echo' 'Before'
 }
 c2c_n13() { # parallel codeship-steps.yml:30:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-4a06fafb' '' '' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-c560b927' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n14 c2c_n15
 }
 c2c_n14() { # run codeship-steps.yml:32:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-4d452cf6' '' '' '' '' '[04demo] echo In Between' || return 0
-  c2c_run 8 '04demo-4d452cf6' '04demo' -- 'echo' 'In' 'Between'
+  c2c_enter run '04demo-e5129940' '' '' '' '' '[04demo] echo In Between' || return 0
+  c2c_run 8 '04demo-e5129940' '04demo' -- 'echo' 'In' 'Between'
 }
 c2c_n15() { # run codeship-steps.yml:34:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-8ce25d90' '' '' '' '' '[04demo] sleep 3' || return 0
-  c2c_run 9 '04demo-8ce25d90' '04demo' -- 'sleep' '3'
+  c2c_enter run '04demo-436592f4' '' '' '' '' '[04demo] sleep 3' || return 0
+  c2c_run 9 '04demo-436592f4' '04demo' -- 'sleep' '3'
 }
 c2c_n16() { # run codeship-steps.yml:36:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '04demo-93419e44' '' '' '' '' '[04demo] echo After' || return 0
-  c2c_run 10 '04demo-93419e44' '04demo' -- 'echo' 'After'
+  c2c_enter run '04demo-bbe8f64f' '' '' '' '' '[04demo] echo After' || return 0
+  c2c_run 10 '04demo-bbe8f64f' '04demo' -- 'echo' 'After'
 }
 c2c_n17() { # parallel codeship-steps.yml:38:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1185,8 +1199,8 @@ c2c_n18() { # serial codeship-steps.yml:44:5
 }
 c2c_n19() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-8eb79332' '' '' '' '' '[05demo1] env' || return 0
-  c2c_run 11 '05demo1-8eb79332' '05demo1' -- 'env'
+  c2c_enter run '05demo1-b830d95b' '' '' '' '' '[05demo1] env' || return 0
+  c2c_run 11 '05demo1-b830d95b' '05demo1' -- 'env'
 }
 c2c_n20() { # serial codeship-steps.yml:44:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1195,8 +1209,8 @@ c2c_n20() { # serial codeship-steps.yml:44:5
 }
 c2c_n21() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-fc535118' '' '' '' '' '[05demo2] env' || return 0
-  c2c_run 12 '05demo2-fc535118' '05demo2' -- 'env'
+  c2c_enter run '05demo2-ca0e33e2' '' '' '' '' '[05demo2] env' || return 0
+  c2c_run 12 '05demo2-ca0e33e2' '05demo2' -- 'env'
 }
 c2c_n22() { # parallel codeship-steps.yml:45:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1210,33 +1224,33 @@ c2c_n23() { # serial codeship-steps.yml:51:5
 }
 c2c_n24() { # parallel codeship-steps.yml:51:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-fa2d19d6' '' '' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-07c0f360' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n25 c2c_n26 c2c_n27
 }
 c2c_n25() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-69ec97a9' '' '' '' '' '[05demo1] sleep 4' || return 0
-  c2c_run 13 '05demo1-69ec97a9' '05demo1' -- 'sleep' '4'
+  c2c_enter run '05demo1-d6c31b62' '' '' '' '' '[05demo1] sleep 4' || return 0
+  c2c_run 13 '05demo1-d6c31b62' '05demo1' -- 'sleep' '4'
 }
 c2c_n26() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-bb07d1d5' '' '' '' '' '[05demo1] sleep 2' || return 0
-  c2c_run 14 '05demo1-bb07d1d5' '05demo1' -- 'sleep' '2'
+  c2c_enter run '05demo1-1a691bfc' '' '' '' '' '[05demo1] sleep 2' || return 0
+  c2c_run 14 '05demo1-1a691bfc' '05demo1' -- 'sleep' '2'
 }
 c2c_n27() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-b1642509' '' '' '' '' 'serial' || return 0
+  c2c_enter group 'serial-7546b306' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n28 c2c_n29
 }
 c2c_n28() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-6c0c09b6' '' '' '' '' '[05demo1] sleep 3' || return 0
-  c2c_run 15 '05demo1-6c0c09b6' '05demo1' -- 'sleep' '3'
+  c2c_enter run '05demo1-ccbfb0cc' '' '' '' '' '[05demo1] sleep 3' || return 0
+  c2c_run 15 '05demo1-ccbfb0cc' '05demo1' -- 'sleep' '3'
 }
 c2c_n29() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo1-897f6971' '' '' '' '' '[05demo1] env' || return 0
-  c2c_run 16 '05demo1-897f6971' '05demo1' -- 'env'
+  c2c_enter run '05demo1-0015b052' '' '' '' '' '[05demo1] env' || return 0
+  c2c_run 16 '05demo1-0015b052' '05demo1' -- 'env'
 }
 c2c_n30() { # serial codeship-steps.yml:51:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1245,33 +1259,33 @@ c2c_n30() { # serial codeship-steps.yml:51:5
 }
 c2c_n31() { # parallel codeship-steps.yml:51:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-04649cb4' '' '' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-9e229561' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n32 c2c_n33 c2c_n34
 }
 c2c_n32() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-0bba0ae5' '' '' '' '' '[05demo2] sleep 4' || return 0
-  c2c_run 17 '05demo2-0bba0ae5' '05demo2' -- 'sleep' '4'
+  c2c_enter run '05demo2-38549828' '' '' '' '' '[05demo2] sleep 4' || return 0
+  c2c_run 17 '05demo2-38549828' '05demo2' -- 'sleep' '4'
 }
 c2c_n33() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-6375e4ab' '' '' '' '' '[05demo2] sleep 2' || return 0
-  c2c_run 18 '05demo2-6375e4ab' '05demo2' -- 'sleep' '2'
+  c2c_enter run '05demo2-f4fe98b6' '' '' '' '' '[05demo2] sleep 2' || return 0
+  c2c_run 18 '05demo2-f4fe98b6' '05demo2' -- 'sleep' '2'
 }
 c2c_n34() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'serial-50c52838' '' '' '' '' 'serial' || return 0
+  c2c_enter group 'serial-eca4d507' '' '' '' '' 'serial' || return 0
   c2c_serial c2c_n35 c2c_n36
 }
 c2c_n35() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-e0202087' '' '' '' '' '[05demo2] sleep 3' || return 0
-  c2c_run 19 '05demo2-e0202087' '05demo2' -- 'sleep' '3'
+  c2c_enter run '05demo2-29d7c4ad' '' '' '' '' '[05demo2] sleep 3' || return 0
+  c2c_run 19 '05demo2-29d7c4ad' '05demo2' -- 'sleep' '3'
 }
 c2c_n36() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '05demo2-a10e675a' '' '' '' '' '[05demo2] env' || return 0
-  c2c_run 20 '05demo2-a10e675a' '05demo2' -- 'env'
+  c2c_enter run '05demo2-e57dc433' '' '' '' '' '[05demo2] env' || return 0
+  c2c_run 20 '05demo2-e57dc433' '05demo2' -- 'env'
 }
 c2c_n37() { # serial codeship-steps.yml:59:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1280,13 +1294,13 @@ c2c_n37() { # serial codeship-steps.yml:59:3
 }
 c2c_n38() { # run codeship-steps.yml:62:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '07write-0e7cf4e7' '' '' '' '' '[07write] bash write_artifact.sh' || return 0
-  c2c_run 21 '07write-0e7cf4e7' '07write' -- 'bash' 'write_artifact.sh'
+  c2c_enter run '07write-0675317b' '' '' '' '' '[07write] bash write_artifact.sh' || return 0
+  c2c_run 21 '07write-0675317b' '07write' -- 'bash' 'write_artifact.sh'
 }
 c2c_n39() { # run codeship-steps.yml:64:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '07read-7f68092f' '' '' '' '' '[07read] cat /artifacts/foo' || return 0
-  c2c_run 22 '07read-7f68092f' '07read' -- 'cat' '/artifacts/foo'
+  c2c_enter run '07read-9140c019' '' '' '' '' '[07read] cat /artifacts/foo' || return 0
+  c2c_run 22 '07read-9140c019' '07read' -- 'cat' '/artifacts/foo'
 }
 c2c_n40() { # serial codeship-steps.yml:66:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1330,128 +1344,128 @@ c2c_n47() { # parallel codeship-steps.yml:88:3
 }
 c2c_n48() { # run codeship-steps.yml:91:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-cf2f322e' '' '' '' '' '[busybox] echo 1' || return 0
-  c2c_run 29 'busybox-cf2f322e' 'busybox' -- 'echo' '1'
+  c2c_enter run 'busybox-e540506c' '' '' '' '' '[busybox] echo 1' || return 0
+  c2c_run 29 'busybox-e540506c' 'busybox' -- 'echo' '1'
 }
 c2c_n49() { # run codeship-steps.yml:93:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-f8538ac3' '' '' '' '' '[busybox] echo 2' || return 0
-  c2c_run 30 'busybox-f8538ac3' 'busybox' -- 'echo' '2'
+  c2c_enter run 'busybox-29ea50f2' '' '' '' '' '[busybox] echo 2' || return 0
+  c2c_run 30 'busybox-29ea50f2' 'busybox' -- 'echo' '2'
 }
 c2c_n50() { # run codeship-steps.yml:95:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-dddf32b1' '' '' '' '' '[busybox] echo 3' || return 0
-  c2c_run 31 'busybox-dddf32b1' 'busybox' -- 'echo' '3'
+  c2c_enter run 'busybox-a7655711' '' '' '' '' '[busybox] echo 3' || return 0
+  c2c_run 31 'busybox-a7655711' 'busybox' -- 'echo' '3'
 }
 c2c_n51() { # run codeship-steps.yml:97:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-d19d93f6' '' '' '' '' '[busybox] echo 4' || return 0
-  c2c_run 32 'busybox-d19d93f6' 'busybox' -- 'echo' '4'
+  c2c_enter run 'busybox-6bcf578f' '' '' '' '' '[busybox] echo 4' || return 0
+  c2c_run 32 'busybox-6bcf578f' 'busybox' -- 'echo' '4'
 }
 c2c_n52() { # run codeship-steps.yml:99:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-bc8b5f4b' '' '' '' '' '[busybox] echo 5' || return 0
-  c2c_run 33 'busybox-bc8b5f4b' 'busybox' -- 'echo' '5'
+  c2c_enter run 'busybox-610a5e96' '' '' '' '' '[busybox] echo 5' || return 0
+  c2c_run 33 'busybox-610a5e96' 'busybox' -- 'echo' '5'
 }
 c2c_n53() { # run codeship-steps.yml:101:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-0ec5ca55' '' '' '' '' '[busybox] echo 6' || return 0
-  c2c_run 34 'busybox-0ec5ca55' 'busybox' -- 'echo' '6'
+  c2c_enter run 'busybox-ada05e08' '' '' '' '' '[busybox] echo 6' || return 0
+  c2c_run 34 'busybox-ada05e08' 'busybox' -- 'echo' '6'
 }
 c2c_n54() { # run codeship-steps.yml:103:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-7667ae18' '' '' '' '' '[busybox] echo 7' || return 0
-  c2c_run 35 'busybox-7667ae18' 'busybox' -- 'echo' '7'
+  c2c_enter run 'busybox-232f59eb' '' '' '' '' '[busybox] echo 7' || return 0
+  c2c_run 35 'busybox-232f59eb' 'busybox' -- 'echo' '7'
 }
 c2c_n55() { # run codeship-steps.yml:105:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-eb6028ae' '' '' '' '' '[busybox] echo 8' || return 0
-  c2c_run 36 'busybox-eb6028ae' 'busybox' -- 'echo' '8'
+  c2c_enter run 'busybox-ef855975' '' '' '' '' '[busybox] echo 8' || return 0
+  c2c_run 36 'busybox-ef855975' 'busybox' -- 'echo' '8'
 }
 c2c_n56() { # run codeship-steps.yml:107:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-79546c8e' '' '' '' '' '[busybox] echo 9' || return 0
-  c2c_run 37 'busybox-79546c8e' 'busybox' -- 'echo' '9'
+  c2c_enter run 'busybox-36a54bd9' '' '' '' '' '[busybox] echo 9' || return 0
+  c2c_run 37 'busybox-36a54bd9' 'busybox' -- 'echo' '9'
 }
 c2c_n57() { # run codeship-steps.yml:109:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e4de9ade' '' '' '' '' '[busybox] echo 10' || return 0
-  c2c_run 38 'busybox-e4de9ade' 'busybox' -- 'echo' '10'
+  c2c_enter run 'busybox-fa0f4b47' '' '' '' '' '[busybox] echo 10' || return 0
+  c2c_run 38 'busybox-fa0f4b47' 'busybox' -- 'echo' '10'
 }
 c2c_n58() { # run codeship-steps.yml:111:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-92bb6398' '' '' '' '' '[busybox] echo 11' || return 0
-  c2c_run 39 'busybox-92bb6398' 'busybox' -- 'echo' '11'
+  c2c_enter run 'busybox-7c9605ff' '' '' '' '' '[busybox] echo 11' || return 0
+  c2c_run 39 'busybox-7c9605ff' 'busybox' -- 'echo' '11'
 }
 c2c_n59() { # run codeship-steps.yml:113:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-236100d1' '' '' '' '' '[busybox] echo 12' || return 0
-  c2c_run 40 'busybox-236100d1' 'busybox' -- 'echo' '12'
+  c2c_enter run 'busybox-b03c0561' '' '' '' '' '[busybox] echo 12' || return 0
+  c2c_run 40 'busybox-b03c0561' 'busybox' -- 'echo' '12'
 }
 c2c_n60() { # run codeship-steps.yml:115:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-62c2a310' '' '' '' '' '[busybox] echo 13' || return 0
-  c2c_run 41 'busybox-62c2a310' 'busybox' -- 'echo' '13'
+  c2c_enter run 'busybox-3eb30282' '' '' '' '' '[busybox] echo 13' || return 0
+  c2c_run 41 'busybox-3eb30282' 'busybox' -- 'echo' '13'
 }
 c2c_n61() { # run codeship-steps.yml:117:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-edceacc8' '' '' '' '' '[busybox] echo 14' || return 0
-  c2c_run 42 'busybox-edceacc8' 'busybox' -- 'echo' '14'
+  c2c_enter run 'busybox-f219021c' '' '' '' '' '[busybox] echo 14' || return 0
+  c2c_run 42 'busybox-f219021c' 'busybox' -- 'echo' '14'
 }
 c2c_n62() { # run codeship-steps.yml:119:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e5d8b441' '' '' '' '' '[busybox] echo 15' || return 0
-  c2c_run 43 'busybox-e5d8b441' 'busybox' -- 'echo' '15'
+  c2c_enter run 'busybox-f8dc0b05' '' '' '' '' '[busybox] echo 15' || return 0
+  c2c_run 43 'busybox-f8dc0b05' 'busybox' -- 'echo' '15'
 }
 c2c_n63() { # run codeship-steps.yml:121:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-aff11d4d' '' '' '' '' '[busybox] echo 16' || return 0
-  c2c_run 44 'busybox-aff11d4d' 'busybox' -- 'echo' '16'
+  c2c_enter run 'busybox-34760b9b' '' '' '' '' '[busybox] echo 16' || return 0
+  c2c_run 44 'busybox-34760b9b' 'busybox' -- 'echo' '16'
 }
 c2c_n64() { # run codeship-steps.yml:123:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-da91fce5' '' '' '' '' '[busybox] echo 17' || return 0
-  c2c_run 45 'busybox-da91fce5' 'busybox' -- 'echo' '17'
+  c2c_enter run 'busybox-baf90c78' '' '' '' '' '[busybox] echo 17' || return 0
+  c2c_run 45 'busybox-baf90c78' 'busybox' -- 'echo' '17'
 }
 c2c_n65() { # run codeship-steps.yml:125:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-3bc20989' '' '' '' '' '[busybox] echo 18' || return 0
-  c2c_run 46 'busybox-3bc20989' 'busybox' -- 'echo' '18'
+  c2c_enter run 'busybox-76530ce6' '' '' '' '' '[busybox] echo 18' || return 0
+  c2c_run 46 'busybox-76530ce6' 'busybox' -- 'echo' '18'
 }
 c2c_n66() { # run codeship-steps.yml:127:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-a8b0e0ca' '' '' '' '' '[busybox] echo 19' || return 0
-  c2c_run 47 'busybox-a8b0e0ca' 'busybox' -- 'echo' '19'
+  c2c_enter run 'busybox-af731e4a' '' '' '' '' '[busybox] echo 19' || return 0
+  c2c_run 47 'busybox-af731e4a' 'busybox' -- 'echo' '19'
 }
 c2c_n67() { # run codeship-steps.yml:129:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-0e859428' '' '' '' '' '[busybox] echo 20' || return 0
-  c2c_run 48 'busybox-0e859428' 'busybox' -- 'echo' '20'
+  c2c_enter run 'busybox-63d91ed4' '' '' '' '' '[busybox] echo 20' || return 0
+  c2c_run 48 'busybox-63d91ed4' 'busybox' -- 'echo' '20'
 }
 c2c_n68() { # run codeship-steps.yml:131:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-f29c7a5b' '' '' '' '' '[busybox] echo 21' || return 0
-  c2c_run 49 'busybox-f29c7a5b' 'busybox' -- 'echo' '21'
+  c2c_enter run 'busybox-451b393a' '' '' '' '' '[busybox] echo 21' || return 0
+  c2c_run 49 'busybox-451b393a' 'busybox' -- 'echo' '21'
 }
 c2c_n69() { # run codeship-steps.yml:133:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-e37a4cce' '' '' '' '' '[busybox] echo 22' || return 0
-  c2c_run 50 'busybox-e37a4cce' 'busybox' -- 'echo' '22'
+  c2c_enter run 'busybox-89b139a4' '' '' '' '' '[busybox] echo 22' || return 0
+  c2c_run 50 'busybox-89b139a4' 'busybox' -- 'echo' '22'
 }
 c2c_n70() { # run codeship-steps.yml:135:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-9a6ff6d0' '' '' '' '' '[busybox] echo 23' || return 0
-  c2c_run 51 'busybox-9a6ff6d0' 'busybox' -- 'echo' '23'
+  c2c_enter run 'busybox-073e3e47' '' '' '' '' '[busybox] echo 23' || return 0
+  c2c_run 51 'busybox-073e3e47' 'busybox' -- 'echo' '23'
 }
 c2c_n71() { # run codeship-steps.yml:137:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-d1341797' '' '' '' '' '[busybox] echo 24' || return 0
-  c2c_run 52 'busybox-d1341797' 'busybox' -- 'echo' '24'
+  c2c_enter run 'busybox-cb943ed9' '' '' '' '' '[busybox] echo 24' || return 0
+  c2c_run 52 'busybox-cb943ed9' 'busybox' -- 'echo' '24'
 }
 c2c_n72() { # run codeship-steps.yml:139:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run 'busybox-7137a796' '' '' '' '' '[busybox] echo 25' || return 0
-  c2c_run 53 'busybox-7137a796' 'busybox' -- 'echo' '25'
+  c2c_enter run 'busybox-c15137c0' '' '' '' '' '[busybox] echo 25' || return 0
+  c2c_run 53 'busybox-c15137c0' 'busybox' -- 'echo' '25'
 }
 c2c_n73() { # run codeship-steps.yml:141:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1470,113 +1484,113 @@ c2c_n75() { # serial codeship-steps.yml:147:3
 }
 c2c_n76() { # parallel codeship-steps.yml:150:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter group 'parallel-896d05bb' '' '' '' '' 'parallel' || return 0
+  c2c_enter group 'parallel-ca47d104' '' '' '' '' 'parallel' || return 0
   c2c_parallel c2c_n77 c2c_n78 c2c_n79 c2c_n80 c2c_n81 c2c_n82 c2c_n83 c2c_n84 c2c_n85 c2c_n86 c2c_n87 c2c_n88 c2c_n89 c2c_n90 c2c_n91 c2c_n92 c2c_n93 c2c_n94 c2c_n95 c2c_n96
 }
 c2c_n77() { # run codeship-steps.yml:153:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-43d28a44' '' '' '' '' '[15app] bash /app/compute.sh /app/files/1 /data' || return 0
-  c2c_run 56 '15app-43d28a44' '15app' -- 'bash' '/app/compute.sh' '/app/files/1' '/data'
+  c2c_enter run '15app-38782c3e' '' '' '' '' '[15app] bash /app/compute.sh /app/files/1 /data' || return 0
+  c2c_run 56 '15app-38782c3e' '15app' -- 'bash' '/app/compute.sh' '/app/files/1' '/data'
 }
 c2c_n78() { # run codeship-steps.yml:154:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-25a62645' '' '' '' '' '[15app] bash /app/compute.sh /app/files/2 /data' || return 0
-  c2c_run 57 '15app-25a62645' '15app' -- 'bash' '/app/compute.sh' '/app/files/2' '/data'
+  c2c_enter run '15app-f324ff9b' '' '' '' '' '[15app] bash /app/compute.sh /app/files/2 /data' || return 0
+  c2c_run 57 '15app-f324ff9b' '15app' -- 'bash' '/app/compute.sh' '/app/files/2' '/data'
 }
 c2c_n79() { # run codeship-steps.yml:155:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-1c979a67' '' '' '' '' '[15app] bash /app/compute.sh /app/files/3 /data' || return 0
-  c2c_run 58 '15app-1c979a67' '15app' -- 'bash' '/app/compute.sh' '/app/files/3' '/data'
+  c2c_enter run '15app-75b08d35' '' '' '' '' '[15app] bash /app/compute.sh /app/files/3 /data' || return 0
+  c2c_run 58 '15app-75b08d35' '15app' -- 'bash' '/app/compute.sh' '/app/files/3' '/data'
 }
 c2c_n80() { # run codeship-steps.yml:156:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-b8b8e3cb' '' '' '' '' '[15app] bash /app/compute.sh /app/files/4 /data' || return 0
-  c2c_run 59 '15app-b8b8e3cb' '15app' -- 'bash' '/app/compute.sh' '/app/files/4' '/data'
+  c2c_enter run '15app-beec5e90' '' '' '' '' '[15app] bash /app/compute.sh /app/files/4 /data' || return 0
+  c2c_run 59 '15app-beec5e90' '15app' -- 'bash' '/app/compute.sh' '/app/files/4' '/data'
 }
 c2c_n81() { # run codeship-steps.yml:157:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-dfd82e41' '' '' '' '' '[15app] bash /app/compute.sh /app/files/5 /data' || return 0
-  c2c_run 60 '15app-dfd82e41' '15app' -- 'bash' '/app/compute.sh' '/app/files/5' '/data'
+  c2c_enter run '15app-a3e96e28' '' '' '' '' '[15app] bash /app/compute.sh /app/files/5 /data' || return 0
+  c2c_run 60 '15app-a3e96e28' '15app' -- 'bash' '/app/compute.sh' '/app/files/5' '/data'
 }
 c2c_n82() { # run codeship-steps.yml:158:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-ab00618c' '' '' '' '' '[15app] bash /app/compute.sh /app/files/6 /data' || return 0
-  c2c_run 61 '15app-ab00618c' '15app' -- 'bash' '/app/compute.sh' '/app/files/6' '/data'
+  c2c_enter run '15app-68b5bd8d' '' '' '' '' '[15app] bash /app/compute.sh /app/files/6 /data' || return 0
+  c2c_run 61 '15app-68b5bd8d' '15app' -- 'bash' '/app/compute.sh' '/app/files/6' '/data'
 }
 c2c_n83() { # run codeship-steps.yml:159:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-f95475d8' '' '' '' '' '[15app] bash /app/compute.sh /app/files/7 /data' || return 0
-  c2c_run 62 '15app-f95475d8' '15app' -- 'bash' '/app/compute.sh' '/app/files/7' '/data'
+  c2c_enter run '15app-ee21cf23' '' '' '' '' '[15app] bash /app/compute.sh /app/files/7 /data' || return 0
+  c2c_run 62 '15app-ee21cf23' '15app' -- 'bash' '/app/compute.sh' '/app/files/7' '/data'
 }
 c2c_n84() { # run codeship-steps.yml:160:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-3dd4ddb8' '' '' '' '' '[15app] bash /app/compute.sh /app/files/8 /data' || return 0
-  c2c_run 63 '15app-3dd4ddb8' '15app' -- 'bash' '/app/compute.sh' '/app/files/8' '/data'
+  c2c_enter run '15app-257d1c86' '' '' '' '' '[15app] bash /app/compute.sh /app/files/8 /data' || return 0
+  c2c_run 63 '15app-257d1c86' '15app' -- 'bash' '/app/compute.sh' '/app/files/8' '/data'
 }
 c2c_n85() { # run codeship-steps.yml:161:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-a0f5ecac' '' '' '' '' '[15app] bash /app/compute.sh /app/files/9 /data' || return 0
-  c2c_run 64 '15app-a0f5ecac' '15app' -- 'bash' '/app/compute.sh' '/app/files/9' '/data'
+  c2c_enter run '15app-d42bae53' '' '' '' '' '[15app] bash /app/compute.sh /app/files/9 /data' || return 0
+  c2c_run 64 '15app-d42bae53' '15app' -- 'bash' '/app/compute.sh' '/app/files/9' '/data'
 }
 c2c_n86() { # run codeship-steps.yml:162:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-5fea6b69' '' '' '' '' '[15app] bash /app/compute.sh /app/files/10 /data' || return 0
-  c2c_run 65 '15app-5fea6b69' '15app' -- 'bash' '/app/compute.sh' '/app/files/10' '/data'
+  c2c_enter run '15app-1f777df6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/10 /data' || return 0
+  c2c_run 65 '15app-1f777df6' '15app' -- 'bash' '/app/compute.sh' '/app/files/10' '/data'
 }
 c2c_n87() { # run codeship-steps.yml:163:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-c9bf85f6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/11 /data' || return 0
-  c2c_run 66 '15app-c9bf85f6' '15app' -- 'bash' '/app/compute.sh' '/app/files/11' '/data'
+  c2c_enter run '15app-827ed455' '' '' '' '' '[15app] bash /app/compute.sh /app/files/11 /data' || return 0
+  c2c_run 66 '15app-827ed455' '15app' -- 'bash' '/app/compute.sh' '/app/files/11' '/data'
 }
 c2c_n88() { # run codeship-steps.yml:164:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-aeb51d69' '' '' '' '' '[15app] bash /app/compute.sh /app/files/12 /data' || return 0
-  c2c_run 67 '15app-aeb51d69' '15app' -- 'bash' '/app/compute.sh' '/app/files/12' '/data'
+  c2c_enter run '15app-492207f0' '' '' '' '' '[15app] bash /app/compute.sh /app/files/12 /data' || return 0
+  c2c_run 67 '15app-492207f0' '15app' -- 'bash' '/app/compute.sh' '/app/files/12' '/data'
 }
 c2c_n89() { # run codeship-steps.yml:165:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-f6b25ead' '' '' '' '' '[15app] bash /app/compute.sh /app/files/13 /data' || return 0
-  c2c_run 68 '15app-f6b25ead' '15app' -- 'bash' '/app/compute.sh' '/app/files/13' '/data'
+  c2c_enter run '15app-cfb6755e' '' '' '' '' '[15app] bash /app/compute.sh /app/files/13 /data' || return 0
+  c2c_run 68 '15app-cfb6755e' '15app' -- 'bash' '/app/compute.sh' '/app/files/13' '/data'
 }
 c2c_n90() { # run codeship-steps.yml:166:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-aaaf57f4' '' '' '' '' '[15app] bash /app/compute.sh /app/files/14 /data' || return 0
-  c2c_run 69 '15app-aaaf57f4' '15app' -- 'bash' '/app/compute.sh' '/app/files/14' '/data'
+  c2c_enter run '15app-04eaa6fb' '' '' '' '' '[15app] bash /app/compute.sh /app/files/14 /data' || return 0
+  c2c_run 69 '15app-04eaa6fb' '15app' -- 'bash' '/app/compute.sh' '/app/files/14' '/data'
 }
 c2c_n91() { # run codeship-steps.yml:167:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-4f0fa443' '' '' '' '' '[15app] bash /app/compute.sh /app/files/15 /data' || return 0
-  c2c_run 70 '15app-4f0fa443' '15app' -- 'bash' '/app/compute.sh' '/app/files/15' '/data'
+  c2c_enter run '15app-19ef9643' '' '' '' '' '[15app] bash /app/compute.sh /app/files/15 /data' || return 0
+  c2c_run 70 '15app-19ef9643' '15app' -- 'bash' '/app/compute.sh' '/app/files/15' '/data'
 }
 c2c_n92() { # run codeship-steps.yml:168:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-a435e574' '' '' '' '' '[15app] bash /app/compute.sh /app/files/16 /data' || return 0
-  c2c_run 71 '15app-a435e574' '15app' -- 'bash' '/app/compute.sh' '/app/files/16' '/data'
+  c2c_enter run '15app-d2b345e6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/16 /data' || return 0
+  c2c_run 71 '15app-d2b345e6' '15app' -- 'bash' '/app/compute.sh' '/app/files/16' '/data'
 }
 c2c_n93() { # run codeship-steps.yml:169:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-ed5f8b32' '' '' '' '' '[15app] bash /app/compute.sh /app/files/17 /data' || return 0
-  c2c_run 72 '15app-ed5f8b32' '15app' -- 'bash' '/app/compute.sh' '/app/files/17' '/data'
+  c2c_enter run '15app-54273748' '' '' '' '' '[15app] bash /app/compute.sh /app/files/17 /data' || return 0
+  c2c_run 72 '15app-54273748' '15app' -- 'bash' '/app/compute.sh' '/app/files/17' '/data'
 }
 c2c_n94() { # run codeship-steps.yml:170:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-d00308f4' '' '' '' '' '[15app] bash /app/compute.sh /app/files/18 /data' || return 0
-  c2c_run 73 '15app-d00308f4' '15app' -- 'bash' '/app/compute.sh' '/app/files/18' '/data'
+  c2c_enter run '15app-9f7be4ed' '' '' '' '' '[15app] bash /app/compute.sh /app/files/18 /data' || return 0
+  c2c_run 73 '15app-9f7be4ed' '15app' -- 'bash' '/app/compute.sh' '/app/files/18' '/data'
 }
 c2c_n95() { # run codeship-steps.yml:171:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-fad89f3f' '' '' '' '' '[15app] bash /app/compute.sh /app/files/19 /data' || return 0
-  c2c_run 74 '15app-fad89f3f' '15app' -- 'bash' '/app/compute.sh' '/app/files/19' '/data'
+  c2c_enter run '15app-6e2d5638' '' '' '' '' '[15app] bash /app/compute.sh /app/files/19 /data' || return 0
+  c2c_run 74 '15app-6e2d5638' '15app' -- 'bash' '/app/compute.sh' '/app/files/19' '/data'
 }
 c2c_n96() { # run codeship-steps.yml:172:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-11fc01d5' '' '' '' '' '[15app] bash /app/compute.sh /app/files/20 /data' || return 0
-  c2c_run 75 '15app-11fc01d5' '15app' -- 'bash' '/app/compute.sh' '/app/files/20' '/data'
+  c2c_enter run '15app-a571859d' '' '' '' '' '[15app] bash /app/compute.sh /app/files/20 /data' || return 0
+  c2c_run 75 '15app-a571859d' '15app' -- 'bash' '/app/compute.sh' '/app/files/20' '/data'
 }
 c2c_n97() { # run codeship-steps.yml:173:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
-  c2c_enter run '15app-3eef17ca' '' '' '' '' '[15app] bash /app/print.sh /data' || return 0
-  c2c_run 76 '15app-3eef17ca' '15app' -- 'bash' '/app/print.sh' '/data'
+  c2c_enter run '15app-29ab7789' '' '' '' '' '[15app] bash /app/print.sh /data' || return 0
+  c2c_run 76 '15app-29ab7789' '15app' -- 'bash' '/app/print.sh' '/data'
 }
 c2c_n98() { # push codeship-steps.yml:175:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
