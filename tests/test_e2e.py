@@ -506,9 +506,6 @@ def test_push_dry_run_prints_the_exact_commands(push_project, compose):
     assert not image_exists(f"{PUSH_IMAGE}:{tag}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: c2c_push strips invalid characters from the rendered "
-                   "image_tag but keeps a leading '-' or '.', which Docker rejects ('invalid reference "
-                   "format'); an empty {{ .Branch }} (no git, no --ci-branch) renders '-<commit>'")
 def test_push_tag_is_a_valid_docker_tag_when_the_branch_is_empty(push_project, compose):
     run = run_script(push_project, compose, "--push", "--dry-run", "--ci-branch", "", "--ci-commit-id", "0123abcd")
     assert run.returncode == 0, run
@@ -532,9 +529,6 @@ def test_push_to_an_unreachable_registry_fails_clearly(push_project, compose):
     assert any(line.startswith(f"(step: ship) pushing {PUSH_IMAGE}:{PUSHED_TAG} failed") for line in said), said
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when `docker push` fails for any reason, c2c_push says "
-                   "\"log in with 'docker login' first\", also when the registry cannot be reached at all "
-                   "(connection refused), which sends the user the wrong way")
 def test_push_failure_hint_does_not_blame_credentials_for_an_unreachable_registry(push_project, compose):
     try:
         run = shared_run(push_project, compose, *PUSH_FLAGS)
@@ -653,10 +647,6 @@ def live_project(tmp_path_factory) -> Path:
     return make_project(tmp_path_factory.mktemp("live"), services, steps)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: c2c_prefixed pipes step output through `awk`, which is mawk "
-                   "on Debian/Ubuntu; mawk reads a pipe in blocks, so a step's output appears only when "
-                   "the step ends (or per 4 KiB) and is lost when the run is interrupted; "
-                   "fix: `awk -W interactive` for mawk, or a bash read loop")
 def test_step_output_is_shown_while_the_step_runs(live_project, compose):
     go = live_project / "ctl" / "go"
     go.unlink(missing_ok=True)

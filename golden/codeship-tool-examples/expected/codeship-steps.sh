@@ -224,10 +224,15 @@ c2c_logged() {
 # noise next to the step's output, and jet does not show them; errors still pass.
 C2C_PROGRESS_RE='^ *(Container|Network|Volume) [^ ]+ +(Creating|Created|Starting|Started|Running|Waiting|Healthy|Stopping|Stopped|Removing|Removed|Recreate|Recreated)$|^(Creating|Starting|Stopping|Removing) [^ ]+ +\.\.\.( *done)? *$|^(Creating|Removing) (network|volume) '
 
+# mawk (the awk of Debian and Ubuntu) reads a pipe in blocks unless -W interactive: without it,
+# a step's lines would show only when the step ends, and be lost if the run is interrupted.
+C2C_AWK=(awk)
+if awk -W version 2>/dev/null | grep -q '^mawk'; then C2C_AWK=(awk -W interactive); fi
+
 c2c_prefixed() {
   local prefix=$1
   shift
-  "$@" 2>&1 </dev/null | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE awk '
+  "$@" 2>&1 </dev/null | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE "${C2C_AWK[@]}" '
     { sub(/\r$/, "") }
     $0 ~ ENVIRON["C2C_Q"] { next }
     { print ENVIRON["C2C_P"] $0; fflush() }'
@@ -451,8 +456,10 @@ c2c_begin_step() {
 }
 
 c2c_end_step() {
-  local name=$1 project=$2 status=$3 started=$4 elapsed
-  if [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
+  local name=$1 project=$2 status=$3 started=$4 failure=${5:-container exited with a $3 code} elapsed
+  if [[ $C2C_REMOVE == 0 && $C2C_MODE == run ]]; then
+    c2c_say "(step: $name) kept its containers, network and volumes: project $project"
+  elif [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
     c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
   elif [[ $C2C_REMOVE == 1 ]]; then
     c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
@@ -467,7 +474,7 @@ c2c_end_step() {
     c2c_say "(step: $name) success ✔ ($took)"
     c2c_record "$name" passed "$elapsed"
   else
-    c2c_say "(step: $name) error ✗ container exited with a $status code ($took)"
+    c2c_say "(step: $name) error ✗ $failure ($took)"
     c2c_record "$name" failed "$elapsed" "exit code $status"
   fi
 }
@@ -515,6 +522,7 @@ c2c_push() {
   local project="$C2C_RUN_ID-$index" started status=0
   c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
+  while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
   tag=${tag:0:128}
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
@@ -530,9 +538,9 @@ c2c_push() {
   fi
   if ((status == 0)); then
     c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
-    ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: log in with 'docker login' first"
+    ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
-  c2c_end_step "$name" "$project" "$status" "$started"
+  c2c_end_step "$name" "$project" "$status" "$started" "push failed"
   return "$status"
 }
 
@@ -759,14 +767,15 @@ c2c_cleanup() {
     fi
     if [[ $C2C_REMOVE == 1 && $C2C_MODE == run ]]; then
       local name
-      for project in "$C2C_STATE"/active/*; do
+      for project in "$C2C_STATE"/active/*; do  # side by side: each down waits for its containers
         [[ -e $project ]] || continue
         name=$(<"$project")
         project=${project##*/}
         c2c_say "(step: $name) interrupted: removing its containers (project $project)"
-        c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 || true
+        c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 &
         c2c_record "$name" failed 0 "interrupted"
       done
+      wait
       for volume in "${C2C_BUILD_VOLUMES[@]}"; do
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
