@@ -156,3 +156,23 @@ def test_compose_style_services_file(tmp_path):
     doc = compose_of(tmp_path, "version: '3'\nservices:\n  app:\n    image: busybox\n")
     assert list(doc["services"]) == ["app"]
     assert "version" not in doc
+
+
+def test_named_volumes_are_declared_per_step_project(tmp_path):
+    doc = compose_of(tmp_path, "app:\n  image: busybox\n  volumes: ['db-data:/var/lib/db', 'cache:/c:ro']\n")
+    assert doc["services"]["app"]["volumes"] == ["db-data:/var/lib/db", "cache:/c:ro"]
+    assert doc["volumes"] == {"cache": {}, "db-data": {}}
+
+
+def test_one_mount_per_container_path(tmp_path):
+    doc = compose_of(tmp_path, """\
+        data:
+          image: busybox
+          volumes: [/files, /logs]
+        app:
+          image: busybox
+          volumes: [/files, './mine:/logs']
+          volumes_from: [data]
+        """)
+    # an own anonymous volume gives way to the shared one; an own host mount wins over it
+    assert doc["services"]["app"]["volumes"] == ["data_files:/files", "./mine:/logs"]

@@ -115,6 +115,8 @@ CASES = [
      1, "'My-App-'"),
     ("invalid RE2 regex", "app:\n  image: busybox\n", "- service: app\n  command: x\n  tag: ^(master\n",
      "C2C503", "warning", 3, 3, "never"),
+    ("absolute build context", "app:\n  build:\n    path: /tmp/x\n", OK_STEPS, "C2C407", "warning", 3, 5,
+     "absolute"),
     ("missing env_file", "app:\n  image: busybox\n  env_file: missing.env\n", OK_STEPS, "C2C402", "warning",
      3, 13, "does not exist"),
 ]
@@ -143,3 +145,9 @@ def test_every_diagnostic_code_in_the_code_is_tested():
     # the loader's and discovery's codes are tested in test_yaml_loader.py and test_cli.py
     tested = {c[3] for c in CASES} | {"C2C001", "C2C003", "C2C004", "C2C005", "C2C010", "C2C012", "C2C013"}
     assert in_code - tested == set()
+
+
+def test_an_unusable_services_file_does_not_blame_the_steps(tmp_path, monkeypatch):
+    write_project(tmp_path, "- app\n- db\n", "- service: app\n  command: x\n")
+    monkeypatch.chdir(tmp_path)
+    assert [d.code for d in check(tmp_path).diagnostics] == ["C2C100"]

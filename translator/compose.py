@@ -54,21 +54,25 @@ def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
         elif svc.image:
             images[name] = svc.image
     _warn_shared_image_names(project, images, diags)
-    named = _volumes_from_names(project)
+    user_named = sorted({v.host for svc in project.services.values() for v in svc.volumes
+                         if v.is_named and v.host})
+    named = _volumes_from_names(project, set(user_named))
     services: dict[str, dict] = {}
     host_dirs: list[str] = []
     for name, svc in project.services.items():
         services[name] = _service(svc, project, images, named, rebase, diags, host_dirs)
     doc: dict = {"services": services}
-    if named:
-        volumes = {}
+    if named or user_named:
+        # Named volumes the services file uses itself belong to each step's project, like the
+        # containers: Codeship had no volume outliving a step other than host paths.
+        volumes: dict[str, dict] = {key: {} for key in user_named}
         for key in sorted(set(named.values())):
             if volumes_from_scope == "build":
                 # Outlives each step's project: the script creates it once and removes it at exit.
                 volumes[key] = {"name": "${C2C_RUN_ID:-c2c}_" + key, "external": True}
             else:
                 volumes[key] = {}
-        doc["volumes"] = volumes
+        doc["volumes"] = dict(sorted(volumes.items()))
     _check_encrypted_files(project, diags)
     return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)), rebase)
 
@@ -103,13 +107,13 @@ class _Rebaser:
         return rel + ("/" if text.endswith("/") and not rel.endswith("/") else "")
 
 
-def _volumes_from_names(project: Project) -> dict[tuple[str, str], str]:
+def _volumes_from_names(project: Project, taken: set[str]) -> dict[tuple[str, str], str]:
     """(source service, container path) → named volume, for container-only volumes of every
     service some other service takes volumes_from."""
     sources = {ref.service for svc in project.services.values() for ref in svc.volumes_from
                if ref.service in project.services}
     names: dict[tuple[str, str], str] = {}
-    taken: set[str] = set()
+    taken = set(taken)
     for src in sorted(sources):
         for vol in project.services[src].volumes:
             if vol.host is None:
@@ -126,17 +130,19 @@ def _mounts(name: str, project: Project, named, rebase: _Rebaser, seen: frozense
     """A service's mounts as Compose volume strings, with those it takes via volumes_from
     (transitively, as Docker copies a source's own volumes_from too)."""
     svc = project.services[name]
-    out: list[tuple[str, str]] = []  # (container path, compose string)
+    out: dict[str, str] = {}  # container path → compose string: Docker mounts one thing per path
     for vol in svc.volumes:
-        out.append((vol.container, _mount(name, vol, named, rebase)))
+        out[vol.container.rstrip("/") or "/"] = _mount(name, vol, named, rebase)
     for ref in svc.volumes_from:
         if ref.service not in project.services or ref.service in seen or ref.service == name:
             continue
         for path, spec in _mounts(ref.service, project, named, rebase, seen | {name}):
             if ref.extra:
                 spec = _with_mode(spec, ref.extra)
-            out.append((path, spec))
-    return out
+            own = out.get(path)
+            if own is None or ":" not in own:  # an own anonymous volume gives way to the shared one
+                out[path] = spec
+    return list(out.items())
 
 
 def _mount(service: str, vol: Volume, named, rebase: _Rebaser) -> str:
@@ -201,6 +207,10 @@ def _build(svc: Service, rebase: _Rebaser, diags: Diagnostics) -> dict:
     b = svc.build
     assert b is not None
     out: dict = {"context": esc(rebase.path(b.context))}
+    if os.path.isabs(b.context) or b.context.startswith("~"):
+        diags.warning("C2C407", f"service '{svc.name}': the build context '{b.context}' is an absolute host "
+                      "path; it must exist wherever the script runs", b.key_loc.get("context") or
+                      b.key_loc.get("path") or b.loc, "use a path relative to the services file")
     if b.dockerfile:
         out["dockerfile"] = esc(b.dockerfile)
     args = {}

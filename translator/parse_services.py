@@ -43,10 +43,12 @@ def services_mapping(doc, filename: str, diags: Diagnostics) -> LMap | None:
     return services
 
 
-def parse_services(doc, filename: str, diags: Diagnostics) -> dict[str, Service]:
+def parse_services(doc, filename: str, diags: Diagnostics) -> dict[str, Service] | None:
+    """The services, or None when the file as a whole is unusable (so that steps naming
+    services are not blamed for it)."""
     mapping = services_mapping(doc, filename, diags)
     if mapping is None:
-        return {}
+        return None
     if not mapping:
         diags.error("C2C100", "the services file defines no services", mapping.loc)
     services: dict[str, Service] = {}

@@ -89,8 +89,9 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
     svc_map = parse_services(services_doc, _display(services_path), diags)
     step_list = parse_steps(steps_doc, _display(steps_path), diags) if steps_path else []
     project = Project(base_dir=Path(os.path.abspath(services_path.parent)), services_file=services_path,
-                      steps_file=steps_path, services=svc_map, steps=step_list)
-    check_project(project, diags, volumes_from_scope)
+                      steps_file=steps_path, services=svc_map or {}, steps=step_list)
+    if svc_map is not None:
+        check_project(project, diags, volumes_from_scope)
     return project, diags
 
 

@@ -243,6 +243,8 @@ class _Builder:
 
 
 def _display_word(word: str) -> str:
+    """A command word for people (--list): bare when plain, else in double quotes. Single quotes
+    here would be quoted a second time in the script, which reads badly."""
     if word and all(c.isalnum() or c in "-_./=:,@%+" for c in word):
         return word
-    return sq(word)
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
