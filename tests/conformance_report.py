@@ -18,11 +18,12 @@ not depend on which tools are installed. Its outcomes are:
 
 - accepted: translated without an error (tests/test_conformance.py checks the outputs with the
   Compose schema, `docker compose config`, `docker-compose config`, shellcheck, `bash -n` and
-  `--list`), and not a known translator bug;
+  `--list`), and no check is an expected failure;
 - rejected-as-invalid: an error diagnostic, on input that MANIFEST.tsv flags as malformed, every
   error located (file, line, column), and the first error as the test's expectation table says;
 - failing: anything else, including the projects with a check that tests/test_conformance.py
-  marks as a known translator bug (strict xfail).
+  expects to fail (strict xfail): a known translator bug (KNOWN_BUGS), or a failure the input itself
+  causes outside the repository, which the translator warns about (INPUT_FAILURES).
 """
 
 from __future__ import annotations
@@ -198,8 +199,9 @@ def translate_project(project: CorpusProject, workdir: Path, write: bool = True)
       an env_file that does not exist, and a user has their own .env (usually kept out of git);
     - the build contexts compose.yaml names that do not exist become empty directories: the corpus
       has no application code, and `docker-compose config` (v1) refuses a missing build context.
-      Only inside the copied repository folder: an absolute context, or one outside the repository,
-      is left alone."""
+
+    Both only inside the copied repository folder: an absolute path, or one outside the repository,
+    is left alone."""
     repo_copy = workdir / project.repo
     shutil.copytree(CORPUS / project.repo, repo_copy, dirs_exist_ok=True)
     for path in [repo_copy, *repo_copy.rglob("*")]:
@@ -215,36 +217,36 @@ def translate_project(project: CorpusProject, workdir: Path, write: bool = True)
     if write and result.ok:
         write_outputs({directory / p: text for p, text in result.outputs.items()},
                       modes={directory / p: m for p, m in result.modes.items()})
-        translation.created_env_files = create_missing_env_files(translation)
+        translation.created_env_files = create_missing_env_files(translation, repo_copy)
         translation.created_build_contexts = create_missing_build_contexts(translation, repo_copy)
     return translation
 
 
-def create_missing_env_files(translation: Translation) -> list[str]:
+def create_missing_env_files(translation: Translation, repo_copy: Path) -> list[str]:
     created = []
     for diag in translation.result.diagnostics:
         if diag.code != "C2C402":
             continue
         match = MISSING_ENV_FILE.search(diag.message)
         assert match, f"C2C402 no longer names the env_file: {diag.format()}"
-        target = translation.directory / match["path"]
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text("")
-            created.append(match["path"])
+        target = Path(os.path.normpath(translation.directory.resolve() / match["path"]))
+        if target.exists() or not target.is_relative_to(repo_copy.resolve()):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("")
+        created.append(match["path"])
     return created
 
 
 def create_missing_build_contexts(translation: Translation, repo_copy: Path) -> list[str]:
-    compose_dir = (translation.directory / translation.result.project.services_file.parent).resolve()
+    compose_dir = translation.directory.resolve()
     document = yaml.safe_load((compose_dir / "compose.yaml").read_text(encoding="utf-8")) or {}
     created = []
     for service in (document.get("services") or {}).values():
         build = (service or {}).get("build")
-        context = build if isinstance(build, str) else (build or {}).get("context", ".") if isinstance(
-            build, dict) else None
-        if not isinstance(context, str) or "$" in context or "://" in context or context.startswith(
-                ("git@", "github.com/")) or os.path.isabs(context):
+        context = build.get("context", ".") if isinstance(build, dict) else build
+        if (not isinstance(context, str) or "$" in context or "://" in context
+                or context.startswith(("git@", "github.com/")) or os.path.isabs(context)):
             continue
         target = Path(os.path.normpath(compose_dir / context))
         if target.exists() or not target.is_relative_to(repo_copy.resolve()):
@@ -286,16 +288,20 @@ def rejection_problems(translation: Translation, manifest: dict[str, ManifestRow
     return problems
 
 
-def outcome(translation: Translation, manifest: dict[str, ManifestRow],
-            expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> tuple[str, str]:
+Rejections = dict[str, tuple[str, str, int]]  # project → (file name, code, line) of the first error
+Failures = dict[tuple[str, str], str]  # (project, check) → why it is expected to fail
+
+
+def outcome(translation: Translation, manifest: dict[str, ManifestRow], expected_rejections: Rejections,
+            known_failures: Failures) -> tuple[str, str]:
     """(outcome, why) for the report."""
     pid = translation.project.id
-    bugs: dict[str, list[str]] = {}
-    for (project, check), reason in sorted(known_bugs.items()):
+    expected: dict[str, list[str]] = {}
+    for (project, check), reason in sorted(known_failures.items()):
         if project == pid:
-            bugs.setdefault(reason, []).append(check)
-    if bugs:
-        return FAILING, "; ".join(f"{', '.join(checks)}: {reason}" for reason, checks in bugs.items())
+            expected.setdefault(reason, []).append(check)
+    if expected:
+        return FAILING, "; ".join(f"{', '.join(checks)}: {reason}" for reason, checks in expected.items())
     if translation.result.ok:
         if pid in expected_rejections:
             return FAILING, "accepted, but the expectation table expects a rejection"
@@ -313,8 +319,8 @@ def _cell(text: str) -> str:
 
 
 def render_report(translations: list[Translation], manifest: dict[str, ManifestRow],
-                  expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> str:
-    results = sorted(((t, *outcome(t, manifest, expected_rejections, known_bugs)) for t in translations),
+                  expected_rejections: Rejections, known_failures: Failures) -> str:
+    results = sorted(((t, *outcome(t, manifest, expected_rejections, known_failures)) for t in translations),
                      key=lambda r: r[0].project.id)
     counts = Counter(o for _, o, _ in results)
     repos = {t.project.repo for t, _, _ in results}
@@ -333,12 +339,16 @@ def render_report(translations: list[Translation], manifest: dict[str, ManifestR
         "- **accepted**: translated without an error; `tests/test_conformance.py` checks its outputs with the",
         "  Compose schema, `docker compose config -q` (v2), `docker-compose config -q` (v1), `shellcheck`,",
         "  `bash -n` and `./codeship-steps.sh --list`. Dockerfiles, `.env` files and encrypted files are not in",
-        "  the corpus: before `config` runs, the test creates each env_file the translator warned is missing",
-        "  (C2C402) as an empty file, as a user who keeps their own `.env` out of git has one.",
+        "  the corpus, and a translation does not need them; but Compose refuses a missing `env_file`, and",
+        "  `docker-compose` v1 a missing build context. So before `config` runs, the test gives the copy what",
+        "  the user's checkout has: each env_file the translator warned is missing (C2C402) as an empty file,",
+        "  and each missing build context inside the repository as an empty directory.",
         "- **rejected-as-invalid**: at least one error, on a file MANIFEST.tsv flags as malformed (notes or",
         "  notable_features), every error with a file, line and column, and the first error as the",
         "  expectation table of `tests/test_conformance.py` says.",
-        "- **failing**: anything else, including projects marked there as known translator bugs.",
+        "- **failing**: anything else, including projects with a check `tests/test_conformance.py` expects to",
+        "  fail (strict xfail): a known translator bug (`BUG:`), or a failure the input itself causes outside",
+        "  the repository, which the translator warns about (`INPUT:`).",
         "",
         "## Outcomes",
         "",
@@ -359,8 +369,8 @@ def render_report(translations: list[Translation], manifest: dict[str, ManifestR
     lines.append("")
 
     lines += ["## Failing", "",
-              "Known translator bugs are listed as `check: reason`; their tests are marked",
-              "xfail(strict=True) in `tests/test_conformance.py` until the bug is fixed.", ""]
+              "Each expected failure is listed as `check: reason`; its test is marked xfail(strict=True) in",
+              "`tests/test_conformance.py`.", ""]
     failing = [(t, why) for t, o, why in results if o == FAILING]
     if failing:
         lines += ["| project | why |", "|---|---|"]
@@ -398,7 +408,7 @@ def render_report(translations: list[Translation], manifest: dict[str, ManifestR
     return "\n".join(lines)
 
 
-def generate_report(expected_rejections: dict[str, tuple[str, str, int]], known_bugs: dict[tuple[str, str], str]) -> str:
+def generate_report(expected_rejections: Rejections, known_failures: Failures) -> str:
     """Translate the whole corpus in a temporary directory and render the report."""
     manifest = load_manifest()
     with tempfile.TemporaryDirectory(prefix="c2c-conformance-") as tmp:
@@ -407,7 +417,7 @@ def generate_report(expected_rejections: dict[str, tuple[str, str, int]], known_
             workdir = Path(tmp) / str(n)
             workdir.mkdir()
             translations.append(translate_project(project, workdir, write=False))
-        text = render_report(translations, manifest, expected_rejections, known_bugs)
+        text = render_report(translations, manifest, expected_rejections, known_failures)
         assert tmp not in text, "the report must not hold temporary paths"
     return text
 
@@ -418,7 +428,7 @@ def _tables():
         sys.path.insert(0, tests_dir)  # test_conformance imports conftest
     import test_conformance
 
-    return test_conformance.EXPECTED_REJECTIONS, test_conformance.KNOWN_BUGS
+    return test_conformance.EXPECTED_REJECTIONS, test_conformance.XFAILS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,6 +97,7 @@ class Step:
     exclude: str | None = None
     auto_named: bool = False
     key_loc: dict[str, Loc] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)  # service names as the file spells them
 
 
 @dataclass

@@ -81,6 +81,7 @@ class _StepParser:
 
     def _common(self, step: Step, f: Fields) -> None:
         step.key_loc = dict(f.m.key_loc)
+        step.written = {k: v for k in ("service", "dockercfg_service") if (v := f.text(k)) is not None}
         step.tag = f.text("tag")
         step.exclude = f.text("exclude")
 
