@@ -21,6 +21,15 @@ def write_project(root: Path, services: str, steps: str | None = "", **files: st
     return root
 
 
+def translate_to_disk(root: Path, **options) -> None:
+    """Translate the project in root and write its outputs there, as the CLI does."""
+    from translator.emit import write_outputs
+
+    result = translate(root, **options)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    write_outputs(result.outputs, modes=result.modes)
+
+
 def codes(result) -> list[str]:
     return [d.code for d in result.diagnostics]
 
@@ -31,4 +40,4 @@ def diag(result, code: str):
     return matches[0]
 
 
-__all__ = ["write_project", "codes", "diag", "check", "translate"]
+__all__ = ["write_project", "translate_to_disk", "codes", "diag", "check", "translate"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import translate, write_project
+from helpers import translate_to_disk, write_project
 
 
 def hostile_values(canary: Path) -> list[str]:
@@ -45,14 +45,6 @@ def hostile_project(root: Path, canary: Path) -> tuple[Path, list[str]]:
     ]
     write_project(root, json.dumps(services), json.dumps(steps))
     return root, values
-
-
-def translate_to_disk(root: Path) -> None:
-    from translator.emit import write_outputs
-
-    result = translate(root)
-    assert result.ok, [d.format() for d in result.diagnostics]
-    write_outputs(result.outputs, modes=result.modes)
 
 
 def run_script(root: Path, *args: str) -> subprocess.CompletedProcess:

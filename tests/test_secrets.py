@@ -10,7 +10,7 @@ import pytest
 
 from translator import codeship_aes
 
-from helpers import translate, write_project
+from helpers import translate, translate_to_disk, write_project
 
 SECRET = "s3cr3t value with $dollar and 'quotes'"
 
@@ -70,14 +70,6 @@ def test_dry_run_and_list_show_no_secret(tmp_path):
         out = run_script(tmp_path, *args)
         assert out.returncode == 0, out.stderr
         assert "from-encrypted" not in out.stdout + out.stderr and "s3cr3t" not in out.stdout + out.stderr
-
-
-def translate_to_disk(project: Path) -> None:
-    from translator.emit import write_outputs
-
-    result = translate(project)
-    assert result.ok, [d.format() for d in result.diagnostics]
-    write_outputs(result.outputs, modes=result.modes)
 
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compose import to_compose
-from .diagnostics import Diagnostic, Diagnostics
+from .diagnostics import Diagnostic
 from .emit import COMPOSE_NAME, SCRIPT_NAME, render_compose, render_script
 from .model import Project
 from .project import load_project

@@ -138,7 +138,7 @@ def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps:
         _print_diagnostics(result.diagnostics, err=False)
         if result.ok and not (strict and result.diagnostics):
             warnings = len(result.diagnostics)
-            click.echo(f"ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else ""))
+            click.echo("ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else ""))
     if not result.ok or (strict and result.diagnostics):
         if fmt == "text":
             _fail_summary(result.diagnostics, strict, err=False)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import __version__
 from .diagnostics import Diagnostic, Loc
-from .model import GroupStep, Project, PushStep, RunStep, walk
+from .model import GroupStep, Project, PushStep, walk
 from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, SERVICE_RULES, STEP_RULES,
                     UNSUPPORTED, KeyRule)
 

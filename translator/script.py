@@ -188,25 +188,27 @@ class _Builder:
                              "(groups, |, [classes], \\d, \\w, anchors)")
             return "x^"
 
+    def _leaf(self, step: RunStep | PushStep, kind: str) -> Node:
+        """A step that runs something: numbered, as its Compose project is named by the number."""
+        node = self._new(step, kind)
+        self.leaf_count += 1
+        node.index = self.leaf_count
+        node.service = step.service
+        return node
+
     def node(self, step: Step) -> str:
         if isinstance(step, GroupStep):
             node = self._new(step, step.kind)
             node.children = [fn for fn in (self.node(child) for child in step.steps) if fn]
             return node.fn
         if isinstance(step, RunStep):
-            node = self._new(step, "run")
-            self.leaf_count += 1
-            node.index = self.leaf_count
-            node.service = step.service
+            node = self._leaf(step, "run")
             node.argv = step.command
             node.detail = f"[{step.service}] " + " ".join(_display_word(a) for a in step.command)
             node.on_fail = [fn for fn in (self.node(child) for child in step.on_fail) if fn]
             return node.fn
         if isinstance(step, PushStep):
-            node = self._new(step, "push")
-            self.leaf_count += 1
-            node.index = self.leaf_count
-            node.service = step.service
+            node = self._leaf(step, "push")
             node.image_name = step.image_name
             node.registry = step.registry or ""
             node.tag_expr = self._tag_expr(step)
