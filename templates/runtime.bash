@@ -497,9 +497,9 @@ c2c_run() {
   return "$status"
 }
 
-# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG DOCKERCFG_SERVICE
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7 generator=${8:-}
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
@@ -521,7 +521,7 @@ c2c_push() {
     c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_push_config "$index" "$dockercfg" || status=$?
+    c2c_push_config "$index" "$name" "$project" "$dockercfg" "$generator" || status=$?
   fi
   if ((status == 0)); then
     c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
@@ -686,23 +686,44 @@ c2c_secret_build_args() {
   done
 }
 
-# Registry credentials for a push: a private Docker config directory, never ~/.docker.
+# Registry credentials for a push: a private Docker config directory, never ~/.docker. They come
+# from an encrypted file, or from a dockercfg_service that jet runs with a path to write them to.
+# c2c_push_config INDEX NAME PROJECT ENCRYPTED_FILE GENERATOR_SERVICE
 c2c_push_config() {
-  local index=$1 source=$2
-  local dir=$C2C_STATE/docker-config.$index
+  local index=$1 name=$2 project=$3 source=$4 generator=$5
+  local dir=$C2C_STATE/docker-config.$index raw secret
   C2C_DOCKER_CONFIG_ARGS=()
-  [[ -n $source ]] || return 0
+  [[ -n $source || -n $generator ]] || return 0
   C2C_DOCKER_CONFIG_ARGS=(--config "$dir")
-  [[ $C2C_MODE == dry-run ]] && return 0
-  c2c_key || return 1
-  (umask 077 && mkdir -p "$dir") || return 1
-  c2c_decrypt_sources "$dir/cfg" file "$source" || return 1
-  if grep -q '"auths"' "${C2C_DECRYPTED[0]}"; then
-    mv "${C2C_DECRYPTED[0]}" "$dir/config.json"
-  else  # the legacy .dockercfg format is the inside of config.json's "auths"
-    (umask 077 && { printf '{"auths":'; cat "${C2C_DECRYPTED[0]}"; printf '}\n'; } >"$dir/config.json")
-    rm -f "${C2C_DECRYPTED[0]}"
+  if [[ -n $generator ]]; then
+    c2c_service "$generator"
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS
+    local -a C2C_STEP_FILES=()
+    for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
+    # shellcheck disable=SC2086
+    c2c_ensure_images $builds || return 1
+    [[ $C2C_MODE == dry-run ]] || (umask 077 && mkdir -p "$dir/out") || return 1
+    c2c_logged "(service: $generator) (step: $name) " c2c_compose "$project" run --rm -T \
+      -v "$dir/out:/codeship-dockercfg" "$generator" /codeship-dockercfg/dockercfg || return 1
+    [[ $C2C_MODE == dry-run ]] && return 0
+    raw=$dir/out/dockercfg
+    if [[ ! -s $raw ]]; then
+      c2c_say "(step: $name) dockercfg_service $generator wrote no credentials to the path it was given"
+      return 1
+    fi
+  else
+    [[ $C2C_MODE == dry-run ]] && return 0
+    c2c_key || return 1
+    (umask 077 && mkdir -p "$dir") || return 1
+    c2c_decrypt_sources "$dir/cfg" file "$source" || return 1
+    raw=${C2C_DECRYPTED[0]}
   fi
+  if grep -q '"auths"' "$raw"; then
+    (umask 077 && cp "$raw" "$dir/config.json")
+  else  # the legacy .dockercfg format is the inside of config.json's "auths"
+    (umask 077 && { printf '{"auths":'; cat "$raw"; printf '}\n'; } >"$dir/config.json")
+  fi
+  rm -f "$raw"
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------

@@ -125,3 +125,31 @@ def test_a_wrong_key_fails_the_step_with_the_checksum_message(tmp_path):
     out = run_script(tmp_path, "--step", "show")
     assert out.returncode == 1
     assert "checksum for decrypted data is invalid" in out.stdout + out.stderr
+
+
+@pytest.mark.docker
+def test_a_dockercfg_service_writes_the_push_credentials(tmp_path):
+    write_project(tmp_path, """\
+        app:
+          image: busybox
+        gen:
+          image: busybox
+          entrypoint: ["sh", "-c", "echo generated for \\"$0\\"; echo '{\\"auths\\": {}}' > \\"$0\\""]
+        """, """\
+        - type: push
+          name: push
+          service: app
+          image_name: localhost:1/team/app
+          image_tag: v1
+          dockercfg_service: gen
+        """)
+    translate_to_disk(tmp_path)
+    dry = run_script(tmp_path, "--push", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "/codeship-dockercfg gen /codeship-dockercfg/dockercfg" in dry.stdout
+    assert "+ docker --config " in dry.stdout and " push localhost:1/team/app:v1" in dry.stdout
+    out = run_script(tmp_path, "--push")
+    assert out.returncode != 0  # nothing listens on localhost:1
+    assert "(service: gen) (step: push) generated for /codeship-dockercfg/dockercfg" in out.stdout
+    assert "wrote no credentials" not in out.stdout
+    assert "(step: push) error ✗ push failed" in out.stdout

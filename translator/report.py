@@ -83,7 +83,8 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
                      f"`CODESHIP_AES_KEY`) when running the script: encrypted files are used by {names}.")
     for step in pushes:
         how = ("its encrypted_dockercfg_path is decrypted for the push" if step.encrypted_dockercfg_path
-               else "log in with `docker login` first")
+               else f"its dockercfg_service {step.dockercfg_service} writes the credentials"
+               if step.dockercfg_service else "log in with `docker login` first")
         tasks.append(f"Push step '{step.name}' ({step.loc}) pushes {step.image_name}: run the script with "
                      f"`--push`; {how}.")
     cached = [s.name for s in project.services.values() if s.cached]

@@ -66,9 +66,10 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
             "Docker's local layer cache applies"),
     KeyRule("default_cache_branch", HOSTED_ONLY, "nothing (belongs to `cached`)"),
-    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for pulls, decrypted by the script",
-            "needs the AES key at run time"),
-    KeyRule("dockercfg_service", CAVEAT, "run by the script to produce registry credentials"),
+    KeyRule("encrypted_dockercfg_path", UNSUPPORTED, "not applied: pulls use your own `docker login`",
+            "log in to the registry first"),
+    KeyRule("dockercfg_service", UNSUPPORTED, "not applied: pulls use your own `docker login`",
+            "log in to the registry first"),
     KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
     *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
     *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
@@ -112,10 +113,12 @@ STEP_RULES: dict[str, KeyRule] = _table(
     KeyRule("image_tag", CONVERTED, "the pushed tag (Go template variables rendered at run time; invalid "
             "characters removed, as jet does)"),
     KeyRule("registry", CONVERTED, "named in the push failure message (the image name carries the registry)"),
-    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for the push, decrypted into a private "
-            "Docker config directory", "needs the AES key at run time"),
-    KeyRule("dockercfg_service", UNSUPPORTED, "not run: pushes use your own `docker login`",
-            "log in to the registry first"),
+    KeyRule("encrypted_dockercfg_path", CAVEAT, "on a push step: registry credentials decrypted into a "
+            "private Docker config directory (on other steps: not applied, a warning says so)",
+            "needs the AES key at run time"),
+    KeyRule("dockercfg_service", CAVEAT, "on a push step: the service is run with a path to write Docker "
+            "credentials to (`/codeship-dockercfg/dockercfg`), used for the push (on other steps: not "
+            "applied, a warning says so)"),
 )
 STEP_KEYS = frozenset(STEP_RULES)
 

@@ -44,6 +44,7 @@ class Node:
     tag_expr: str = ""
     registry: str = ""
     dockercfg: str = ""  # encrypted Docker config for a push, relative to the script
+    dockercfg_service: str = ""  # or the service that writes one
     detail: str = ""
 
 
@@ -74,6 +75,12 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
     builder = _Builder(diags, rebase)
     top = [builder.node(step) for step in project.steps]
     top = [fn for fn in top if fn]
+    for svc in project.services.values():
+        if svc.encrypted_dockercfg_path or svc.dockercfg_service:
+            key = "encrypted_dockercfg_path" if svc.encrypted_dockercfg_path else "dockercfg_service"
+            diags.warning("C2C406", f"service '{svc.name}': registry credentials for pulling its image are not "
+                          "applied; pulls use your own `docker login`", svc.key_loc.get(key, svc.loc),
+                          "log in to the registry before running the script")
     base_images = _base_image_services(project, compose)
     services = []
     for name, svc in project.services.items():
@@ -198,10 +205,18 @@ class _Builder:
 
     def node(self, step: Step) -> str:
         if isinstance(step, GroupStep):
+            if "encrypted_dockercfg_path" in step.key_loc or "dockercfg_service" in step.key_loc:
+                self.diags.warning("C2C406", f"group '{step.name}': registry credentials for pulling images are "
+                                   "not applied; its steps use your own `docker login`", step.loc,
+                                   "log in to the registry before running the script")
             node = self._new(step, step.kind)
             node.children = [fn for fn in (self.node(child) for child in step.steps) if fn]
             return node.fn
         if isinstance(step, RunStep):
+            if step.encrypted_dockercfg_path or step.dockercfg_service:
+                self.diags.warning("C2C406", f"step '{step.name}': registry credentials for pulling images "
+                                   "are not applied; the step uses your own `docker login`", step.loc,
+                                   "log in to the registry before running the script")
             node = self._leaf(step, "run")
             node.argv = step.command
             node.detail = f"[{step.service}] " + " ".join(_display_word(a) for a in step.command)
@@ -219,11 +234,7 @@ class _Builder:
                                        f"'{step.encrypted_dockercfg_path}' does not exist; the push will fail "
                                        "until it does", step.loc,
                                        "encrypt your Docker config.json with `codeship2compose encrypt`")
-            if step.dockercfg_service:
-                self.diags.warning("C2C406", f"push step '{step.name}': dockercfg_service is not run; the push "
-                                   "uses your own `docker login` credentials", step.loc,
-                                   "log in to the registry before running the script with --push")
-            node.detail = f"[{step.service}] {step.image_name}:{step.image_tag}"
+            node.dockercfg_service = step.dockercfg_service or ""
             return node.fn
         raise TypeError(step)  # pragma: no cover - the parser creates only these kinds
 
