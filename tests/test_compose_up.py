@@ -6,14 +6,12 @@ import subprocess
 
 import pytest
 
-from helpers import translate, write_project
+from helpers import translate_to_disk, write_project
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("compose", [("docker", "compose"), ("docker-compose",)], ids=["v2", "v1"])
 def test_docker_compose_up_runs_the_services(tmp_path, compose):
-    from translator.emit import write_outputs
-
     write_project(tmp_path, """\
         web:
           build:
@@ -30,8 +28,7 @@ def test_docker_compose_up_runs_the_services(tmp_path, compose):
           image: busybox
           volumes: [/srv]
         """, "- service: web\n  command: 'true'\n", Dockerfile="FROM busybox\n")
-    result = translate(tmp_path)
-    write_outputs(result.outputs, modes=result.modes)
+    translate_to_disk(tmp_path)
     project = ["-p", f"c2cup{tmp_path.name[-6:].lower().replace('_', '')}"]
     run = lambda *args: subprocess.run([*compose, *project, *args], cwd=tmp_path, capture_output=True,
                                        text=True, timeout=300)

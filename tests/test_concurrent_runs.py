@@ -6,13 +6,11 @@ import subprocess
 
 import pytest
 
-from helpers import translate, write_project
+from helpers import translate_to_disk, write_project
 
 
 @pytest.mark.docker
 def test_two_runs_at_once_are_isolated(tmp_path):
-    from translator.emit import write_outputs
-
     write_project(tmp_path, """\
         data:
           image: busybox
@@ -25,8 +23,7 @@ def test_two_runs_at_once_are_isolated(tmp_path):
           service: app
           command: sh -c 'echo $RUN_MARK > /shared/mark; sleep 2; cat /shared/mark'
         """)
-    result = translate(tmp_path)
-    write_outputs(result.outputs, modes=result.modes)
+    translate_to_disk(tmp_path)
     runs = [subprocess.Popen([str(tmp_path / "codeship-steps.sh"), "-e", f"RUN_MARK=run-{i}"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              stdin=subprocess.DEVNULL) for i in (1, 2)]

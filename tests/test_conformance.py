@@ -115,22 +115,15 @@ def _compose_params(projects: list[CorpusProject]):
 # start in a thread pool (one worker per CPU) and each test only waits for its own result; a test
 # still reports one check of one project, and a check nobody selected (-k) never runs.
 
-def _shipped_runtime() -> list[str]:
-    """The runtime parts every script carries verbatim, as emit.render_script inserts them."""
-    from translator.emit import _templates_dir
-
-    runtime = (_templates_dir() / "runtime.bash").read_text(encoding="utf-8").rstrip("\n") + "\n"
-    decrypt = (_templates_dir() / "decrypt.bash").read_text(encoding="utf-8")
-    return [runtime, decrypt.replace("# shellcheck shell=bash\n", "", 1).rstrip("\n") + "\n"]
-
-
 def _shellcheck(translation: Translation) -> subprocess.CompletedProcess:
     # The runtime is the same in every script and the golden tests shellcheck whole scripts. Most of
     # shellcheck's time here went to that runtime, so each corpus script is checked without it
     # (after checking it is there verbatim); SC2034/SC2154 are left out as they need the runtime,
     # which assigns and reads the variables the generated part reads and assigns.
     script = (translation.directory / "codeship-steps.sh").read_text(encoding="utf-8")
-    for part in _shipped_runtime():
+    from translator.emit import runtime_parts
+
+    for part in runtime_parts():
         assert script.count(part) == 1, "the script does not carry the shipped runtime verbatim"
         script = script.replace(part, "", 1)
     generated = translation.directory / "codeship-steps.generated-part.sh"

@@ -76,15 +76,19 @@ def render_compose(document: dict, services_file: str) -> str:
         version=__version__, services_file=services_file, script_name=SCRIPT_NAME, body=body.rstrip("\n"))
 
 
-def render_script(plan: ScriptPlan, services_file: str, steps_file: str) -> str:
-    env = _env()
+def runtime_parts() -> tuple[str, str]:
+    """The bash every script carries verbatim: the runner and the decryptor."""
     runtime = (_templates_dir() / "runtime.bash").read_text(encoding="utf-8")
     decrypt = (_templates_dir() / "decrypt.bash").read_text(encoding="utf-8")
     decrypt = decrypt.replace("# shellcheck shell=bash\n", "", 1)
-    return env.get_template("codeship-steps.sh.j2").render(
+    return runtime.rstrip("\n") + "\n", decrypt.rstrip("\n") + "\n"
+
+
+def render_script(plan: ScriptPlan, services_file: str, steps_file: str) -> str:
+    runtime, decrypt = runtime_parts()
+    return _env().get_template("codeship-steps.sh.j2").render(
         version=__version__, services_file=services_file, steps_file=steps_file,
-        script_name=SCRIPT_NAME, plan=plan, runtime=runtime.rstrip("\n") + "\n",
-        decrypt=decrypt.rstrip("\n") + "\n")
+        script_name=SCRIPT_NAME, plan=plan, runtime=runtime, decrypt=decrypt)
 
 
 class OutputError(Exception):
