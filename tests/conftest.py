@@ -67,6 +67,35 @@ def pytest_sessionstart(session):
                                 "(scripts/docker-engine.sh start)")
 
 
+@pytest.fixture(params=["v2", "v1"])
+def compose(request) -> str:
+    """The Compose a generated script is told to use (`--compose v2|v1`)."""
+    from e2e_support import COMPOSE_ARGV
+
+    if request.param not in _COMPOSE_CHECKED:
+        need_tool(*COMPOSE_ARGV[request.param], "version")  # skips (or fails in CI) when missing
+        _COMPOSE_CHECKED.add(request.param)
+    return request.param
+
+
+_COMPOSE_CHECKED: set[str] = set()
+
+
+@pytest.fixture
+def no_leftovers():
+    """Nothing of this test's script runs stays in the engine (other users of the engine are left
+    alone: see e2e_support.ours)."""
+    from e2e_support import engine_snapshot, forget_runs, ours, remove_from_engine
+
+    forget_runs()
+    before = engine_snapshot()
+    yield
+    left = ours(engine_snapshot() - before)
+    if left:
+        remove_from_engine(left)  # so that one leak does not fail the tests after it
+        pytest.fail(f"the test left these in the engine: {sorted(left)}")
+
+
 def copy_project(src: Path, dest: Path) -> Path:
     """A writable copy of a project (the corpus is read-only)."""
     shutil.copytree(src, dest, dirs_exist_ok=True)

@@ -14,46 +14,18 @@ import signal
 import statistics
 import time
 import uuid
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from conftest import need_tool
 from e2e_support import (COMPOSE_ARGV, Run, anonymous_volumes_of, claim, docker, engine_snapshot, existing,
-                         forget_runs, image_exists, make_project, ours, remove_from_engine, remove_images,
+                         image_exists, make_project, ours, remove_from_engine, remove_images,
                          run_script, start_script, timed, wait_until)
 from translator import codeship_aes
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
 
 BUSYBOX = "busybox"
-
-
-@lru_cache(maxsize=None)
-def _compose_answers(version: str) -> bool:
-    need_tool(*COMPOSE_ARGV[version], "version")  # skips (or fails in CI) when missing
-    return True
-
-
-@pytest.fixture(params=["v2", "v1"])
-def compose(request) -> str:
-    """The Compose the script is told to use (`--compose v2|v1`)."""
-    _compose_answers(request.param)
-    return request.param
-
-
-@pytest.fixture(autouse=True)
-def no_leftovers():
-    """Scenario 10 for every run of every test: nothing of this test's runs stays in the engine
-    (other users of the engine are left alone: see e2e_support.ours)."""
-    forget_runs()
-    before = engine_snapshot()
-    yield
-    left = ours(engine_snapshot() - before)
-    if left:
-        remove_from_engine(left)  # so that one leak does not fail the tests after it
-        pytest.fail(f"the test left these in the engine: {sorted(left)}")
 
 
 _RUNS: dict[tuple, Run] = {}

@@ -17,10 +17,10 @@ def check_project(project: Project, diags: Diagnostics, volumes_from_scope: str 
                 diags.error("C2C301", f"step '{step.name}' uses service "
                             f"'{step.written.get('service', step.service)}', which the services "
                             f"file does not define", step.loc, _did_you_mean(step.service, services))
-            if step.dockercfg_service and step.dockercfg_service not in services:
-                diags.error("C2C301", f"step '{step.name}': dockercfg_service "
-                            f"'{step.written.get('dockercfg_service', step.dockercfg_service)}' is "
-                            "not defined", step.loc, _did_you_mean(step.dockercfg_service, services))
+        if step.dockercfg_service and step.dockercfg_service not in services:
+            diags.error("C2C301", f"step '{step.name}': dockercfg_service "
+                        f"'{step.written.get('dockercfg_service', step.dockercfg_service)}' is "
+                        "not defined", step.loc, _did_you_mean(step.dockercfg_service, services))
         if not step.auto_named and not isinstance(step, GroupStep):
             if step.name in names:
                 diags.warning("C2C302", f"step name '{step.name}' is used twice (first at line "

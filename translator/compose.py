@@ -82,6 +82,8 @@ def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
         files = [(f.path, f.loc) for f in svc.encrypted_env_file]
         if svc.build and svc.build.encrypted_args_file:
             files.append((svc.build.encrypted_args_file, svc.build.loc))
+        if svc.encrypted_dockercfg_path:
+            files.append((svc.encrypted_dockercfg_path, svc.key_loc.get("encrypted_dockercfg_path", svc.loc)))
         for path, loc in files:
             if not (project.base_dir / path).is_file():
                 diags.warning("C2C405", f"service '{svc.name}': encrypted file '{path}' does not exist; steps "

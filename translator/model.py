@@ -98,6 +98,8 @@ class Step:
     auto_named: bool = False
     key_loc: dict[str, Loc] = field(default_factory=dict)
     written: dict[str, str] = field(default_factory=dict)  # service names as the file spells them
+    encrypted_dockercfg_path: str | None = None  # registry credentials, for this step and a group's steps
+    dockercfg_service: str | None = None
 
 
 @dataclass
@@ -105,8 +107,6 @@ class RunStep(Step):
     service: str = ""
     command: list[str] = field(default_factory=list)
     on_fail: list[Step] = field(default_factory=list)
-    encrypted_dockercfg_path: str | None = None
-    dockercfg_service: str | None = None
 
 
 @dataclass
@@ -115,8 +115,6 @@ class PushStep(Step):
     image_name: str = ""
     image_tag: str = "latest"
     registry: str | None = None
-    encrypted_dockercfg_path: str | None = None
-    dockercfg_service: str | None = None
 
 
 @dataclass
@@ -142,3 +140,27 @@ def walk(steps: list[Step]):
             yield from walk(step.steps)
         elif isinstance(step, RunStep):
             yield from walk(step.on_fail)
+
+
+Credentials = tuple[str | None, str | None]  # (encrypted_dockercfg_path, dockercfg_service)
+
+
+def credentials_of(step: Step, inherited: Credentials = (None, None)) -> Credentials:
+    if step.encrypted_dockercfg_path:
+        return step.encrypted_dockercfg_path, None
+    if step.dockercfg_service:
+        return None, step.dockercfg_service
+    return inherited
+
+
+def with_credentials(steps: list[Step], inherited: Credentials = (None, None)):
+    """Every step as `walk` orders them, each with the registry credentials it uses: its own, else
+    its group's (a step's on_fail steps use the step's). The encrypted file wins when a step
+    names both, as in jet."""
+    for step in steps:
+        creds = credentials_of(step, inherited)
+        yield step, creds
+        if isinstance(step, GroupStep):
+            yield from with_credentials(step.steps, creds)
+        elif isinstance(step, RunStep):
+            yield from with_credentials(step.on_fail, creds)

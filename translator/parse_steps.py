@@ -84,6 +84,8 @@ class _StepParser:
         step.written = {k: v for k in ("service", "dockercfg_service") if (v := f.text(k)) is not None}
         step.tag = f.text("tag")
         step.exclude = f.text("exclude")
+        step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
+        step.dockercfg_service = _service_name(f.text("dockercfg_service"))
 
     def _service(self, m: LMap, f: Fields, inherited: str | None, what: str,
                  default: str | None = None) -> str | None:
@@ -128,8 +130,6 @@ class _StepParser:
         name, auto = self._name(f, path, service)
         step = RunStep(name=name, loc=m.loc, auto_named=auto, service=service, command=command)
         self._common(step, f)
-        step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
-        step.dockercfg_service = _service_name(f.text("dockercfg_service"))
         on_fail = m.get("on_fail")
         if isinstance(on_fail, LSeq):
             step.on_fail = self.steps(on_fail, inherited=None, path=f"{path}/on_fail", default=service)
@@ -154,8 +154,6 @@ class _StepParser:
         self._common(step, f)
         step.image_tag = f.text("image_tag") or "latest"
         step.registry = f.text("registry")
-        step.encrypted_dockercfg_path = f.text("encrypted_dockercfg_path")
-        step.dockercfg_service = _service_name(f.text("dockercfg_service"))
         return step
 
     def group(self, m: LMap, f: Fields, kind: str, inherited: str | None, path: str,

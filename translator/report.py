@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import __version__
 from .diagnostics import Diagnostic, Loc
-from .model import GroupStep, Project, PushStep, walk
+from .model import GroupStep, Project, PushStep, walk, with_credentials
 from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, SERVICE_RULES, STEP_RULES,
                     UNSUPPORTED, KeyRule)
 
@@ -76,15 +76,19 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
     secrets = [s for s in project.services.values()
                if s.encrypted_env_file or s.encrypted_environment
                or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))]
-    pushes = [s for s in walk(project.steps) if isinstance(s, PushStep)]
-    if secrets or any(s.encrypted_dockercfg_path for s in pushes):
-        names = ", ".join(s.name for s in secrets) or "push steps"
+    steps = list(with_credentials(project.steps))
+    encrypted_cfg = any(s.encrypted_dockercfg_path for s in project.services.values()) or any(
+        s.encrypted_dockercfg_path for s, _ in steps)
+    if secrets or encrypted_cfg:
+        names = ", ".join(s.name for s in secrets) or "registry credentials"
         tasks.append(f"Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 text in "
                      f"`CODESHIP_AES_KEY`) when running the script: encrypted files are used by {names}.")
-    for step in pushes:
-        how = ("its encrypted_dockercfg_path is decrypted for the push" if step.encrypted_dockercfg_path
-               else f"its dockercfg_service {step.dockercfg_service} writes the credentials"
-               if step.dockercfg_service else "log in with `docker login` first")
+    for step, (cfg_path, cfg_service) in steps:
+        if not isinstance(step, PushStep):
+            continue
+        how = ("its encrypted_dockercfg_path is decrypted for the push" if cfg_path
+               else f"its dockercfg_service {cfg_service} writes the credentials"
+               if cfg_service else "log in with `docker login` first")
         tasks.append(f"Push step '{step.name}' ({step.loc}) pushes {step.image_name}: run the script with "
                      f"`--push`; {how}.")
     cached = [s.name for s in project.services.values() if s.cached]
@@ -100,7 +104,7 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
         tasks.append(f"add_docker services ({', '.join(docker)}) drive the host's Docker engine through "
                      "/var/run/docker.sock: check that this is acceptable where the script runs.")
     for d in diagnostics:
-        if d.code in ("C2C402", "C2C403", "C2C405", "C2C406"):
+        if d.code in ("C2C402", "C2C403", "C2C405"):
             tasks.append(f"{d.message} ({d.loc})" + (f": {d.hint}" if d.hint else ""))
     return tasks
 

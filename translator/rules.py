@@ -66,10 +66,11 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
             "Docker's local layer cache applies"),
     KeyRule("default_cache_branch", HOSTED_ONLY, "nothing (belongs to `cached`)"),
-    KeyRule("encrypted_dockercfg_path", UNSUPPORTED, "not applied: pulls use your own `docker login`",
-            "log in to the registry first"),
-    KeyRule("dockercfg_service", UNSUPPORTED, "not applied: pulls use your own `docker login`",
-            "log in to the registry first"),
+    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for pulling the service's image (or "
+            "building on a private base), decrypted into a private Docker config directory",
+            "needs the AES key at run time; an image already here is not pulled"),
+    KeyRule("dockercfg_service", CAVEAT, "that service writes the registry credentials for pulling this "
+            "service's image (`/codeship-dockercfg/dockercfg`)", "an image already here is not pulled"),
     KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
     *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
     *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
@@ -113,12 +114,11 @@ STEP_RULES: dict[str, KeyRule] = _table(
     KeyRule("image_tag", CONVERTED, "the pushed tag (Go template variables rendered at run time; invalid "
             "characters removed, as jet does)"),
     KeyRule("registry", CONVERTED, "named in the push failure message (the image name carries the registry)"),
-    KeyRule("encrypted_dockercfg_path", CAVEAT, "on a push step: registry credentials decrypted into a "
-            "private Docker config directory (on other steps: not applied, a warning says so)",
+    KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials of the step (a group's: of its steps), "
+            "decrypted into a private Docker config directory for its pushes, pulls and builds",
             "needs the AES key at run time"),
-    KeyRule("dockercfg_service", CAVEAT, "on a push step: the service is run with a path to write Docker "
-            "credentials to (`/codeship-dockercfg/dockercfg`), used for the push (on other steps: not "
-            "applied, a warning says so)"),
+    KeyRule("dockercfg_service", CAVEAT, "the service is run with a path to write registry credentials to "
+            "(`/codeship-dockercfg/dockercfg`), used like `encrypted_dockercfg_path`"),
 )
 STEP_KEYS = frozenset(STEP_RULES)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from . import gotemplate
 from .compose import ComposeResult
 from .diagnostics import Diagnostics, Loc
-from .model import GroupStep, Project, PushStep, RunStep, Step
+from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -43,8 +43,8 @@ class Node:
     image_name: str = ""
     tag_expr: str = ""
     registry: str = ""
-    dockercfg: str = ""  # encrypted Docker config for a push, relative to the script
-    dockercfg_service: str = ""  # or the service that writes one
+    dockercfg: str = ""  # registry credentials of the step (own or its group's): an encrypted
+    dockercfg_service: str = ""  # Docker config relative to the script, or the service that writes one
     detail: str = ""
 
 
@@ -57,6 +57,9 @@ class ServiceInfo:
     secret_services: str = ""  # services started with this one that have encrypted environment
     encrypted_env: list[str] = field(default_factory=list)  # kind, value, kind, value…
     encrypted_args: list[str] = field(default_factory=list)
+    pulls: str = ""  # services started with this one whose image is pulled, not built
+    dockercfg: str = ""  # the service's own credentials for pulling its image (or its base images)
+    dockercfg_service: str = ""
 
 
 @dataclass
@@ -75,13 +78,10 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
     builder = _Builder(diags, rebase)
     top = [builder.node(step) for step in project.steps]
     top = [fn for fn in top if fn]
-    for svc in project.services.values():
-        if svc.encrypted_dockercfg_path or svc.dockercfg_service:
-            key = "encrypted_dockercfg_path" if svc.encrypted_dockercfg_path else "dockercfg_service"
-            diags.warning("C2C406", f"service '{svc.name}': registry credentials for pulling its image are not "
-                          "applied; pulls use your own `docker login`", svc.key_loc.get(key, svc.loc),
-                          "log in to the registry before running the script")
     base_images = _base_image_services(project, compose)
+    # which images a step pulls with credentials is decided at run time; without any, Compose pulls
+    private_pulls = any(s.encrypted_dockercfg_path or s.dockercfg_service for s in project.services.values()) or any(
+        s.encrypted_dockercfg_path or s.dockercfg_service for s in walk(project.steps) if not isinstance(s, PushStep))
     services = []
     for name, svc in project.services.items():
         closure = _closure(project, name, base_images)
@@ -91,7 +91,11 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             " ".join(s for s in closure if _has_encrypted_env(project.services[s])),
             _secret_sources([f.path for f in svc.encrypted_env_file], svc.encrypted_environment, rebase),
             _secret_sources([svc.build.encrypted_args_file] if svc.build and svc.build.encrypted_args_file
-                            else [], svc.build.encrypted_args if svc.build else [], rebase)))
+                            else [], svc.build.encrypted_args if svc.build else [], rebase),
+            " ".join(s for s in closure if s not in compose.built and compose.images.get(s))
+            if private_pulls else "",
+            rebase.path(svc.encrypted_dockercfg_path) if svc.encrypted_dockercfg_path else "",
+            "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or ""))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
     return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
                       rebase.path("codeship.aes"))
@@ -195,48 +199,46 @@ class _Builder:
                              "(groups, |, [classes], \\d, \\w, anchors)")
             return "x^"
 
-    def _leaf(self, step: RunStep | PushStep, kind: str) -> Node:
+    def _leaf(self, step: RunStep | PushStep, kind: str, creds: Credentials) -> Node:
         """A step that runs something: numbered, as its Compose project is named by the number."""
         node = self._new(step, kind)
         self.leaf_count += 1
         node.index = self.leaf_count
         node.service = step.service
+        node.dockercfg = self.rebase.path(creds[0]) if creds[0] else ""
+        node.dockercfg_service = creds[1] or ""
         return node
 
-    def node(self, step: Step) -> str:
+    def node(self, step: Step, inherited: Credentials = (None, None)) -> str:
+        """`inherited`: the registry credentials of the enclosing group."""
+        creds = credentials_of(step, inherited)
+        if step.encrypted_dockercfg_path:
+            self._check_exists(step, step.encrypted_dockercfg_path)
         if isinstance(step, GroupStep):
-            if "encrypted_dockercfg_path" in step.key_loc or "dockercfg_service" in step.key_loc:
-                self.diags.warning("C2C406", f"group '{step.name}': registry credentials for pulling images are "
-                                   "not applied; its steps use your own `docker login`", step.loc,
-                                   "log in to the registry before running the script")
             node = self._new(step, step.kind)
-            node.children = [fn for fn in (self.node(child) for child in step.steps) if fn]
+            node.children = [fn for fn in (self.node(child, creds) for child in step.steps) if fn]
             return node.fn
         if isinstance(step, RunStep):
-            if step.encrypted_dockercfg_path or step.dockercfg_service:
-                self.diags.warning("C2C406", f"step '{step.name}': registry credentials for pulling images "
-                                   "are not applied; the step uses your own `docker login`", step.loc,
-                                   "log in to the registry before running the script")
-            node = self._leaf(step, "run")
+            node = self._leaf(step, "run", creds)
             node.argv = step.command
             node.detail = f"[{step.service}] " + " ".join(_display_word(a) for a in step.command)
-            node.on_fail = [fn for fn in (self.node(child) for child in step.on_fail) if fn]
+            node.on_fail = [fn for fn in (self.node(child, creds) for child in step.on_fail) if fn]
             return node.fn
         if isinstance(step, PushStep):
-            node = self._leaf(step, "push")
+            node = self._leaf(step, "push", creds)
             node.image_name = step.image_name
             node.registry = step.registry or ""
             node.tag_expr = self._tag_expr(step)
-            if step.encrypted_dockercfg_path:
-                node.dockercfg = self.rebase.path(step.encrypted_dockercfg_path)
-                if not (self.rebase.base / step.encrypted_dockercfg_path).is_file():
-                    self.diags.warning("C2C405", f"push step '{step.name}': encrypted file "
-                                       f"'{step.encrypted_dockercfg_path}' does not exist; the push will fail "
-                                       "until it does", step.loc,
-                                       "encrypt your Docker config.json with `codeship2compose encrypt`")
-            node.dockercfg_service = step.dockercfg_service or ""
             return node.fn
         raise TypeError(step)  # pragma: no cover - the parser creates only these kinds
+
+    def _check_exists(self, step: Step, path: str) -> None:
+        if not (self.rebase.base / path).is_file():
+            what = "group" if isinstance(step, GroupStep) else "step"
+            self.diags.warning("C2C405", f"{what} '{step.name}': encrypted registry credentials '{path}' do "
+                               "not exist; its pulls and pushes will fail until they do",
+                               step.key_loc.get("encrypted_dockercfg_path", step.loc),
+                               "encrypt your Docker config.json with `codeship2compose encrypt`")
 
     def _tag_expr(self, step: PushStep) -> str:
         try:

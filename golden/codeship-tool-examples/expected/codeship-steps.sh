@@ -35,6 +35,10 @@ C2C_KEY_B64=''
 C2C_STEP_FILES=()
 C2C_DECRYPTED=()
 C2C_USER_ENV=()
+C2C_CFG_KEYS=()  # the current step's registry credentials and the config directories made of them
+C2C_CFG_DIRS=()
+C2C_CFG_DIR=''
+C2C_CFG_FROM=''
 C2C_COMPOSE=()
 C2C_STATE=''
 C2C_RUN_ID=''
@@ -72,8 +76,9 @@ Environment:
   --ci-project-id VALUE
                         override a CI_* variable (defaults come from git)
 Running:
-  --key-path FILE       the AES key for encrypted files (default: codeship.aes next to the
-                        services file; the CODESHIP_AES_KEY variable, base64, wins)
+  --key-path FILE       the AES key for encrypted files: environment, build args, registry
+                        credentials (default: codeship.aes next to the services file; the
+                        CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
@@ -212,6 +217,7 @@ c2c_logged() {
   if [[ $C2C_MODE == dry-run ]]; then
     [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" \
       ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} --project-directory "$C2C_DIR" -p "$2" "${@:3}"
+    [[ -z ${C2C_WITH_CONFIG:-} ]] || set -- env "DOCKER_CONFIG=$C2C_WITH_CONFIG" "$@"
     c2c_show "$@"
     return 0
   fi
@@ -249,6 +255,7 @@ c2c_show() {
 c2c_compose() {
   local project=$1
   shift
+  [[ -z ${C2C_WITH_CONFIG:-} ]] || local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
   "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} \
     --project-directory "$C2C_DIR" -p "$project" "$@"
 }
@@ -384,34 +391,31 @@ c2c_record() {
 
 # Builds the images a step needs, once per run, under a lock shared with parallel branches.
 c2c_ensure_images() {
-  local service
+  local service status
   for service in "$@"; do
     [[ -e $C2C_STATE/built/$service ]] && continue
-    if [[ $C2C_MODE == dry-run ]]; then
-      c2c_service "$service"
-      c2c_secret_build_args "$service"
-      c2c_logged "" c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"
-      : >"$C2C_STATE/built/$service"
-      continue
-    fi
-    until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
-    if [[ ! -e $C2C_STATE/built/$service ]]; then
-      if ! c2c_secret_build_args "$service"; then
-        rmdir "$C2C_STATE/lock.$service"
-        c2c_say "(service: $service) cannot decrypt its build arguments"
-        return 1
-      fi
-      c2c_service "$service"
-      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build \
-        ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
-        rmdir "$C2C_STATE/lock.$service"
-        c2c_say "(service: $service) image build failed"
-        return 1
-      fi
-      : >"$C2C_STATE/built/$service"
-    fi
-    rmdir "$C2C_STATE/lock.$service"
+    [[ $C2C_MODE == dry-run ]] || until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
+    status=0
+    [[ -e $C2C_STATE/built/$service ]] || c2c_build_image "$service" || status=$?
+    [[ $C2C_MODE == dry-run ]] || rmdir "$C2C_STATE/lock.$service"
+    ((status == 0)) || return "$status"
   done
+}
+
+c2c_build_image() {
+  local service=$1
+  if ! c2c_secret_build_args "$service"; then
+    c2c_say "(service: $service) cannot decrypt its build arguments"
+    return 1
+  fi
+  c2c_image_credentials "$service" || return 1
+  c2c_service "$service"
+  if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
+    c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
+    c2c_say "(service: $service) image build failed"
+    return 1
+  fi
+  : >"$C2C_STATE/built/$service"
 }
 
 c2c_ci_env_args() {
@@ -480,22 +484,24 @@ c2c_end_step() {
   fi
 }
 
-# c2c_run INDEX NAME SERVICE -- ARGV...
+# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE -- ARGV...
 c2c_run() {
-  local index=$1 name=$2 service=$3
-  shift 4
+  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
+  shift 6
   [[ $C2C_MODE == list ]] && return 0
   local project="$C2C_RUN_ID-$index" started status=0
   c2c_now_ms started
   c2c_service "$service"
-  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
-  local -a C2C_STEP_FILES=()
+  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
+  local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_begin_step "$name" "$project"
   for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
   ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
+  # shellcheck disable=SC2086
+  ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
     c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
@@ -507,13 +513,14 @@ c2c_run() {
     c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
       "${C2C_ENV_ARGS[@]}" "$service" "$@" || status=$?
   fi
+  c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started"
   return "$status"
 }
 
 # c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG DOCKERCFG_SERVICE
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7 generator=${8:-}
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 cfg_file=$7 cfg_gen=$8
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
@@ -521,6 +528,7 @@ c2c_push() {
     return 0
   fi
   local project="$C2C_RUN_ID-$index" started status=0
+  local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
@@ -535,12 +543,15 @@ c2c_push() {
     c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_push_config "$index" "$name" "$project" "$dockercfg" "$generator" || status=$?
+    c2c_credentials "$cfg_file" "$cfg_gen" || status=$?
   fi
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
+    local -a config=()
+    [[ -z $C2C_CFG_DIR ]] || config=(--config "$C2C_CFG_DIR")
+    c2c_logged "(step: $name) " docker ${config[@]+"${config[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
+  c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started" "push failed"
   return "$status"
 }
@@ -700,18 +711,75 @@ c2c_secret_build_args() {
   done
 }
 
-# Registry credentials for a push: a private Docker config directory, never ~/.docker. They come
-# from an encrypted file, or from a dockercfg_service that jet runs with a path to write them to.
-# c2c_push_config INDEX NAME PROJECT ENCRYPTED_FILE GENERATOR_SERVICE
-c2c_push_config() {
-  local index=$1 name=$2 project=$3 source=$4 generator=$5
-  local dir=$C2C_STATE/docker-config.$index raw secret
-  C2C_DOCKER_CONFIG_ARGS=()
-  [[ -n $source || -n $generator ]] || return 0
-  C2C_DOCKER_CONFIG_ARGS=(--config "$dir")
+# --- registry credentials --------------------------------------------------------------------
+# A step's registry credentials live in private Docker config directories, never ~/.docker, made
+# when the step first needs them and removed when it ends. They come from an encrypted file, or
+# from a dockercfg_service that jet runs with a path to write them to. These functions work for
+# the calling step: they use its index, name, project, cfg_file and cfg_gen.
+
+# c2c_pull_private SERVICE... : pulls the images of these services that need credentials: the
+# service's own, else the step's (or its group's). An image already here is not pulled, as jet
+# does without --pull-if-present; Compose pulls the others with your own login.
+c2c_pull_private() {
+  local service image
+  for service in "$@"; do
+    c2c_image_credentials "$service" if-missing || return 1
+    [[ -n $C2C_CFG_DIR ]] || continue
+    c2c_service "$service"
+    image=$C2C_S_IMAGE
+    if ! c2c_logged "(image: $image) (step: $name) " docker --config "$C2C_CFG_DIR" pull -q "$image"; then
+      c2c_say "(step: $name) pulling $image with the registry credentials of $C2C_CFG_FROM failed: see Docker's message above"
+      return 1
+    fi
+  done
+}
+
+# c2c_image_credentials SERVICE [if-missing] : the config directory for pulling the service's
+# image, or the images its Dockerfile starts FROM, in C2C_CFG_DIR ('' when none are set). With
+# if-missing, an image already here needs none: a generator service is not run for nothing.
+c2c_image_credentials() {
+  C2C_CFG_DIR=''
+  c2c_service "$1"
+  local file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
+  [[ -n $file$gen ]] || file=${cfg_file:-} gen=${cfg_gen:-}
+  # a generator's own image is pulled with your login: its credentials would need itself
+  [[ -n $file$gen && -z ${C2C_IN_GENERATOR:-} ]] || return 0
+  if [[ ${2:-} == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
+    return 0
+  fi
+  c2c_credentials "$file" "$gen"
+}
+
+# c2c_credentials ENCRYPTED_FILE GENERATOR_SERVICE : the config directory for these credentials in
+# C2C_CFG_DIR ('' for none), made once per step.
+c2c_credentials() {
+  local file=$1 gen=$2 i
+  C2C_CFG_DIR='' C2C_CFG_FROM=${file:-$gen}
+  [[ -n $file$gen ]] || return 0
+  for i in "${!C2C_CFG_KEYS[@]}"; do
+    if [[ ${C2C_CFG_KEYS[i]} == "$file:$gen" ]]; then
+      C2C_CFG_DIR=${C2C_CFG_DIRS[i]}
+      return 0
+    fi
+  done
+  local dir=$C2C_STATE/docker-config.$index.${#C2C_CFG_KEYS[@]}
+  c2c_docker_config "$dir" "$file" "$gen" || return 1
+  C2C_CFG_KEYS+=("$file:$gen")
+  C2C_CFG_DIRS+=("$dir")
+  C2C_CFG_DIR=$dir C2C_CFG_FROM=${file:-$gen}
+}
+
+c2c_forget_credentials() {
+  ((${#C2C_CFG_DIRS[@]})) && rm -rf -- "${C2C_CFG_DIRS[@]}"
+  return 0
+}
+
+# c2c_docker_config DIR ENCRYPTED_FILE GENERATOR_SERVICE
+c2c_docker_config() {
+  local dir=$1 source=$2 generator=$3 raw secret plugins
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS C2C_IN_GENERATOR=1
     local -a C2C_STEP_FILES=()
     for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
     # shellcheck disable=SC2086
@@ -737,7 +805,10 @@ c2c_push_config() {
   else  # the legacy .dockercfg format is the inside of config.json's "auths"
     (umask 077 && { printf '{"auths":'; cat "$raw"; printf '}\n'; } >"$dir/config.json")
   fi
-  rm -f "$raw"
+  rm -rf -- "$raw" "$dir/out"
+  # `docker compose` and `docker buildx` are plugins, looked for beside the config in use
+  plugins=${DOCKER_CONFIG:-${HOME:-/nonexistent}/.docker}/cli-plugins
+  [[ ! -d $plugins ]] || ln -s "$plugins" "$dir/cli-plugins"
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------
@@ -1019,7 +1090,7 @@ c2c_decrypt() (
 # --- services: the image each runs, the dependencies started with it, the images built first --
 # Encrypted sources are pairs: file PATH (relative to this script) or inline BLOB.
 c2c_service() {
-  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS=''
+  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
   C2C_S_ENC_ENV=()
   C2C_S_ENC_ARGS=()
   case $1 in
@@ -1146,17 +1217,17 @@ c2c_n1() { # serial codeship-steps.yml:1:3
 c2c_n2() { # run codeship-steps.yml:4:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '01demodockerfile-9afc46b6' '' '' '' '' '[01demodockerfile] ruby --version' || return 0
-  c2c_run 1 '01demodockerfile-9afc46b6' '01demodockerfile' -- 'ruby' '--version'
+  c2c_run 1 '01demodockerfile-9afc46b6' '01demodockerfile' '' '' -- 'ruby' '--version'
 }
 c2c_n3() { # run codeship-steps.yml:6:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '01demohub-d90daf6e' '' '' '' '' '[01demohub] ruby --version' || return 0
-  c2c_run 2 '01demohub-d90daf6e' '01demohub' -- 'ruby' '--version'
+  c2c_run 2 '01demohub-d90daf6e' '01demohub' '' '' -- 'ruby' '--version'
 }
 c2c_n4() { # run codeship-steps.yml:8:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '01demodockerfiledockercompose-4551bd8d' '' '' '' '' '[01demodockerfiledockercompose] ls /app' || return 0
-  c2c_run 3 '01demodockerfiledockercompose-4551bd8d' '01demodockerfiledockercompose' -- 'ls' '/app'
+  c2c_run 3 '01demodockerfiledockercompose-4551bd8d' '01demodockerfiledockercompose' '' '' -- 'ls' '/app'
 }
 c2c_n5() { # serial codeship-steps.yml:10:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1166,7 +1237,7 @@ c2c_n5() { # serial codeship-steps.yml:10:3
 c2c_n6() { # run codeship-steps.yml:13:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '02demo-d5a3b7d3' '' '' '' '' '[02demo] bundle exec ruby check.rb' || return 0
-  c2c_run 4 '02demo-d5a3b7d3' '02demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
+  c2c_run 4 '02demo-d5a3b7d3' '02demo' '' '' -- 'bundle' 'exec' 'ruby' 'check.rb'
 }
 c2c_n7() { # serial codeship-steps.yml:15:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1176,7 +1247,7 @@ c2c_n7() { # serial codeship-steps.yml:15:3
 c2c_n8() { # run codeship-steps.yml:18:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '03ruby' '' '' '' '' '[03demo] bundle exec ruby check.rb' || return 0
-  c2c_run 5 '03ruby' '03demo' -- 'bundle' 'exec' 'ruby' 'check.rb'
+  c2c_run 5 '03ruby' '03demo' '' '' -- 'bundle' 'exec' 'ruby' 'check.rb'
 }
 c2c_n9() { # parallel codeship-steps.yml:21:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1186,7 +1257,7 @@ c2c_n9() { # parallel codeship-steps.yml:21:3
 c2c_n10() { # run codeship-steps.yml:24:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '04demo-74156af5' '' '' '' '' '[04demo] sleep 2' || return 0
-  c2c_run 6 '04demo-74156af5' '04demo' -- 'sleep' '2'
+  c2c_run 6 '04demo-74156af5' '04demo' '' '' -- 'sleep' '2'
 }
 c2c_n11() { # serial codeship-steps.yml:26:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1196,7 +1267,7 @@ c2c_n11() { # serial codeship-steps.yml:26:5
 c2c_n12() { # run codeship-steps.yml:28:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '04demo-2c77e766' '' '' '' '' '[04demo] echo Before' || return 0
-  c2c_run 7 '04demo-2c77e766' '04demo' -- 'echo' 'Before'
+  c2c_run 7 '04demo-2c77e766' '04demo' '' '' -- 'echo' 'Before'
 }
 c2c_n13() { # parallel codeship-steps.yml:30:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1206,17 +1277,17 @@ c2c_n13() { # parallel codeship-steps.yml:30:7
 c2c_n14() { # run codeship-steps.yml:32:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '04demo-e5129940' '' '' '' '' '[04demo] echo In Between' || return 0
-  c2c_run 8 '04demo-e5129940' '04demo' -- 'echo' 'In' 'Between'
+  c2c_run 8 '04demo-e5129940' '04demo' '' '' -- 'echo' 'In' 'Between'
 }
 c2c_n15() { # run codeship-steps.yml:34:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '04demo-436592f4' '' '' '' '' '[04demo] sleep 3' || return 0
-  c2c_run 9 '04demo-436592f4' '04demo' -- 'sleep' '3'
+  c2c_run 9 '04demo-436592f4' '04demo' '' '' -- 'sleep' '3'
 }
 c2c_n16() { # run codeship-steps.yml:36:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '04demo-bbe8f64f' '' '' '' '' '[04demo] echo After' || return 0
-  c2c_run 10 '04demo-bbe8f64f' '04demo' -- 'echo' 'After'
+  c2c_run 10 '04demo-bbe8f64f' '04demo' '' '' -- 'echo' 'After'
 }
 c2c_n17() { # parallel codeship-steps.yml:38:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1231,7 +1302,7 @@ c2c_n18() { # serial codeship-steps.yml:44:5
 c2c_n19() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo1-b830d95b' '' '' '' '' '[05demo1] env' || return 0
-  c2c_run 11 '05demo1-b830d95b' '05demo1' -- 'env'
+  c2c_run 11 '05demo1-b830d95b' '05demo1' '' '' -- 'env'
 }
 c2c_n20() { # serial codeship-steps.yml:44:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1241,7 +1312,7 @@ c2c_n20() { # serial codeship-steps.yml:44:5
 c2c_n21() { # run codeship-steps.yml:44:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo2-ca0e33e2' '' '' '' '' '[05demo2] env' || return 0
-  c2c_run 12 '05demo2-ca0e33e2' '05demo2' -- 'env'
+  c2c_run 12 '05demo2-ca0e33e2' '05demo2' '' '' -- 'env'
 }
 c2c_n22() { # parallel codeship-steps.yml:45:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1261,12 +1332,12 @@ c2c_n24() { # parallel codeship-steps.yml:51:7
 c2c_n25() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo1-d6c31b62' '' '' '' '' '[05demo1] sleep 4' || return 0
-  c2c_run 13 '05demo1-d6c31b62' '05demo1' -- 'sleep' '4'
+  c2c_run 13 '05demo1-d6c31b62' '05demo1' '' '' -- 'sleep' '4'
 }
 c2c_n26() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo1-1a691bfc' '' '' '' '' '[05demo1] sleep 2' || return 0
-  c2c_run 14 '05demo1-1a691bfc' '05demo1' -- 'sleep' '2'
+  c2c_run 14 '05demo1-1a691bfc' '05demo1' '' '' -- 'sleep' '2'
 }
 c2c_n27() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1276,12 +1347,12 @@ c2c_n27() { # serial codeship-steps.yml:55:9
 c2c_n28() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo1-ccbfb0cc' '' '' '' '' '[05demo1] sleep 3' || return 0
-  c2c_run 15 '05demo1-ccbfb0cc' '05demo1' -- 'sleep' '3'
+  c2c_run 15 '05demo1-ccbfb0cc' '05demo1' '' '' -- 'sleep' '3'
 }
 c2c_n29() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo1-0015b052' '' '' '' '' '[05demo1] env' || return 0
-  c2c_run 16 '05demo1-0015b052' '05demo1' -- 'env'
+  c2c_run 16 '05demo1-0015b052' '05demo1' '' '' -- 'env'
 }
 c2c_n30() { # serial codeship-steps.yml:51:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1296,12 +1367,12 @@ c2c_n31() { # parallel codeship-steps.yml:51:7
 c2c_n32() { # run codeship-steps.yml:53:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo2-38549828' '' '' '' '' '[05demo2] sleep 4' || return 0
-  c2c_run 17 '05demo2-38549828' '05demo2' -- 'sleep' '4'
+  c2c_run 17 '05demo2-38549828' '05demo2' '' '' -- 'sleep' '4'
 }
 c2c_n33() { # run codeship-steps.yml:54:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo2-f4fe98b6' '' '' '' '' '[05demo2] sleep 2' || return 0
-  c2c_run 18 '05demo2-f4fe98b6' '05demo2' -- 'sleep' '2'
+  c2c_run 18 '05demo2-f4fe98b6' '05demo2' '' '' -- 'sleep' '2'
 }
 c2c_n34() { # serial codeship-steps.yml:55:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1311,12 +1382,12 @@ c2c_n34() { # serial codeship-steps.yml:55:9
 c2c_n35() { # run codeship-steps.yml:57:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo2-29d7c4ad' '' '' '' '' '[05demo2] sleep 3' || return 0
-  c2c_run 19 '05demo2-29d7c4ad' '05demo2' -- 'sleep' '3'
+  c2c_run 19 '05demo2-29d7c4ad' '05demo2' '' '' -- 'sleep' '3'
 }
 c2c_n36() { # run codeship-steps.yml:58:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '05demo2-e57dc433' '' '' '' '' '[05demo2] env' || return 0
-  c2c_run 20 '05demo2-e57dc433' '05demo2' -- 'env'
+  c2c_run 20 '05demo2-e57dc433' '05demo2' '' '' -- 'env'
 }
 c2c_n37() { # serial codeship-steps.yml:59:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1326,12 +1397,12 @@ c2c_n37() { # serial codeship-steps.yml:59:3
 c2c_n38() { # run codeship-steps.yml:62:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '07write-0675317b' '' '' '' '' '[07write] bash write_artifact.sh' || return 0
-  c2c_run 21 '07write-0675317b' '07write' -- 'bash' 'write_artifact.sh'
+  c2c_run 21 '07write-0675317b' '07write' '' '' -- 'bash' 'write_artifact.sh'
 }
 c2c_n39() { # run codeship-steps.yml:64:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '07read-9140c019' '' '' '' '' '[07read] cat /artifacts/foo' || return 0
-  c2c_run 22 '07read-9140c019' '07read' -- 'cat' '/artifacts/foo'
+  c2c_run 22 '07read-9140c019' '07read' '' '' -- 'cat' '/artifacts/foo'
 }
 c2c_n40() { # serial codeship-steps.yml:66:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1341,32 +1412,32 @@ c2c_n40() { # serial codeship-steps.yml:66:3
 c2c_n41() { # run codeship-steps.yml:69:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'create_artifact' '' '' '' '' '[08compiledemo] ./write_artifact.sh' || return 0
-  c2c_run 23 'create_artifact' '08compiledemo' -- './write_artifact.sh'
+  c2c_run 23 'create_artifact' '08compiledemo' '' '' -- './write_artifact.sh'
 }
 c2c_n42() { # run codeship-steps.yml:72:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'use_artifact' '' '' '' '' '[08deploy] cat /data/date' || return 0
-  c2c_run 24 'use_artifact' '08deploy' -- 'cat' '/data/date'
+  c2c_run 24 'use_artifact' '08deploy' '' '' -- 'cat' '/data/date'
 }
 c2c_n43() { # run codeship-steps.yml:75:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'build_image' '' '' '' '' '[08builder] ./build_with_docker.sh' || return 0
-  c2c_run 25 'build_image' '08builder' -- './build_with_docker.sh'
+  c2c_run 25 'build_image' '08builder' '' '' -- './build_with_docker.sh'
 }
 c2c_n44() { # run codeship-steps.yml:78:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'build_with_artifact_via_container' '' '' '' '' '[08app1] cat /app/date' || return 0
-  c2c_run 26 'build_with_artifact_via_container' '08app1' -- 'cat' '/app/date'
+  c2c_run 26 'build_with_artifact_via_container' '08app1' '' '' -- 'cat' '/app/date'
 }
 c2c_n45() { # run codeship-steps.yml:81:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'build_with_artifact_local' '' '' '' '' '[08app2] cat /app/date' || return 0
-  c2c_run 27 'build_with_artifact_local' '08app2' -- 'cat' '/app/date'
+  c2c_run 27 'build_with_artifact_local' '08app2' '' '' -- 'cat' '/app/date'
 }
 c2c_n46() { # run codeship-steps.yml:84:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '09' 'master' '' '' '' '[busybox] echo "SHOULD ONLY RUN ON MASTER"' || return 0
-  c2c_run 28 '09' 'busybox' -- 'echo' 'SHOULD ONLY RUN ON MASTER'
+  c2c_run 28 '09' 'busybox' '' '' -- 'echo' 'SHOULD ONLY RUN ON MASTER'
 }
 c2c_n47() { # parallel codeship-steps.yml:88:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1376,137 +1447,137 @@ c2c_n47() { # parallel codeship-steps.yml:88:3
 c2c_n48() { # run codeship-steps.yml:91:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-e540506c' '' '' '' '' '[busybox] echo 1' || return 0
-  c2c_run 29 'busybox-e540506c' 'busybox' -- 'echo' '1'
+  c2c_run 29 'busybox-e540506c' 'busybox' '' '' -- 'echo' '1'
 }
 c2c_n49() { # run codeship-steps.yml:93:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-29ea50f2' '' '' '' '' '[busybox] echo 2' || return 0
-  c2c_run 30 'busybox-29ea50f2' 'busybox' -- 'echo' '2'
+  c2c_run 30 'busybox-29ea50f2' 'busybox' '' '' -- 'echo' '2'
 }
 c2c_n50() { # run codeship-steps.yml:95:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-a7655711' '' '' '' '' '[busybox] echo 3' || return 0
-  c2c_run 31 'busybox-a7655711' 'busybox' -- 'echo' '3'
+  c2c_run 31 'busybox-a7655711' 'busybox' '' '' -- 'echo' '3'
 }
 c2c_n51() { # run codeship-steps.yml:97:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-6bcf578f' '' '' '' '' '[busybox] echo 4' || return 0
-  c2c_run 32 'busybox-6bcf578f' 'busybox' -- 'echo' '4'
+  c2c_run 32 'busybox-6bcf578f' 'busybox' '' '' -- 'echo' '4'
 }
 c2c_n52() { # run codeship-steps.yml:99:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-610a5e96' '' '' '' '' '[busybox] echo 5' || return 0
-  c2c_run 33 'busybox-610a5e96' 'busybox' -- 'echo' '5'
+  c2c_run 33 'busybox-610a5e96' 'busybox' '' '' -- 'echo' '5'
 }
 c2c_n53() { # run codeship-steps.yml:101:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-ada05e08' '' '' '' '' '[busybox] echo 6' || return 0
-  c2c_run 34 'busybox-ada05e08' 'busybox' -- 'echo' '6'
+  c2c_run 34 'busybox-ada05e08' 'busybox' '' '' -- 'echo' '6'
 }
 c2c_n54() { # run codeship-steps.yml:103:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-232f59eb' '' '' '' '' '[busybox] echo 7' || return 0
-  c2c_run 35 'busybox-232f59eb' 'busybox' -- 'echo' '7'
+  c2c_run 35 'busybox-232f59eb' 'busybox' '' '' -- 'echo' '7'
 }
 c2c_n55() { # run codeship-steps.yml:105:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-ef855975' '' '' '' '' '[busybox] echo 8' || return 0
-  c2c_run 36 'busybox-ef855975' 'busybox' -- 'echo' '8'
+  c2c_run 36 'busybox-ef855975' 'busybox' '' '' -- 'echo' '8'
 }
 c2c_n56() { # run codeship-steps.yml:107:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-36a54bd9' '' '' '' '' '[busybox] echo 9' || return 0
-  c2c_run 37 'busybox-36a54bd9' 'busybox' -- 'echo' '9'
+  c2c_run 37 'busybox-36a54bd9' 'busybox' '' '' -- 'echo' '9'
 }
 c2c_n57() { # run codeship-steps.yml:109:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-fa0f4b47' '' '' '' '' '[busybox] echo 10' || return 0
-  c2c_run 38 'busybox-fa0f4b47' 'busybox' -- 'echo' '10'
+  c2c_run 38 'busybox-fa0f4b47' 'busybox' '' '' -- 'echo' '10'
 }
 c2c_n58() { # run codeship-steps.yml:111:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-7c9605ff' '' '' '' '' '[busybox] echo 11' || return 0
-  c2c_run 39 'busybox-7c9605ff' 'busybox' -- 'echo' '11'
+  c2c_run 39 'busybox-7c9605ff' 'busybox' '' '' -- 'echo' '11'
 }
 c2c_n59() { # run codeship-steps.yml:113:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-b03c0561' '' '' '' '' '[busybox] echo 12' || return 0
-  c2c_run 40 'busybox-b03c0561' 'busybox' -- 'echo' '12'
+  c2c_run 40 'busybox-b03c0561' 'busybox' '' '' -- 'echo' '12'
 }
 c2c_n60() { # run codeship-steps.yml:115:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-3eb30282' '' '' '' '' '[busybox] echo 13' || return 0
-  c2c_run 41 'busybox-3eb30282' 'busybox' -- 'echo' '13'
+  c2c_run 41 'busybox-3eb30282' 'busybox' '' '' -- 'echo' '13'
 }
 c2c_n61() { # run codeship-steps.yml:117:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-f219021c' '' '' '' '' '[busybox] echo 14' || return 0
-  c2c_run 42 'busybox-f219021c' 'busybox' -- 'echo' '14'
+  c2c_run 42 'busybox-f219021c' 'busybox' '' '' -- 'echo' '14'
 }
 c2c_n62() { # run codeship-steps.yml:119:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-f8dc0b05' '' '' '' '' '[busybox] echo 15' || return 0
-  c2c_run 43 'busybox-f8dc0b05' 'busybox' -- 'echo' '15'
+  c2c_run 43 'busybox-f8dc0b05' 'busybox' '' '' -- 'echo' '15'
 }
 c2c_n63() { # run codeship-steps.yml:121:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-34760b9b' '' '' '' '' '[busybox] echo 16' || return 0
-  c2c_run 44 'busybox-34760b9b' 'busybox' -- 'echo' '16'
+  c2c_run 44 'busybox-34760b9b' 'busybox' '' '' -- 'echo' '16'
 }
 c2c_n64() { # run codeship-steps.yml:123:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-baf90c78' '' '' '' '' '[busybox] echo 17' || return 0
-  c2c_run 45 'busybox-baf90c78' 'busybox' -- 'echo' '17'
+  c2c_run 45 'busybox-baf90c78' 'busybox' '' '' -- 'echo' '17'
 }
 c2c_n65() { # run codeship-steps.yml:125:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-76530ce6' '' '' '' '' '[busybox] echo 18' || return 0
-  c2c_run 46 'busybox-76530ce6' 'busybox' -- 'echo' '18'
+  c2c_run 46 'busybox-76530ce6' 'busybox' '' '' -- 'echo' '18'
 }
 c2c_n66() { # run codeship-steps.yml:127:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-af731e4a' '' '' '' '' '[busybox] echo 19' || return 0
-  c2c_run 47 'busybox-af731e4a' 'busybox' -- 'echo' '19'
+  c2c_run 47 'busybox-af731e4a' 'busybox' '' '' -- 'echo' '19'
 }
 c2c_n67() { # run codeship-steps.yml:129:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-63d91ed4' '' '' '' '' '[busybox] echo 20' || return 0
-  c2c_run 48 'busybox-63d91ed4' 'busybox' -- 'echo' '20'
+  c2c_run 48 'busybox-63d91ed4' 'busybox' '' '' -- 'echo' '20'
 }
 c2c_n68() { # run codeship-steps.yml:131:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-451b393a' '' '' '' '' '[busybox] echo 21' || return 0
-  c2c_run 49 'busybox-451b393a' 'busybox' -- 'echo' '21'
+  c2c_run 49 'busybox-451b393a' 'busybox' '' '' -- 'echo' '21'
 }
 c2c_n69() { # run codeship-steps.yml:133:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-89b139a4' '' '' '' '' '[busybox] echo 22' || return 0
-  c2c_run 50 'busybox-89b139a4' 'busybox' -- 'echo' '22'
+  c2c_run 50 'busybox-89b139a4' 'busybox' '' '' -- 'echo' '22'
 }
 c2c_n70() { # run codeship-steps.yml:135:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-073e3e47' '' '' '' '' '[busybox] echo 23' || return 0
-  c2c_run 51 'busybox-073e3e47' 'busybox' -- 'echo' '23'
+  c2c_run 51 'busybox-073e3e47' 'busybox' '' '' -- 'echo' '23'
 }
 c2c_n71() { # run codeship-steps.yml:137:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-cb943ed9' '' '' '' '' '[busybox] echo 24' || return 0
-  c2c_run 52 'busybox-cb943ed9' 'busybox' -- 'echo' '24'
+  c2c_run 52 'busybox-cb943ed9' 'busybox' '' '' -- 'echo' '24'
 }
 c2c_n72() { # run codeship-steps.yml:139:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'busybox-c15137c0' '' '' '' '' '[busybox] echo 25' || return 0
-  c2c_run 53 'busybox-c15137c0' 'busybox' -- 'echo' '25'
+  c2c_run 53 'busybox-c15137c0' 'busybox' '' '' -- 'echo' '25'
 }
 c2c_n73() { # run codeship-steps.yml:141:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '11' '' '' '' '' '[11busybox] ./check_for_foo.sh' || return 0
-  c2c_run 54 '11' '11busybox' -- './check_for_foo.sh'
+  c2c_run 54 '11' '11busybox' '' '' -- './check_for_foo.sh'
 }
 c2c_n74() { # run codeship-steps.yml:144:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '14' '' '' '' '' '[adddocker] docker run busybox echo hello' || return 0
-  c2c_run 55 '14' 'adddocker' -- 'docker' 'run' 'busybox' 'echo' 'hello'
+  c2c_run 55 '14' 'adddocker' '' '' -- 'docker' 'run' 'busybox' 'echo' 'hello'
 }
 c2c_n75() { # serial codeship-steps.yml:147:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1521,107 +1592,107 @@ c2c_n76() { # parallel codeship-steps.yml:150:5
 c2c_n77() { # run codeship-steps.yml:153:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-38782c3e' '' '' '' '' '[15app] bash /app/compute.sh /app/files/1 /data' || return 0
-  c2c_run 56 '15app-38782c3e' '15app' -- 'bash' '/app/compute.sh' '/app/files/1' '/data'
+  c2c_run 56 '15app-38782c3e' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/1' '/data'
 }
 c2c_n78() { # run codeship-steps.yml:154:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-f324ff9b' '' '' '' '' '[15app] bash /app/compute.sh /app/files/2 /data' || return 0
-  c2c_run 57 '15app-f324ff9b' '15app' -- 'bash' '/app/compute.sh' '/app/files/2' '/data'
+  c2c_run 57 '15app-f324ff9b' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/2' '/data'
 }
 c2c_n79() { # run codeship-steps.yml:155:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-75b08d35' '' '' '' '' '[15app] bash /app/compute.sh /app/files/3 /data' || return 0
-  c2c_run 58 '15app-75b08d35' '15app' -- 'bash' '/app/compute.sh' '/app/files/3' '/data'
+  c2c_run 58 '15app-75b08d35' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/3' '/data'
 }
 c2c_n80() { # run codeship-steps.yml:156:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-beec5e90' '' '' '' '' '[15app] bash /app/compute.sh /app/files/4 /data' || return 0
-  c2c_run 59 '15app-beec5e90' '15app' -- 'bash' '/app/compute.sh' '/app/files/4' '/data'
+  c2c_run 59 '15app-beec5e90' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/4' '/data'
 }
 c2c_n81() { # run codeship-steps.yml:157:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-a3e96e28' '' '' '' '' '[15app] bash /app/compute.sh /app/files/5 /data' || return 0
-  c2c_run 60 '15app-a3e96e28' '15app' -- 'bash' '/app/compute.sh' '/app/files/5' '/data'
+  c2c_run 60 '15app-a3e96e28' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/5' '/data'
 }
 c2c_n82() { # run codeship-steps.yml:158:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-68b5bd8d' '' '' '' '' '[15app] bash /app/compute.sh /app/files/6 /data' || return 0
-  c2c_run 61 '15app-68b5bd8d' '15app' -- 'bash' '/app/compute.sh' '/app/files/6' '/data'
+  c2c_run 61 '15app-68b5bd8d' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/6' '/data'
 }
 c2c_n83() { # run codeship-steps.yml:159:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-ee21cf23' '' '' '' '' '[15app] bash /app/compute.sh /app/files/7 /data' || return 0
-  c2c_run 62 '15app-ee21cf23' '15app' -- 'bash' '/app/compute.sh' '/app/files/7' '/data'
+  c2c_run 62 '15app-ee21cf23' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/7' '/data'
 }
 c2c_n84() { # run codeship-steps.yml:160:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-257d1c86' '' '' '' '' '[15app] bash /app/compute.sh /app/files/8 /data' || return 0
-  c2c_run 63 '15app-257d1c86' '15app' -- 'bash' '/app/compute.sh' '/app/files/8' '/data'
+  c2c_run 63 '15app-257d1c86' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/8' '/data'
 }
 c2c_n85() { # run codeship-steps.yml:161:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-d42bae53' '' '' '' '' '[15app] bash /app/compute.sh /app/files/9 /data' || return 0
-  c2c_run 64 '15app-d42bae53' '15app' -- 'bash' '/app/compute.sh' '/app/files/9' '/data'
+  c2c_run 64 '15app-d42bae53' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/9' '/data'
 }
 c2c_n86() { # run codeship-steps.yml:162:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-1f777df6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/10 /data' || return 0
-  c2c_run 65 '15app-1f777df6' '15app' -- 'bash' '/app/compute.sh' '/app/files/10' '/data'
+  c2c_run 65 '15app-1f777df6' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/10' '/data'
 }
 c2c_n87() { # run codeship-steps.yml:163:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-827ed455' '' '' '' '' '[15app] bash /app/compute.sh /app/files/11 /data' || return 0
-  c2c_run 66 '15app-827ed455' '15app' -- 'bash' '/app/compute.sh' '/app/files/11' '/data'
+  c2c_run 66 '15app-827ed455' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/11' '/data'
 }
 c2c_n88() { # run codeship-steps.yml:164:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-492207f0' '' '' '' '' '[15app] bash /app/compute.sh /app/files/12 /data' || return 0
-  c2c_run 67 '15app-492207f0' '15app' -- 'bash' '/app/compute.sh' '/app/files/12' '/data'
+  c2c_run 67 '15app-492207f0' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/12' '/data'
 }
 c2c_n89() { # run codeship-steps.yml:165:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-cfb6755e' '' '' '' '' '[15app] bash /app/compute.sh /app/files/13 /data' || return 0
-  c2c_run 68 '15app-cfb6755e' '15app' -- 'bash' '/app/compute.sh' '/app/files/13' '/data'
+  c2c_run 68 '15app-cfb6755e' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/13' '/data'
 }
 c2c_n90() { # run codeship-steps.yml:166:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-04eaa6fb' '' '' '' '' '[15app] bash /app/compute.sh /app/files/14 /data' || return 0
-  c2c_run 69 '15app-04eaa6fb' '15app' -- 'bash' '/app/compute.sh' '/app/files/14' '/data'
+  c2c_run 69 '15app-04eaa6fb' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/14' '/data'
 }
 c2c_n91() { # run codeship-steps.yml:167:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-19ef9643' '' '' '' '' '[15app] bash /app/compute.sh /app/files/15 /data' || return 0
-  c2c_run 70 '15app-19ef9643' '15app' -- 'bash' '/app/compute.sh' '/app/files/15' '/data'
+  c2c_run 70 '15app-19ef9643' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/15' '/data'
 }
 c2c_n92() { # run codeship-steps.yml:168:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-d2b345e6' '' '' '' '' '[15app] bash /app/compute.sh /app/files/16 /data' || return 0
-  c2c_run 71 '15app-d2b345e6' '15app' -- 'bash' '/app/compute.sh' '/app/files/16' '/data'
+  c2c_run 71 '15app-d2b345e6' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/16' '/data'
 }
 c2c_n93() { # run codeship-steps.yml:169:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-54273748' '' '' '' '' '[15app] bash /app/compute.sh /app/files/17 /data' || return 0
-  c2c_run 72 '15app-54273748' '15app' -- 'bash' '/app/compute.sh' '/app/files/17' '/data'
+  c2c_run 72 '15app-54273748' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/17' '/data'
 }
 c2c_n94() { # run codeship-steps.yml:170:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-9f7be4ed' '' '' '' '' '[15app] bash /app/compute.sh /app/files/18 /data' || return 0
-  c2c_run 73 '15app-9f7be4ed' '15app' -- 'bash' '/app/compute.sh' '/app/files/18' '/data'
+  c2c_run 73 '15app-9f7be4ed' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/18' '/data'
 }
 c2c_n95() { # run codeship-steps.yml:171:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-6e2d5638' '' '' '' '' '[15app] bash /app/compute.sh /app/files/19 /data' || return 0
-  c2c_run 74 '15app-6e2d5638' '15app' -- 'bash' '/app/compute.sh' '/app/files/19' '/data'
+  c2c_run 74 '15app-6e2d5638' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/19' '/data'
 }
 c2c_n96() { # run codeship-steps.yml:172:9
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-a571859d' '' '' '' '' '[15app] bash /app/compute.sh /app/files/20 /data' || return 0
-  c2c_run 75 '15app-a571859d' '15app' -- 'bash' '/app/compute.sh' '/app/files/20' '/data'
+  c2c_run 75 '15app-a571859d' '15app' '' '' -- 'bash' '/app/compute.sh' '/app/files/20' '/data'
 }
 c2c_n97() { # run codeship-steps.yml:173:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '15app-29ab7789' '' '' '' '' '[15app] bash /app/print.sh /data' || return 0
-  c2c_run 76 '15app-29ab7789' '15app' -- 'bash' '/app/print.sh' '/data'
+  c2c_run 76 '15app-29ab7789' '15app' '' '' -- 'bash' '/app/print.sh' '/data'
 }
 c2c_n98() { # push codeship-steps.yml:175:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1631,7 +1702,7 @@ c2c_n98() { # push codeship-steps.yml:175:3
 c2c_n99() { # run codeship-steps.yml:182:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '18' '' '' '' '' '[18test] ./ab-with-backoff.sh' || return 0
-  c2c_run 78 '18' '18test' -- './ab-with-backoff.sh'
+  c2c_run 78 '18' '18test' '' '' -- './ab-with-backoff.sh'
 }
 c2c_n100() { # push codeship-steps.yml:185:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1641,27 +1712,27 @@ c2c_n100() { # push codeship-steps.yml:185:3
 c2c_n101() { # run codeship-steps.yml:192:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '20' '' '' '' '' '[20buildargs] /app/test-build-arg.sh' || return 0
-  c2c_run 80 '20' '20buildargs' -- '/app/test-build-arg.sh'
+  c2c_run 80 '20' '20buildargs' '' '' -- '/app/test-build-arg.sh'
 }
 c2c_n102() { # run codeship-steps.yml:195:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '21' '' '' '' '' '[21entrypoint] -o pid' || return 0
-  c2c_run 81 '21' '21entrypoint' -- '-o' 'pid'
+  c2c_run 81 '21' '21entrypoint' '' '' -- '-o' 'pid'
 }
 c2c_n103() { # run codeship-steps.yml:198:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '22' '' '' '' '' '[22workingdir] ./script.sh' || return 0
-  c2c_run 82 '22' '22workingdir' -- './script.sh'
+  c2c_run 82 '22' '22workingdir' '' '' -- './script.sh'
 }
 c2c_n104() { # run codeship-steps.yml:201:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '23' '' '' '' '' '[23dependson] ./wait.sh' || return 0
-  c2c_run 83 '23' '23dependson' -- './wait.sh'
+  c2c_run 83 '23' '23dependson' '' '' -- './wait.sh'
 }
 c2c_n105() { # run codeship-steps.yml:204:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run '24' '' '' '' '' '[24healthchecks] curl -sL 24elasticsearch:9200' || return 0
-  c2c_run 84 '24' '24healthchecks' -- 'curl' '-sL' '24elasticsearch:9200'
+  c2c_run 84 '24' '24healthchecks' '' '' -- 'curl' '-sL' '24elasticsearch:9200'
 }
 
 c2c_build() {

@@ -35,6 +35,10 @@ C2C_KEY_B64=''
 C2C_STEP_FILES=()
 C2C_DECRYPTED=()
 C2C_USER_ENV=()
+C2C_CFG_KEYS=()  # the current step's registry credentials and the config directories made of them
+C2C_CFG_DIRS=()
+C2C_CFG_DIR=''
+C2C_CFG_FROM=''
 C2C_COMPOSE=()
 C2C_STATE=''
 C2C_RUN_ID=''
@@ -72,8 +76,9 @@ Environment:
   --ci-project-id VALUE
                         override a CI_* variable (defaults come from git)
 Running:
-  --key-path FILE       the AES key for encrypted files (default: codeship.aes next to the
-                        services file; the CODESHIP_AES_KEY variable, base64, wins)
+  --key-path FILE       the AES key for encrypted files: environment, build args, registry
+                        credentials (default: codeship.aes next to the services file; the
+                        CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
@@ -212,6 +217,7 @@ c2c_logged() {
   if [[ $C2C_MODE == dry-run ]]; then
     [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" \
       ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} --project-directory "$C2C_DIR" -p "$2" "${@:3}"
+    [[ -z ${C2C_WITH_CONFIG:-} ]] || set -- env "DOCKER_CONFIG=$C2C_WITH_CONFIG" "$@"
     c2c_show "$@"
     return 0
   fi
@@ -249,6 +255,7 @@ c2c_show() {
 c2c_compose() {
   local project=$1
   shift
+  [[ -z ${C2C_WITH_CONFIG:-} ]] || local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
   "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} \
     --project-directory "$C2C_DIR" -p "$project" "$@"
 }
@@ -384,34 +391,31 @@ c2c_record() {
 
 # Builds the images a step needs, once per run, under a lock shared with parallel branches.
 c2c_ensure_images() {
-  local service
+  local service status
   for service in "$@"; do
     [[ -e $C2C_STATE/built/$service ]] && continue
-    if [[ $C2C_MODE == dry-run ]]; then
-      c2c_service "$service"
-      c2c_secret_build_args "$service"
-      c2c_logged "" c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"
-      : >"$C2C_STATE/built/$service"
-      continue
-    fi
-    until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
-    if [[ ! -e $C2C_STATE/built/$service ]]; then
-      if ! c2c_secret_build_args "$service"; then
-        rmdir "$C2C_STATE/lock.$service"
-        c2c_say "(service: $service) cannot decrypt its build arguments"
-        return 1
-      fi
-      c2c_service "$service"
-      if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose "$C2C_RUN_ID-build" build \
-        ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
-        rmdir "$C2C_STATE/lock.$service"
-        c2c_say "(service: $service) image build failed"
-        return 1
-      fi
-      : >"$C2C_STATE/built/$service"
-    fi
-    rmdir "$C2C_STATE/lock.$service"
+    [[ $C2C_MODE == dry-run ]] || until mkdir "$C2C_STATE/lock.$service" 2>/dev/null; do sleep 0.2; done
+    status=0
+    [[ -e $C2C_STATE/built/$service ]] || c2c_build_image "$service" || status=$?
+    [[ $C2C_MODE == dry-run ]] || rmdir "$C2C_STATE/lock.$service"
+    ((status == 0)) || return "$status"
   done
+}
+
+c2c_build_image() {
+  local service=$1
+  if ! c2c_secret_build_args "$service"; then
+    c2c_say "(service: $service) cannot decrypt its build arguments"
+    return 1
+  fi
+  c2c_image_credentials "$service" || return 1
+  c2c_service "$service"
+  if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
+    c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
+    c2c_say "(service: $service) image build failed"
+    return 1
+  fi
+  : >"$C2C_STATE/built/$service"
 }
 
 c2c_ci_env_args() {
@@ -480,22 +484,24 @@ c2c_end_step() {
   fi
 }
 
-# c2c_run INDEX NAME SERVICE -- ARGV...
+# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE -- ARGV...
 c2c_run() {
-  local index=$1 name=$2 service=$3
-  shift 4
+  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
+  shift 6
   [[ $C2C_MODE == list ]] && return 0
   local project="$C2C_RUN_ID-$index" started status=0
   c2c_now_ms started
   c2c_service "$service"
-  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS secret
-  local -a C2C_STEP_FILES=()
+  local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
+  local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_begin_step "$name" "$project"
   for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
   ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
+  # shellcheck disable=SC2086
+  ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
     c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
@@ -507,13 +513,14 @@ c2c_run() {
     c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
       "${C2C_ENV_ARGS[@]}" "$service" "$@" || status=$?
   fi
+  c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started"
   return "$status"
 }
 
 # c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG DOCKERCFG_SERVICE
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 dockercfg=$7 generator=${8:-}
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 cfg_file=$7 cfg_gen=$8
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
@@ -521,6 +528,7 @@ c2c_push() {
     return 0
   fi
   local project="$C2C_RUN_ID-$index" started status=0
+  local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
@@ -535,12 +543,15 @@ c2c_push() {
     c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_push_config "$index" "$name" "$project" "$dockercfg" "$generator" || status=$?
+    c2c_credentials "$cfg_file" "$cfg_gen" || status=$?
   fi
   if ((status == 0)); then
-    c2c_logged "(step: $name) " docker ${C2C_DOCKER_CONFIG_ARGS[@]+"${C2C_DOCKER_CONFIG_ARGS[@]}"} push "$image_name:$tag" || status=$?
+    local -a config=()
+    [[ -z $C2C_CFG_DIR ]] || config=(--config "$C2C_CFG_DIR")
+    c2c_logged "(step: $name) " docker ${config[@]+"${config[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
+  c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started" "push failed"
   return "$status"
 }
@@ -700,18 +711,75 @@ c2c_secret_build_args() {
   done
 }
 
-# Registry credentials for a push: a private Docker config directory, never ~/.docker. They come
-# from an encrypted file, or from a dockercfg_service that jet runs with a path to write them to.
-# c2c_push_config INDEX NAME PROJECT ENCRYPTED_FILE GENERATOR_SERVICE
-c2c_push_config() {
-  local index=$1 name=$2 project=$3 source=$4 generator=$5
-  local dir=$C2C_STATE/docker-config.$index raw secret
-  C2C_DOCKER_CONFIG_ARGS=()
-  [[ -n $source || -n $generator ]] || return 0
-  C2C_DOCKER_CONFIG_ARGS=(--config "$dir")
+# --- registry credentials --------------------------------------------------------------------
+# A step's registry credentials live in private Docker config directories, never ~/.docker, made
+# when the step first needs them and removed when it ends. They come from an encrypted file, or
+# from a dockercfg_service that jet runs with a path to write them to. These functions work for
+# the calling step: they use its index, name, project, cfg_file and cfg_gen.
+
+# c2c_pull_private SERVICE... : pulls the images of these services that need credentials: the
+# service's own, else the step's (or its group's). An image already here is not pulled, as jet
+# does without --pull-if-present; Compose pulls the others with your own login.
+c2c_pull_private() {
+  local service image
+  for service in "$@"; do
+    c2c_image_credentials "$service" if-missing || return 1
+    [[ -n $C2C_CFG_DIR ]] || continue
+    c2c_service "$service"
+    image=$C2C_S_IMAGE
+    if ! c2c_logged "(image: $image) (step: $name) " docker --config "$C2C_CFG_DIR" pull -q "$image"; then
+      c2c_say "(step: $name) pulling $image with the registry credentials of $C2C_CFG_FROM failed: see Docker's message above"
+      return 1
+    fi
+  done
+}
+
+# c2c_image_credentials SERVICE [if-missing] : the config directory for pulling the service's
+# image, or the images its Dockerfile starts FROM, in C2C_CFG_DIR ('' when none are set). With
+# if-missing, an image already here needs none: a generator service is not run for nothing.
+c2c_image_credentials() {
+  C2C_CFG_DIR=''
+  c2c_service "$1"
+  local file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
+  [[ -n $file$gen ]] || file=${cfg_file:-} gen=${cfg_gen:-}
+  # a generator's own image is pulled with your login: its credentials would need itself
+  [[ -n $file$gen && -z ${C2C_IN_GENERATOR:-} ]] || return 0
+  if [[ ${2:-} == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
+    return 0
+  fi
+  c2c_credentials "$file" "$gen"
+}
+
+# c2c_credentials ENCRYPTED_FILE GENERATOR_SERVICE : the config directory for these credentials in
+# C2C_CFG_DIR ('' for none), made once per step.
+c2c_credentials() {
+  local file=$1 gen=$2 i
+  C2C_CFG_DIR='' C2C_CFG_FROM=${file:-$gen}
+  [[ -n $file$gen ]] || return 0
+  for i in "${!C2C_CFG_KEYS[@]}"; do
+    if [[ ${C2C_CFG_KEYS[i]} == "$file:$gen" ]]; then
+      C2C_CFG_DIR=${C2C_CFG_DIRS[i]}
+      return 0
+    fi
+  done
+  local dir=$C2C_STATE/docker-config.$index.${#C2C_CFG_KEYS[@]}
+  c2c_docker_config "$dir" "$file" "$gen" || return 1
+  C2C_CFG_KEYS+=("$file:$gen")
+  C2C_CFG_DIRS+=("$dir")
+  C2C_CFG_DIR=$dir C2C_CFG_FROM=${file:-$gen}
+}
+
+c2c_forget_credentials() {
+  ((${#C2C_CFG_DIRS[@]})) && rm -rf -- "${C2C_CFG_DIRS[@]}"
+  return 0
+}
+
+# c2c_docker_config DIR ENCRYPTED_FILE GENERATOR_SERVICE
+c2c_docker_config() {
+  local dir=$1 source=$2 generator=$3 raw secret plugins
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS C2C_IN_GENERATOR=1
     local -a C2C_STEP_FILES=()
     for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
     # shellcheck disable=SC2086
@@ -737,7 +805,10 @@ c2c_push_config() {
   else  # the legacy .dockercfg format is the inside of config.json's "auths"
     (umask 077 && { printf '{"auths":'; cat "$raw"; printf '}\n'; } >"$dir/config.json")
   fi
-  rm -f "$raw"
+  rm -rf -- "$raw" "$dir/out"
+  # `docker compose` and `docker buildx` are plugins, looked for beside the config in use
+  plugins=${DOCKER_CONFIG:-${HOME:-/nonexistent}/.docker}/cli-plugins
+  [[ ! -d $plugins ]] || ln -s "$plugins" "$dir/cli-plugins"
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------
@@ -1019,7 +1090,7 @@ c2c_decrypt() (
 # --- services: the image each runs, the dependencies started with it, the images built first --
 # Encrypted sources are pairs: file PATH (relative to this script) or inline BLOB.
 c2c_service() {
-  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS=''
+  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
   C2C_S_ENC_ENV=()
   C2C_S_ENC_ARGS=()
   case $1 in
@@ -1039,7 +1110,7 @@ c2c_service() {
 c2c_n1() { # run codeship-steps.yml:3:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'unit' '' '' '' '' '[app] echo unit "&&" echo "not a shell" "$HOME"' || return 0
-  c2c_run 1 'unit' 'app' -- 'echo' 'unit' '&&' 'echo' 'not a shell' '$HOME'
+  c2c_run 1 'unit' 'app' '' '' -- 'echo' 'unit' '&&' 'echo' 'not a shell' '$HOME'
 }
 c2c_n2() { # parallel codeship-steps.yml:6:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1049,7 +1120,7 @@ c2c_n2() { # parallel codeship-steps.yml:6:3
 c2c_n3() { # run codeship-steps.yml:10:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'lint' '' '' '' '' '[app] echo lint' || return 0
-  c2c_run 2 'lint' 'app' -- 'echo' 'lint'
+  c2c_run 2 'lint' 'app' '' '' -- 'echo' 'lint'
 }
 c2c_n4() { # serial codeship-steps.yml:12:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1059,12 +1130,12 @@ c2c_n4() { # serial codeship-steps.yml:12:7
 c2c_n5() { # run codeship-steps.yml:14:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'app-1d011430' '' '' '' '' '[app] echo first' || return 0
-  c2c_run 3 'app-1d011430' 'app' -- 'echo' 'first'
+  c2c_run 3 'app-1d011430' 'app' '' '' -- 'echo' 'first'
 }
 c2c_n6() { # run codeship-steps.yml:15:11
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'app-a5bd7355' '' '' '' '' '[app] echo "list form" "kept as is"' || return 0
-  c2c_run 4 'app-a5bd7355' 'app' -- 'echo' 'list form' 'kept as is'
+  c2c_run 4 'app-a5bd7355' 'app' '' '' -- 'echo' 'list form' 'kept as is'
 }
 c2c_n7() { # parallel codeship-steps.yml:16:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1079,7 +1150,7 @@ c2c_n8() { # serial codeship-steps.yml:22:5
 c2c_n9() { # run codeship-steps.yml:22:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'app-fe98491f' '' '' '' '' '[app] echo on each service' || return 0
-  c2c_run 5 'app-fe98491f' 'app' -- 'echo' 'on' 'each' 'service'
+  c2c_run 5 'app-fe98491f' 'app' '' '' -- 'echo' 'on' 'each' 'service'
 }
 c2c_n10() { # serial codeship-steps.yml:22:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1089,7 +1160,7 @@ c2c_n10() { # serial codeship-steps.yml:22:5
 c2c_n11() { # run codeship-steps.yml:22:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'worker-7aaff5e9' '' '' '' '' '[worker] echo on each service' || return 0
-  c2c_run 6 'worker-7aaff5e9' 'worker' -- 'echo' 'on' 'each' 'service'
+  c2c_run 6 'worker-7aaff5e9' 'worker' '' '' -- 'echo' 'on' 'each' 'service'
 }
 c2c_n12() { # serial codeship-steps.yml:23:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1104,7 +1175,7 @@ c2c_n13() { # serial codeship-steps.yml:27:5
 c2c_n14() { # run codeship-steps.yml:27:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'app-115a2221' '' '' '' '' '[app] echo serially' || return 0
-  c2c_run 7 'app-115a2221' 'app' -- 'echo' 'serially'
+  c2c_run 7 'app-115a2221' 'app' '' '' -- 'echo' 'serially'
 }
 c2c_n15() { # serial codeship-steps.yml:27:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1114,7 +1185,7 @@ c2c_n15() { # serial codeship-steps.yml:27:5
 c2c_n16() { # run codeship-steps.yml:27:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'worker-d4c76478' '' '' '' '' '[worker] echo serially' || return 0
-  c2c_run 8 'worker-d4c76478' 'worker' -- 'echo' 'serially'
+  c2c_run 8 'worker-d4c76478' 'worker' '' '' -- 'echo' 'serially'
 }
 c2c_n17() { # parallel codeship-steps.yml:28:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1129,7 +1200,7 @@ c2c_n18() { # serial codeship-steps.yml:34:5
 c2c_n19() { # run codeship-steps.yml:34:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'app-f3863958' '' '' '' '' '[app] env' || return 0
-  c2c_run 9 'app-f3863958' 'app' -- 'env'
+  c2c_run 9 'app-f3863958' 'app' '' '' -- 'env'
 }
 c2c_n20() { # serial codeship-steps.yml:34:5
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1139,34 +1210,34 @@ c2c_n20() { # serial codeship-steps.yml:34:5
 c2c_n21() { # run codeship-steps.yml:34:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'worker-293e9c0d' '' '' '' '' '[worker] env' || return 0
-  c2c_run 10 'worker-293e9c0d' 'worker' -- 'env'
+  c2c_run 10 'worker-293e9c0d' 'worker' '' '' -- 'env'
 }
 c2c_n22() { # run codeship-steps.yml:35:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'flaky' '^(master|release/.*)$' $'^(master|release/[^\n]*)$' '' '' '[app] sh -c "exit 3"' || return 0
   local status=0
-  c2c_run 11 'flaky' 'app' -- 'sh' '-c' 'exit 3' || status=$?
+  c2c_run 11 'flaky' 'app' '' '' -- 'sh' '-c' 'exit 3' || status=$?
   c2c_on_fail "$status" c2c_n23 c2c_n24
 }
 c2c_n23() { # run codeship-steps.yml:40:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'report' '' '' '' '' '[app] echo the flaky step failed' || return 0
-  c2c_run 12 'report' 'app' -- 'echo' 'the' 'flaky' 'step' 'failed'
+  c2c_run 12 'report' 'app' '' '' -- 'echo' 'the' 'flaky' 'step' 'failed'
 }
 c2c_n24() { # run codeship-steps.yml:42:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'notify' '' '' '' '' '[worker] echo notify' || return 0
-  c2c_run 13 'notify' 'worker' -- 'echo' 'notify'
+  c2c_run 13 'notify' 'worker' '' '' -- 'echo' 'notify'
 }
 c2c_n25() { # run codeship-steps.yml:45:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'only master' 'master' '' '' '' '[app] echo master' || return 0
-  c2c_run 14 'only master' 'app' -- 'echo' 'master'
+  c2c_run 14 'only master' 'app' '' '' -- 'echo' 'master'
 }
 c2c_n26() { # run codeship-steps.yml:49:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'not on feature branches' '' '' '^feature/' '^feature/' '[app] echo not feature' || return 0
-  c2c_run 15 'not on feature branches' 'app' -- 'echo' 'not' 'feature'
+  c2c_run 15 'not on feature branches' 'app' '' '' -- 'echo' 'not' 'feature'
 }
 c2c_n27() { # serial codeship-steps.yml:53:3
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
@@ -1186,7 +1257,7 @@ c2c_n29() { # manual codeship-steps.yml:62:3
 c2c_n30() { # run codeship-steps.yml:65:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter run 'deploy' '' '' '' '' '[app] echo deploying' || return 0
-  c2c_run 17 'deploy' 'app' -- 'echo' 'deploying'
+  c2c_run 17 'deploy' 'app' '' '' -- 'echo' 'deploying'
 }
 
 c2c_build() {
