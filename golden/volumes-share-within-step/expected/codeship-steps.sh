@@ -40,6 +40,11 @@ C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
+C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
+C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
+C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
+C2C_PLANNED=0  # steps a dry run would have run
+C2C_QUIET=''  # a descriptor for output nobody needs: /dev/null (stdout in dry runs: it is the plan)
 C2C_STATE=''
 C2C_RUN_ID=''
 C2C_SKIP=''
@@ -215,10 +220,14 @@ c2c_logged() {
   local prefix=$1
   shift
   if [[ $C2C_MODE == dry-run ]]; then
-    [[ $1 == c2c_compose ]] && set -- "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" \
-      ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} --project-directory "$C2C_DIR" -p "$2" "${@:3}"
-    [[ -z ${C2C_WITH_CONFIG:-} ]] || set -- env "DOCKER_CONFIG=$C2C_WITH_CONFIG" "$@"
-    c2c_show "$@"
+    [[ $1 == c2c_compose ]] || { c2c_show "$@"; return 0; }
+    # what c2c_compose would run, from parts quoted once per run: dry runs of big builds stay fast
+    local out='' files='' config=''
+    ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' -f %q' "${C2C_STEP_FILES[@]}"
+    [[ -z ${C2C_WITH_CONFIG:-} ]] || printf -v config 'env DOCKER_CONFIG=%q ' "$C2C_WITH_CONFIG"
+    (($# < 4)) || printf -v out ' %q' "${@:4}"
+    printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$2" "$3" \
+      "${C2C_STEP_ENV:+ $C2C_ENV_SHOWN}" "$out"
     return 0
   fi
   local status=0
@@ -252,12 +261,15 @@ c2c_show() {
   printf '+ %s\n' "${out% }"
 }
 
+# c2c_compose PROJECT SUBCOMMAND ARGS... ; with C2C_STEP_ENV set, the step's CI_* and -e
+# variables go to the (run) subcommand; with C2C_WITH_CONFIG, Docker's config directory.
 c2c_compose() {
   local project=$1
   shift
   [[ -z ${C2C_WITH_CONFIG:-} ]] || local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
-  "${C2C_COMPOSE[@]}" -f "$C2C_COMPOSE_FILE" ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} \
-    --project-directory "$C2C_DIR" -p "$project" "$@"
+  [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
+  "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
+    ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -427,6 +439,8 @@ c2c_ci_env_args() {
   for var in "${C2C_USER_ENV[@]}"; do
     C2C_ENV_ARGS+=(-e "$var")
   done
+  printf -v C2C_ENV_SHOWN '%q ' "${C2C_ENV_ARGS[@]}"
+  C2C_ENV_SHOWN=${C2C_ENV_SHOWN% }
 }
 
 c2c_wait_healthy() {
@@ -462,6 +476,11 @@ c2c_begin_step() {
 
 c2c_end_step() {
   local name=$1 project=$2 status=$3 started=$4 failure=${5:-container exited with a $3 code} elapsed
+  if [[ $C2C_MODE == dry-run ]] && ((status == 0)); then
+    [[ $C2C_REMOVE == 0 ]] || c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+    C2C_PLANNED=$((C2C_PLANNED + 1))  # dry runs are sequential: no results file needed
+    return 0
+  fi
   if [[ $C2C_REMOVE == 0 && $C2C_MODE == run ]]; then
     c2c_say "(step: $name) kept its containers, network and volumes: project $project"
   elif [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
@@ -489,8 +508,8 @@ c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
   shift 6
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started status=0
-  c2c_now_ms started
+  local project="$C2C_RUN_ID-$index" started=0 status=0
+  [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
   local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
@@ -504,14 +523,14 @@ c2c_run() {
   ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
-    c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >/dev/null || status=$?
+    c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >&"$C2C_QUIET" || status=$?
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
     local -a run=(run -T)
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
-    c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
-      "${C2C_ENV_ARGS[@]}" "$service" "$@" || status=$?
+    C2C_STEP_ENV=1 c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
+      "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started"
@@ -527,9 +546,9 @@ c2c_push() {
     c2c_record "$name" skipped 0 "push (use --push)"
     return 0
   fi
-  local project="$C2C_RUN_ID-$index" started status=0
+  local project="$C2C_RUN_ID-$index" started=0 status=0
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
-  c2c_now_ms started
+  [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
   tag=${tag:0:128}
@@ -887,6 +906,12 @@ c2c_on_signal() {
 
 c2c_summary() {
   local status=$1 result ms name why passed=0 failed=0 skipped=0 total took now
+  if [[ $C2C_MODE == dry-run ]] && ! grep -q '^failed' "$C2C_STATE/results"; then
+    skipped=$(grep -c '^skipped' "$C2C_STATE/results") || true
+    c2c_say ""
+    c2c_say "Dry run: $C2C_PLANNED steps would run, $skipped skipped; nothing was run."
+    return 0
+  fi
   [[ -s $C2C_STATE/results ]] || return 0
   c2c_say ""
   c2c_say "Summary:"
@@ -909,6 +934,12 @@ c2c_main() {
   c2c_parse_args "$@"
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
+  exec {C2C_QUIET}>/dev/null
+  if [[ $C2C_MODE == dry-run ]]; then
+    exec {C2C_QUIET}>&1
+    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE"
+    C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
+  fi
   c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
@@ -1090,7 +1121,8 @@ c2c_decrypt() (
 # --- services: the image each runs, the dependencies started with it, the images built first --
 # Encrypted sources are pairs: file PATH (relative to this script) or inline BLOB.
 c2c_service() {
-  C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
+  [[ $1 == "$C2C_S_NAME" ]] && return 0  # still loaded: steps of a big build call this often
+  C2C_S_NAME=$1 C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
   C2C_S_ENC_ENV=()
   C2C_S_ENC_ARGS=()
   case $1 in
