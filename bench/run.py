@@ -403,7 +403,8 @@ STEP_SIZES = {"steps-100": 100, "steps-1000": 1000, "steps-10000": 10000}
 SERVICE_SIZES = {"services-10": 10, "services-100": 100, "services-1000": 1000}
 INPUT_CASES = ["example", *STEP_SIZES, *SERVICE_SIZES, "steps-10000+services-1000"]
 OTHER_CASES = ["help", "script-list", "script-dry-run"]
-ALL_CASES = INPUT_CASES + OTHER_CASES
+ENGINE_CASES = ["engine-step", "engine-parallel"]  # need a Docker engine (skipped without one)
+ALL_CASES = INPUT_CASES + OTHER_CASES + ENGINE_CASES
 HUGE = {"steps-10000", "steps-10000+services-1000"}
 
 
@@ -461,6 +462,59 @@ def console_script() -> str:
     return found
 
 
+COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
+PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps (the issue: 4 steps of 3 s)
+
+
+def engine_composes() -> tuple[list[str], str]:
+    """The Compose versions the engine cases can use here, and why any are missing."""
+    def answers(*argv: str) -> bool:
+        try:
+            return subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+    if not answers("docker", "info"):
+        return [], "no Docker engine answers (scripts/docker-engine.sh start)"
+    found = [v for v, argv in COMPOSE.items() if answers(*argv.split(), "version")]
+    missing = [COMPOSE[v] for v in COMPOSE if v not in found]
+    return found, f"{', '.join(missing)} not installed" if missing else ""
+
+
+def engine_commands(cases: list[str], root: Path, reps: int, env: dict, exe: str) -> tuple[list[Cmd], str]:
+    """The script on a real engine: one trivial step against the bare `run --rm` + `down` it
+    wraps, and a parallel group of four 3 s steps against one such step alone."""
+    composes, missing = engine_composes()
+    if not composes:
+        return [], missing
+    project = root / "inputs" / "engine"
+    write_project(project, {"app": {"image": "busybox"}}, [
+        {"name": "trivial", "service": "app", "command": "true"},
+        {"name": "one", "service": "app", "command": f"sleep {PARALLEL_SLEEP}"},
+        {"type": "parallel", "name": "four", "service": "app",
+         "steps": [{"name": f"p{i}", "command": f"sleep {PARALLEL_SLEEP}"} for i in range(1, 5)]},
+    ])
+    subprocess.run([exe, "translate", "."], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    script = str(project / "codeship-steps.sh")
+    cmds = []
+    for v in composes:
+        if "engine-step" in cases:
+            bare = (f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" run --rm -T app true && '
+                    f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" down')
+            cmds.append(Cmd(f"engine/bare-{v}", f"engine {v}: bare run --rm + down", ["sh", "-c", bare],
+                            project, reps, group=f"engine-step-{v}"))
+            cmds.append(Cmd(f"engine/step-{v}", f"engine {v}: script, one trivial step",
+                            [script, "--compose", v, "--step", "trivial"], project, reps, f"engine/bare-{v}",
+                            f"engine-step-{v}"))
+        if "engine-parallel" in cases:
+            cmds.append(Cmd(f"engine/one-{v}", f"engine {v}: script, one {PARALLEL_SLEEP} s step",
+                            [script, "--compose", v, "--step", "one"], project, reps, group=f"engine-par-{v}"))
+            cmds.append(Cmd(f"engine/parallel-{v}", f"engine {v}: script, 4 parallel {PARALLEL_SLEEP} s steps",
+                            [script, "--compose", v, "--step", "four"], project, reps, f"engine/one-{v}",
+                            f"engine-par-{v}"))
+    return cmds, missing
+
+
 def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict,
                    max_nodes: int | None = None) -> list[Cmd]:
     exe = console_script()
@@ -491,6 +545,12 @@ def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env:
                         reps, group="help"))
         cmds.append(Cmd("help/help", "help: codeship2compose --help", [exe, "--help"], root, reps,
                         "help/floor-b", "help"))
+    engine_cases = [c for c in cases if c in ENGINE_CASES]
+    if engine_cases:
+        engine, missing = engine_commands(engine_cases, root, max(2, min(reps, 5)), env, exe)
+        cmds += engine
+        if missing:
+            print(f"engine cases: {missing}; not measured there", file=sys.stderr)
     script_cases = [c for c in cases if c.startswith("script-")]
     if script_cases:
         # The script of the 1,000-step project (the same input as steps-1000), translated once
@@ -622,6 +682,11 @@ def targets(cmds: list[Cmd]) -> None:
     abs_line("script/list", 1.0, "script --list on 1,000 steps")
     abs_line("script/list-v2", 1.0, "script --list --compose v2 on 1,000 steps")
     abs_line("script/dry-run", 1.0, "script --dry-run --compose v2 on 1,000 steps")
+    for v in COMPOSE:
+        ratio_line(f"engine/step-{v}", f"engine/bare-{v}", 1.1,
+                   f"Compose {v}: the script's per-step overhead over the bare run --rm + down < 10%")
+        ratio_line(f"engine/parallel-{v}", f"engine/one-{v}", 1.3,
+                   f"Compose {v}: 4 parallel {PARALLEL_SLEEP} s steps <= 1.3x one such step")
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,11 +119,6 @@ def forget_runs() -> None:
     _OURS.clear()
 
 
-def claim(prefix: str) -> None:
-    """Names starting with prefix are this test's (e.g. a Compose project it runs itself)."""
-    _OURS.append(re.compile(re.escape(prefix)))
-
-
 def _claim_run(pid: int) -> None:
     _OURS.append(re.compile(rf"c2c{pid:x}[0-9a-f]{{4}}[-_]"))
 
@@ -298,11 +293,3 @@ def remove_images(*names: str) -> None:
 
 def image_exists(name: str) -> bool:
     return docker("image", "inspect", name, check=False).returncode == 0
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    started = time.monotonic()
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                            timeout=RUN_TIMEOUT, env=script_env(env))
-    assert result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"
-    return time.monotonic() - started

@@ -3,7 +3,8 @@ against the real Docker engine, with Compose v2 (`docker compose`) and v1 (`dock
 
 Every test checks afterwards that the engine holds no container, network or volume more than
 before it (see `no_leftovers`). Images are built FROM busybox only; no registry is reachable.
-Run with `-s` or `-rA` to see each script's output and the per-step overhead figures.
+Run with `-s` or `-rA` to see each script's output. How fast the script is on a real engine
+(per-step overhead, parallel groups) is measured by `bench/run.py`, not here.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ from __future__ import annotations
 import re
 import shutil
 import signal
-import statistics
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from e2e_support import (COMPOSE_ARGV, Run, anonymous_volumes_of, claim, docker, engine_snapshot, existing,
+from e2e_support import (COMPOSE_ARGV, Run, anonymous_volumes_of, docker, engine_snapshot, existing,
                          image_exists, make_project, ours, remove_from_engine, remove_images,
-                         run_script, start_script, timed, wait_until)
+                         run_script, start_script, wait_until)
 from translator import codeship_aes
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]
@@ -115,10 +115,8 @@ def test_host_volume_persists_between_steps_and_after_the_run(host_volume_projec
 # ==============================================================================================
 # 3. Parallel groups
 # ==============================================================================================
-# Seconds each step of the timed group sleeps. Longer than the issue's 2 s: the three branches'
-# Compose processes (v1 is CPU-heavy Python) share 2 cores, so on a busy machine the group's
-# start/stop work takes up to ~3x one step's, and the sleep must outweigh that for the "group <
-# 2 x one step" check to measure parallelism rather than CPU load.
+# Seconds each branch sleeps: long enough that the three branches' sleeps overlap even when
+# their Compose processes (v1 is CPU-heavy Python) start slowly on a busy 2-core machine.
 SLEEP = 4
 # /proc/uptime is the host kernel's clock in every container: comparable across the branches.
 UPTIME = "$(cut -d' ' -f1 /proc/uptime)"
@@ -164,10 +162,10 @@ def test_parallel_group_runs_side_by_side_in_fresh_containers(parallel_project, 
         spans[name] = (float(said[0].split()[1]), float(said[1].split()[1]))
     # The three sleeps overlapped in time (measured inside the containers, so whatever else
     # loads the machine), and the group took less than twice one step on its own.
+    # How long the group takes next to one step is measured by bench/run.py (engine-parallel).
     assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values()), spans
     print(f"[{compose}] one {SLEEP} s step alone: {alone.seconds:.1f}s; parallel group of three: "
           f"{group.seconds:.1f}s; sleeps inside the containers: {spans}")
-    assert group.seconds < 2 * alone.seconds
 
 
 def test_parallel_failure_lets_siblings_finish_and_stops_the_build(parallel_project, compose):
@@ -639,34 +637,3 @@ def test_step_output_is_shown_while_the_step_runs(live_project, compose):
     assert running, f"the step's container never ran:\n{run}"
     assert run.returncode == 0 and run.said("live") == ["early", "late"], run
     assert early, "the step's first line was not shown while the step was still running"
-
-
-# ==============================================================================================
-# Per-step overhead of the script (printed, not asserted)
-# ==============================================================================================
-@pytest.fixture(scope="module")
-def trivial_project(tmp_path_factory) -> Path:
-    return make_project(tmp_path_factory.mktemp("trivial"), {"app": {"image": BUSYBOX}},
-                        [{"name": "trivial", "service": "app", "command": "true"}])
-
-
-def test_per_step_overhead_of_the_script(trivial_project, compose):
-    compose_argv = list(COMPOSE_ARGV[compose])
-    script, bare = [], []
-    for _ in range(2):
-        run = run_script(trivial_project, compose)
-        assert run.returncode == 0, run
-        script.append(run.seconds)
-        project = f"c2coverhead{uuid.uuid4().hex[:8]}"
-        claim(project)
-        up = timed([*compose_argv, "-f", "compose.yaml", "-p", project, "run", "--rm", "-T", "app", "true"],
-                   trivial_project)
-        down = timed([*compose_argv, "-p", project, "down"], trivial_project)
-        bare.append(up + down)
-    def fmt(values: list[float]) -> str:
-        return ", ".join(f"{v:.2f}" for v in values)
-
-    print(f"\n[overhead {compose}] script running one trivial step: {fmt(script)}s; bare "
-          f"`{' '.join(compose_argv)} run --rm -T app true` + `down`: {fmt(bare)}s; per-step overhead "
-          f"{min(script) - min(bare):+.2f}s (best of each), {statistics.median(script) - statistics.median(bare):+.2f}s "
-          f"(medians)")

@@ -4,7 +4,6 @@ never print, exit or write (the CLI does)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compose import to_compose
@@ -12,17 +11,17 @@ from .diagnostics import Diagnostic
 from .emit import COMPOSE_NAME, SCRIPT_NAME, render_compose, render_script
 from .model import Project
 from .project import load_project
+from .records import Record
 from .script import plan_script
 
 SCOPES = ("step", "build")
 
 
-@dataclass
-class Result:
+class Result(Record):
     diagnostics: list[Diagnostic]
     project: Project | None = None
-    outputs: dict[Path, str] = field(default_factory=dict)  # path → content
-    modes: dict[Path, int] = field(default_factory=dict)
+    outputs: dict[Path, str] = {}  # path → content
+    modes: dict[Path, int] = {}
     report: object | None = None  # report.Report, when a project was read
 
     @property

@@ -8,24 +8,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gotemplate
 from .diagnostics import Diagnostics
 from .model import Project, Service, Volume
+from .records import Record
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([^#=\s][^=\s]*)\s*=")
 
 
-@dataclass
-class ComposeResult:
+class ComposeResult(Record):
     document: dict
     images: dict[str, str]  # service → image name the script builds or runs
     built: list[str]  # services with a build section, in file order
-    shared_volumes: list[str] = field(default_factory=list)  # volumes_from named volumes
-    host_dirs: list[str] = field(default_factory=list)  # relative host paths the script creates
+    shared_volumes: list[str] = []  # volumes_from named volumes
+    host_dirs: list[str] = []  # relative host paths the script creates
     rebase: "_Rebaser | None" = None  # input-relative paths → output-relative paths
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .records import Record
 
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Loc:
+# Loc and Diagnostic are NamedTuples (immutable, hashable, cheap to make: the loader makes a Loc
+# per YAML value); see records.py for why there are no dataclasses here.
+class Loc(NamedTuple):
     """A position in an input file; line and column count from 1."""
 
     file: str
@@ -22,8 +25,7 @@ class Loc:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     level: str
     code: str
     message: str
@@ -50,11 +52,10 @@ class Diagnostic:
         }
 
 
-@dataclass
-class Diagnostics:
+class Diagnostics(Record):
     """Collects diagnostics while a stage runs; stages never raise for bad input."""
 
-    items: list[Diagnostic] = field(default_factory=list)
+    items: list[Diagnostic] = []
 
     def error(self, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> None:
         self.items.append(Diagnostic(ERROR, code, message, loc, hint))

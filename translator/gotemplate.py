@@ -7,7 +7,7 @@ real configs uses. Anything else is reported instead of being passed on half-und
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Template variable → the environment variable the script sets (None: a literal value).
 VARIABLES = {
@@ -41,8 +41,7 @@ class TemplateError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Var:
+class Var(NamedTuple):
     env: str
     width: int | None = None
 

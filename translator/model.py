@@ -6,28 +6,26 @@ into argv, paths are as written (relative to the services file's directory).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diagnostics import Loc
+from .records import Record
 
 
-@dataclass
-class Build:
+class Build(Record):
     loc: Loc
     context: str = "."
     dockerfile: str | None = None
     image: str | None = None
-    args: dict[str, str] = field(default_factory=dict)
-    arg_loc: dict[str, Loc] = field(default_factory=dict)
+    args: dict[str, str] = {}
+    arg_loc: dict[str, Loc] = {}
     encrypted_args_file: str | None = None
-    encrypted_args: list[str] = field(default_factory=list)
-    extra: dict[str, object] = field(default_factory=dict)  # compose build keys passed through
-    key_loc: dict[str, Loc] = field(default_factory=dict)
+    encrypted_args: list[str] = []
+    extra: dict[str, object] = {}  # compose build keys passed through
+    key_loc: dict[str, Loc] = {}
 
 
-@dataclass
-class Volume:
+class Volume(Record):
     loc: Loc
     container: str
     host: str | None = None  # None: a container-only (anonymous) volume
@@ -40,8 +38,7 @@ class Volume:
         return h is not None and not (h.startswith((".", "/", "~")) or h.startswith("$"))
 
 
-@dataclass
-class Ref:
+class Ref(Record):
     """A reference to another service, with an optional alias or mode."""
 
     loc: Loc
@@ -49,14 +46,12 @@ class Ref:
     extra: str | None = None  # link alias, or volumes_from mode (ro/rw)
 
 
-@dataclass
-class EnvFile:
+class EnvFile(Record):
     loc: Loc
     path: str
 
 
-@dataclass
-class Service:
+class Service(Record):
     name: str
     loc: Loc
     image: str | None = None
@@ -66,22 +61,22 @@ class Service:
     working_dir: str | None = None
     user: str | None = None
     hostname: str | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-    env_loc: dict[str, Loc] = field(default_factory=dict)
-    env_file: list[EnvFile] = field(default_factory=list)
-    encrypted_env_file: list[EnvFile] = field(default_factory=list)
-    encrypted_environment: list[str] = field(default_factory=list)
-    volumes: list[Volume] = field(default_factory=list)
-    volumes_from: list[Ref] = field(default_factory=list)
-    links: list[Ref] = field(default_factory=list)
-    depends_on: list[Ref] = field(default_factory=list)
+    environment: dict[str, str] = {}
+    env_loc: dict[str, Loc] = {}
+    env_file: list[EnvFile] = []
+    encrypted_env_file: list[EnvFile] = []
+    encrypted_environment: list[str] = []
+    volumes: list[Volume] = []
+    volumes_from: list[Ref] = []
+    links: list[Ref] = []
+    depends_on: list[Ref] = []
     add_docker: bool = False
     cached: bool = False
     default_cache_branch: str | None = None
     encrypted_dockercfg_path: str | None = None
     dockercfg_service: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)  # compose keys passed through
-    key_loc: dict[str, Loc] = field(default_factory=dict)
+    extra: dict[str, object] = {}  # compose keys passed through
+    key_loc: dict[str, Loc] = {}
 
     @property
     def dependencies(self) -> list[Ref]:
@@ -89,27 +84,24 @@ class Service:
         return self.links + self.depends_on
 
 
-@dataclass
-class Step:
+class Step(Record):
     name: str
     loc: Loc
     tag: str | None = None
     exclude: str | None = None
     auto_named: bool = False
-    key_loc: dict[str, Loc] = field(default_factory=dict)
-    written: dict[str, str] = field(default_factory=dict)  # service names as the file spells them
+    key_loc: dict[str, Loc] = {}
+    written: dict[str, str] = {}  # service names as the file spells them
     encrypted_dockercfg_path: str | None = None  # registry credentials, for this step and a group's steps
     dockercfg_service: str | None = None
 
 
-@dataclass
 class RunStep(Step):
     service: str = ""
-    command: list[str] = field(default_factory=list)
-    on_fail: list[Step] = field(default_factory=list)
+    command: list[str] = []
+    on_fail: list[Step] = []
 
 
-@dataclass
 class PushStep(Step):
     service: str = ""
     image_name: str = ""
@@ -117,14 +109,12 @@ class PushStep(Step):
     registry: str | None = None
 
 
-@dataclass
 class GroupStep(Step):
     kind: str = "serial"  # serial | parallel | manual
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = []
 
 
-@dataclass
-class Project:
+class Project(Record):
     base_dir: Path  # the directory of the services file: relative paths start here
     services_file: Path
     steps_file: Path | None

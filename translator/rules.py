@@ -3,7 +3,7 @@ exist and how they are treated), by diagnostics, and by the README's conversion 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CONVERTED = "converted"
 CAVEAT = "converted with a caveat"
@@ -12,8 +12,7 @@ UNSUPPORTED = "unsupported"
 HOSTED_ONLY = "dropped (hosted-only: jet ignores it locally too)"
 
 
-@dataclass(frozen=True)
-class KeyRule:
+class KeyRule(NamedTuple):
     key: str
     outcome: str
     becomes: str

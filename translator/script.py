@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from . import gotemplate
 from .compose import ComposeResult
 from .diagnostics import Diagnostics, Loc
 from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
+from .records import Record
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -25,8 +25,7 @@ def sq(value: str) -> str:
                           for c in value) + "'"
 
 
-@dataclass
-class Node:
+class Node(Record):
     fn: str
     kind: str  # run | push | serial | parallel | manual
     name: str
@@ -37,9 +36,9 @@ class Node:
     exclude_re: str = ""
     index: int = 0
     service: str = ""
-    argv: list[str] = field(default_factory=list)
-    children: list[str] = field(default_factory=list)
-    on_fail: list[str] = field(default_factory=list)
+    argv: list[str] = []
+    children: list[str] = []
+    on_fail: list[str] = []
     image_name: str = ""
     tag_expr: str = ""
     registry: str = ""
@@ -48,22 +47,20 @@ class Node:
     detail: str = ""
 
 
-@dataclass
-class ServiceInfo:
+class ServiceInfo(Record):
     name: str
     image: str
     deps: str
     builds: str
     secret_services: str = ""  # services started with this one that have encrypted environment
-    encrypted_env: list[str] = field(default_factory=list)  # kind, value, kind, value…
-    encrypted_args: list[str] = field(default_factory=list)
+    encrypted_env: list[str] = []  # kind, value, kind, value…
+    encrypted_args: list[str] = []
     pulls: str = ""  # services started with this one whose image is pulled, not built
     dockercfg: str = ""  # the service's own credentials for pulling its image (or its base images)
     dockercfg_service: str = ""
 
 
-@dataclass
-class ScriptPlan:
+class ScriptPlan(Record):
     nodes: list[Node]
     top: list[str]
     services: list[ServiceInfo]

@@ -120,8 +120,15 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column:column + 1] if line < len(lines) else ""
 
 
+_ScalarEvent, _AliasEvent = yaml.ScalarEvent, yaml.AliasEvent
+_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_new_tuple = tuple.__new__  # Loc(...) without NamedTuple's Python-level __new__: one per value
+
+
 def _compose(text: str, filename: str):
     parser = _Parser(text)
+    get_event = parser.get_event
     anchors: dict[str, tuple[object, int]] = {}
     # Each frame: [container, size, pending_key, pending_key_loc, anchor, is_map, merges]
     stack: list[list] = []
@@ -130,48 +137,54 @@ def _compose(text: str, filename: str):
     documents = 0
     try:
         while True:
-            event = parser.get_event()
-            if event is None or isinstance(event, yaml.StreamEndEvent):
+            event = get_event()
+            if event is None:
                 break
-            if isinstance(event, yaml.DocumentStartEvent):
+            kind = event.__class__  # dispatch on the exact class: scalars first, they are most events
+            if kind is _ScalarEvent:
+                mark = event.start_mark
+                loc = _new_tuple(Loc, (filename, mark.line + 1, mark.column + 1))
+                value, size, text = _scalar(event), 1, event.value
+                total += 1
+                if event.anchor:
+                    anchors[event.anchor] = (value, size)
+            elif kind in _STARTS:
+                mark = event.start_mark
+                loc = _new_tuple(Loc, (filename, mark.line + 1, mark.column + 1))
+                if len(stack) >= MAX_DEPTH:
+                    raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
+                                     loc, "flatten the structure; real configurations nest a few levels")
+                is_map = kind is _STARTS[0]
+                stack.append([LMap(loc) if is_map else LSeq(loc), 1, _NO_KEY, None,
+                              event.anchor, is_map, []])
+                total += 1
+                continue
+            elif kind in _ENDS:
+                frame = stack.pop()
+                value, size, text = frame[0], frame[1], None
+                loc = value.loc  # where the mapping or list starts, not where it ends
+                if frame[5] and frame[6]:
+                    _apply_merges(value, frame[6])
+                if frame[4]:
+                    anchors[frame[4]] = (value, size)
+            elif kind is _AliasEvent:
+                loc = _loc(filename, event.start_mark)
+                if event.anchor not in anchors:
+                    raise InputError("C2C002", f"YAML syntax error: unknown alias *{event.anchor}",
+                                     loc, "define the anchor (&name) before using it")
+                value, size = anchors[event.anchor]
+                text = None
+                total += size  # an alias repeats everything under its anchor
+            elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise InputError("C2C003", "the file holds more than one YAML document",
                                      _loc(filename, event.start_mark),
                                      "keep a single document: remove the extra '---' section")
                 continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
-                continue
-            loc = _loc(filename, event.start_mark)
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
-                                     loc, "flatten the structure; real configurations nest a few levels")
-                is_map = isinstance(event, yaml.MappingStartEvent)
-                stack.append([LMap(loc) if is_map else LSeq(loc), 1, _NO_KEY, None,
-                              event.anchor, is_map, []])
-                total += 1
-                continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                value, size = frame[0], frame[1]
-                loc = value.loc  # where the mapping or list starts, not where it ends
-                if frame[5] and frame[6]:
-                    _apply_merges(value, frame[6])
-                if frame[4]:
-                    anchors[frame[4]] = (value, size)
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise InputError("C2C002", f"YAML syntax error: unknown alias *{event.anchor}",
-                                     loc, "define the anchor (&name) before using it")
-                value, size = anchors[event.anchor]
-                total += size  # an alias repeats everything under its anchor
-            elif isinstance(event, yaml.ScalarEvent):
-                value, size = _scalar(event), 1
-                total += 1
-                if event.anchor:
-                    anchors[event.anchor] = (value, size)
-            else:  # pragma: no cover - PyYAML emits no other events
+            elif kind is yaml.StreamEndEvent:
+                break
+            else:  # stream start, document end
                 continue
             if total > MAX_NODES:
                 raise InputError("C2C005", f"the document expands to more than {MAX_NODES} values "
@@ -180,7 +193,7 @@ def _compose(text: str, filename: str):
             if not stack:
                 root = value
                 continue
-            _add(stack[-1], value, size, loc, event, filename)
+            _add(stack[-1], value, size, loc, text)
     finally:
         dispose = getattr(parser, "dispose", None)
         if dispose:
@@ -199,21 +212,41 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+# Plain scalars repeat a lot (keys, service names): their resolved tag and constructed value are
+# remembered, up to a bound. The values are immutable (numbers, booleans, dates, None).
+_RESOLVED: dict[tuple[str, object], str] = {}
+_CONSTRUCTED: dict[tuple[str, str], object] = {}
+_CACHE_LIMIT = 10_000
+
+
 def _scalar(event) -> object:
-    tag = event.tag
+    tag, value = event.tag, event.value
     if tag is None or tag == "!":
         if event.style:  # quoted or block text is always a string
-            return event.value
-        tag = _SCALARS.resolve(yaml.ScalarNode, event.value, event.implicit)
+            return value
+        key = (value, event.implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = _SCALARS.resolve(yaml.ScalarNode, value, event.implicit)
+            if len(_RESOLVED) < _CACHE_LIMIT:
+                _RESOLVED[key] = tag
     if tag == _STR_TAG:
-        return event.value
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        return value
     if tag == _MERGE_TAG:
         return _MergeKey()
+    key = (tag, value)
+    if key in _CONSTRUCTED:
+        return _CONSTRUCTED[key]
+    node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
     try:
-        return _SCALARS.construct_object(node, deep=True)
+        result = _SCALARS.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError:
-        return event.value  # unknown tag (e.g. !Ref): keep the text, like a plain string
+        result = value  # unknown tag (e.g. !Ref): keep the text, like a plain string
+    finally:
+        _SCALARS.constructed_objects.clear()  # the shared constructor would keep every node
+    if len(_CONSTRUCTED) < _CACHE_LIMIT:
+        _CONSTRUCTED[key] = result
+    return result
 
 
 class _MergeKey:
@@ -226,10 +259,10 @@ class _MergeKey:
         return isinstance(other, _MergeKey)
 
 
-def _add(frame: list, value, size: int, loc: Loc, event, filename: str) -> None:
+def _add(frame: list, value, size: int, loc: Loc, text: str | None) -> None:
+    """Puts a value into the open mapping or list; `text` is a scalar's source text."""
     container = frame[0]
     frame[1] += size
-    text = event.value if isinstance(event, yaml.ScalarEvent) else None
     if not frame[5]:
         container.append(value)
         container.item_loc.append(loc)
