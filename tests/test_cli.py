@@ -190,6 +190,19 @@ def test_cli_import_stays_light():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
+def test_translate_loads_only_what_it_uses(tmp_path):
+    # Schema validation, crypto and the report load lazily; dataclasses cost import time per
+    # class, so the translate path uses translator.records instead.
+    write_project(tmp_path, "app:\n  image: busybox\n", "- service: app\n  command: 'true'\n")
+    code = ("import sys; from translator.cli import main\n"
+            "try:\n    main(['translate', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('jsonschema', 'jinja2.sandbox', 'cryptography', 'dataclasses', "
+            "'translator.report', 'translator.tag_filter') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    assert (tmp_path / "compose.yaml").is_file()
+
+
 EXAMPLE_AES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "codeship__codeship-tool-examples" / \
     "11.encrypted-aes"
 
