@@ -48,16 +48,6 @@ FLOOR_A_CODE = (
     "        yaml.load(f, Loader=L)\n"
 )
 FLOOR_B_CODE = "import click"
-# --max-nodes: run the CLI with translator.yaml_loader.MAX_NODES raised, in process (the code is
-# otherwise unchanged); for measuring inputs that the node limit rejects.
-MAX_NODES_CODE = (
-    "import sys\n"
-    "import translator.yaml_loader as y\n"
-    "y.MAX_NODES = int(sys.argv.pop(1))\n"
-    "from translator.cli import main\n"
-    "sys.argv[0] = 'codeship2compose'\n"
-    "sys.exit(main())\n"
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,11 +505,10 @@ def engine_commands(cases: list[str], root: Path, reps: int, env: dict, exe: str
     return cmds, missing
 
 
-def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict,
-                   max_nodes: int | None = None) -> list[Cmd]:
+def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict) -> list[Cmd]:
     exe = console_script()
     py = sys.executable
-    cli = [exe] if max_nodes is None else [py, "-c", MAX_NODES_CODE, str(max_nodes)]
+    cli = [exe]
     cmds: list[Cmd] = []
     # The warm-ups of the small cases fill the bytecode cache for the huge ones (same modules),
     # so those skip theirs, unless they are measured alone.
@@ -701,9 +690,6 @@ def main() -> int:
     ap.add_argument("--no-bytecode-cache", action="store_true",
                     help="keep the environment's PYTHONDONTWRITEBYTECODE for the measured processes")
     ap.add_argument("--keep", metavar="DIR", help="generate the projects in DIR and keep them (for profiling)")
-    ap.add_argument("--max-nodes", type=int, metavar="N",
-                    help="run translate/check with translator.yaml_loader.MAX_NODES=N patched in "
-                         "(python -c wrapper) to measure inputs the node limit rejects")
     ap.add_argument("-v", "--verbose", action="store_true", help="print progress per round")
     args = ap.parse_args()
 
@@ -735,7 +721,7 @@ def main() -> int:
 
     t_start = time.perf_counter()
     try:
-        cmds = build_commands(cases, root, reps, huge_reps, env, args.max_nodes)
+        cmds = build_commands(cases, root, reps, huge_reps, env)
         if not cmds:
             print("nothing to measure")
             return 0
@@ -759,9 +745,6 @@ def main() -> int:
               f"CLI: {console_script()}")
         print(f"code: {code_version()}")
         print(f"note: {bytecode_note}")
-        if args.max_nodes is not None:
-            print(f"note: translate/check run through a python -c wrapper with "
-                  f"translator.yaml_loader.MAX_NODES={args.max_nodes} (not the installed CLI as is)")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end "
               f"(other work on the machine is noise); run took {elapsed:.0f} s")
         print("times are medians of whole processes (fork+exec to exit); cpu = median user+system time; "
