@@ -532,6 +532,7 @@ def cleanup_project(tmp_path_factory) -> Path:
         {"name": "ok", "service": "app", "command": sh("echo ok > /shared/ok; echo ok")},
         {"type": "parallel", "name": "slow", "service": "app", "steps": [slow("s1"), slow("s2"), slow("s3")]},
         {"name": "broken", "service": "app", "command": sh("exit 5")},
+        {"name": "top", "service": "app", "command": sh("echo started top; sleep 300")},
     ]
     # Build scope: the volumes_from volume outlives the steps, so the script itself must remove it.
     return make_project(tmp_path_factory.mktemp("cleanup"), services, steps, None, "--volumes-from-scope", "build")
@@ -575,6 +576,22 @@ def test_ctrl_c_in_a_parallel_group_removes_everything(cleanup_project, compose)
         assert any(line.startswith(f"(step: {name}) interrupted: removing its containers") for line in run.lines), run
     assert ours(engine_snapshot() - before) == set()
     assert existing(during) == set()  # also the anonymous volumes of the steps' containers
+
+
+def test_ctrl_c_in_a_top_level_step_removes_everything(cleanup_project, compose):
+    # The script's own shell is inside the step's Compose call here (not waiting for a group's
+    # branches): the clean-up must not inherit that call's settings.
+    before = engine_snapshot()
+    bg = start_script(cleanup_project, compose, "--step", "top", "--stop-timeout", "1")
+    during = wait_until(_running(before, "app", 1), timeout=120)
+    during = (during or set()) | anonymous_volumes_of(during or set())
+    bg.proc.send_signal(signal.SIGINT)
+    run = bg.finish(timeout=120)
+    assert during, f"the step's container never ran:\n{run}"
+    assert run.returncode == 130, run
+    assert "(step: top) interrupted: removing its containers" in " ".join(run.lines), run
+    assert ours(engine_snapshot() - before) == set()
+    assert existing(during) == set()
 
 
 def test_sigterm_exits_143_and_removes_everything(cleanup_project, compose):

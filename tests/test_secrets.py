@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def test_dry_run_and_list_show_no_secret(tmp_path):
         out = run_script(tmp_path, *args)
         assert out.returncode == 0, out.stderr
         assert "from-encrypted" not in out.stdout + out.stderr and "s3cr3t" not in out.stdout + out.stderr
+    # the dry run shows the run-time override file the decrypted environment will be in
+    runs = [line for line in out.stdout.splitlines() if " run " in line and line.endswith("cat\\ /build-arg")]
+    assert len(runs) == 1 and re.search(r" -f \S+/compose\.yaml -f \S+/secrets/app\.json -p ", runs[0]), out.stdout
 
 
 

@@ -82,6 +82,19 @@ def test_unknown_alias():
     assert error_of("a: *nope\n").code == "C2C002"
 
 
+@pytest.mark.parametrize("text, kind", [("a: !!int abc\n", "int"), ("a:\n  - !!timestamp nope\n", "timestamp"),
+                                        ("a: !!bool maybe\n", "bool"), ("a: !!float x\n", "float")])
+def test_a_value_its_tag_cannot_read_is_located(text, kind):
+    d = error_of(text)
+    assert d.code == "C2C002" and f"not a valid {kind}" in d.message and d.loc.line == text.count("\n")
+
+
+def test_repeated_plain_scalars_resolve_the_same_every_time():
+    doc = load("a: [1, '1', 1, yes, 'yes', yes, 1.10, ~]\nb: [1, yes]\n", "f.yml")
+    assert doc["a"] == [1, "1", 1, True, "yes", True, 1.1, None] and doc["b"] == [1, True]
+    assert doc["a"].text_of(6) == "1.10"
+
+
 def test_tabs_get_a_specific_hint():
     d = error_of("a:\n\tb: 1\n")
     assert d.code == "C2C002" and "tabs" in d.hint

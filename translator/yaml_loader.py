@@ -144,7 +144,7 @@ def _compose(text: str, filename: str):
             if kind is _ScalarEvent:
                 mark = event.start_mark
                 loc = _new_tuple(Loc, (filename, mark.line + 1, mark.column + 1))
-                value, size, text = _scalar(event), 1, event.value
+                value, size, source = _scalar(event), 1, event.value
                 total += 1
                 if event.anchor:
                     anchors[event.anchor] = (value, size)
@@ -161,7 +161,7 @@ def _compose(text: str, filename: str):
                 continue
             elif kind in _ENDS:
                 frame = stack.pop()
-                value, size, text = frame[0], frame[1], None
+                value, size, source = frame[0], frame[1], None
                 loc = value.loc  # where the mapping or list starts, not where it ends
                 if frame[5] and frame[6]:
                     _apply_merges(value, frame[6])
@@ -173,7 +173,7 @@ def _compose(text: str, filename: str):
                     raise InputError("C2C002", f"YAML syntax error: unknown alias *{event.anchor}",
                                      loc, "define the anchor (&name) before using it")
                 value, size = anchors[event.anchor]
-                text = None
+                source = None
                 total += size  # an alias repeats everything under its anchor
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
@@ -193,7 +193,7 @@ def _compose(text: str, filename: str):
             if not stack:
                 root = value
                 continue
-            _add(stack[-1], value, size, loc, text)
+            _add(stack[-1], value, size, loc, source)
     finally:
         dispose = getattr(parser, "dispose", None)
         if dispose:
@@ -242,6 +242,9 @@ def _scalar(event) -> object:
         result = _SCALARS.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError:
         result = value  # unknown tag (e.g. !Ref): keep the text, like a plain string
+    except Exception:  # noqa: BLE001 - `!!int abc`, `!!timestamp x`: PyYAML raises ValueError, AttributeError…
+        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}",
+                                                event.start_mark) from None
     finally:
         _SCALARS.constructed_objects.clear()  # the shared constructor would keep every node
     if len(_CONSTRUCTED) < _CACHE_LIMIT:

@@ -44,7 +44,11 @@ C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
 C2C_PLANNED=0  # steps a dry run would have run
-C2C_QUIET=''  # a descriptor for output nobody needs: /dev/null (stdout in dry runs: it is the plan)
+C2C_STEP_ENV=''  # set for one c2c_compose call: add the step's CI_* and -e variables
+C2C_WITH_CONFIG=''  # set for one c2c_compose call: the Docker config directory to use
+C2C_IN_GENERATOR=''  # set while a dockercfg_service runs: its own image uses your login
+C2C_USER_CONTEXT=''  # your Docker context, when it is not the default one (see c2c_docker_config)
+C2C_CONTEXT_KNOWN=0
 C2C_STATE=''
 C2C_RUN_ID=''
 C2C_SKIP=''
@@ -223,7 +227,7 @@ c2c_logged() {
     [[ $1 == c2c_compose ]] || { c2c_show "$@"; return 0; }
     # what c2c_compose would run, from parts quoted once per run: dry runs of big builds stay fast
     local out='' files='' config=''
-    ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' -f %q' "${C2C_STEP_FILES[@]}"
+    ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' %q' "${C2C_STEP_FILES[@]}"
     [[ -z ${C2C_WITH_CONFIG:-} ]] || printf -v config 'env DOCKER_CONFIG=%q ' "$C2C_WITH_CONFIG"
     (($# < 4)) || printf -v out ' %q' "${@:4}"
     printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$2" "$3" \
@@ -255,6 +259,11 @@ c2c_prefixed() {
   return "${PIPESTATUS[0]}"
 }
 
+# c2c_quiet COMMAND... : runs it with its output dropped, except in a dry run (it is the plan).
+c2c_quiet() {
+  if [[ $C2C_MODE == dry-run ]]; then "$@"; else "$@" >/dev/null; fi
+}
+
 c2c_show() {
   local out
   printf -v out '%q ' "$@"
@@ -266,7 +275,10 @@ c2c_show() {
 c2c_compose() {
   local project=$1
   shift
-  [[ -z ${C2C_WITH_CONFIG:-} ]] || local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
+  if [[ -n ${C2C_WITH_CONFIG:-} ]]; then
+    local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
+    [[ -z $C2C_USER_CONTEXT ]] || local -x DOCKER_CONTEXT=$C2C_USER_CONTEXT
+  fi
   [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
     ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
@@ -416,6 +428,7 @@ c2c_ensure_images() {
 
 c2c_build_image() {
   local service=$1
+  local -a C2C_BUILD_ARGS=()  # this build's: a generator built for its credentials has its own
   if ! c2c_secret_build_args "$service"; then
     c2c_say "(service: $service) cannot decrypt its build arguments"
     return 1
@@ -523,7 +536,7 @@ c2c_run() {
   ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     # shellcheck disable=SC2086
-    c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps >&"$C2C_QUIET" || status=$?
+    c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
@@ -566,7 +579,7 @@ c2c_push() {
   fi
   if ((status == 0)); then
     local -a config=()
-    [[ -z $C2C_CFG_DIR ]] || config=(--config "$C2C_CFG_DIR")
+    [[ -z $C2C_CFG_DIR ]] || config=(--config "$C2C_CFG_DIR" ${C2C_USER_CONTEXT:+--context "$C2C_USER_CONTEXT"})
     c2c_logged "(step: $name) " docker ${config[@]+"${config[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
@@ -746,7 +759,8 @@ c2c_pull_private() {
     [[ -n $C2C_CFG_DIR ]] || continue
     c2c_service "$service"
     image=$C2C_S_IMAGE
-    if ! c2c_logged "(image: $image) (step: $name) " docker --config "$C2C_CFG_DIR" pull -q "$image"; then
+    if ! c2c_logged "(image: $image) (step: $name) " docker --config "$C2C_CFG_DIR" \
+      ${C2C_USER_CONTEXT:+--context "$C2C_USER_CONTEXT"} pull -q "$image"; then
       c2c_say "(step: $name) pulling $image with the registry credentials of $C2C_CFG_FROM failed: see Docker's message above"
       return 1
     fi
@@ -782,7 +796,10 @@ c2c_credentials() {
     fi
   done
   local dir=$C2C_STATE/docker-config.$index.${#C2C_CFG_KEYS[@]}
-  c2c_docker_config "$dir" "$file" "$gen" || return 1
+  if ! c2c_docker_config "$dir" "$file" "$gen"; then
+    rm -rf -- "$dir"  # whatever the generator or the decryption left there
+    return 1
+  fi
   C2C_CFG_KEYS+=("$file:$gen")
   C2C_CFG_DIRS+=("$dir")
   C2C_CFG_DIR=$dir C2C_CFG_FROM=${file:-$gen}
@@ -795,7 +812,7 @@ c2c_forget_credentials() {
 
 # c2c_docker_config DIR ENCRYPTED_FILE GENERATOR_SERVICE
 c2c_docker_config() {
-  local dir=$1 source=$2 generator=$3 raw secret plugins
+  local dir=$1 source=$2 generator=$3 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
     local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS C2C_IN_GENERATOR=1
@@ -825,9 +842,19 @@ c2c_docker_config() {
     (umask 077 && { printf '{"auths":'; cat "$raw"; printf '}\n'; } >"$dir/config.json")
   fi
   rm -rf -- "$raw" "$dir/out"
-  # `docker compose` and `docker buildx` are plugins, looked for beside the config in use
-  plugins=${DOCKER_CONFIG:-${HOME:-/nonexistent}/.docker}/cli-plugins
-  [[ ! -d $plugins ]] || ln -s "$plugins" "$dir/cli-plugins"
+  # What else the Docker CLI finds beside its config: the plugins (`docker compose` is one) and
+  # your contexts, so that a private config still reaches your engine (Docker Desktop, colima).
+  local user=${DOCKER_CONFIG:-${HOME:-/nonexistent}/.docker}
+  [[ ! -d $user/cli-plugins ]] || ln -sfn "$user/cli-plugins" "$dir/cli-plugins"
+  if [[ -d $user/contexts ]]; then
+    ln -sfn "$user/contexts" "$dir/contexts"
+    if ((C2C_CONTEXT_KNOWN == 0)); then
+      C2C_CONTEXT_KNOWN=1
+      [[ -n ${DOCKER_HOST:-} ]] || C2C_USER_CONTEXT=$(docker context inspect --format '{{.Name}}' 2>/dev/null) ||
+        C2C_USER_CONTEXT=''
+      [[ $C2C_USER_CONTEXT != default ]] || C2C_USER_CONTEXT=''
+    fi
+  fi
 }
 
 # --- set-up and clean-up ---------------------------------------------------------------------
@@ -864,6 +891,8 @@ c2c_cleanup() {
   ((C2C_CLEANED)) && return
   C2C_CLEANED=1
   trap '' INT TERM
+  # an interrupt can land inside a step's call that set these for its own Compose command
+  local C2C_STEP_ENV='' C2C_WITH_CONFIG=''
   if [[ -n $C2C_STATE && -d $C2C_STATE ]]; then
     local pids pid project volume
     pids=$(c2c_descendants)
@@ -934,9 +963,7 @@ c2c_main() {
   c2c_parse_args "$@"
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
-  exec {C2C_QUIET}>/dev/null
   if [[ $C2C_MODE == dry-run ]]; then
-    exec {C2C_QUIET}>&1
     printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE"
     C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
   fi
