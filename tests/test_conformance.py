@@ -235,7 +235,10 @@ def test_the_tables_name_corpus_projects():
                                            for (p, check), (code, _) in sorted(INPUT_FAILURES.items())])
 def test_input_failures_are_warned(project: str, code: str, translated):
     """An input failure is only excused when the translator tells the user about it."""
-    translation = translated(next(p for p in PROJECTS if p.id == project))
+    found = [p for p in PROJECTS if p.id == project]
+    if not found:
+        pytest.skip(f"no corpus at {CORPUS}")
+    translation = translated(found[0])
     assert code in [d.code for d in translation.result.diagnostics if d.level == "warning"]
 
 

@@ -35,9 +35,9 @@ def _source(case: Path) -> Path:
     return case / "input"
 
 
-def translate_case(case: Path, dest: Path) -> tuple[Path, int, str]:
+def translate_case(case: Path, dest: Path, source: Path | None = None) -> tuple[Path, int, str]:
     """Copy the case's project to dest, translate it there; returns (dir, exit code, stderr)."""
-    project = copy_project(_source(case), dest)
+    project = copy_project(source or _source(case), dest)
     options = (case / "options").read_text().split() if (case / "options").is_file() else []
     cwd = os.getcwd()
     os.chdir(project)  # diagnostics name files relative to the current directory
@@ -55,7 +55,8 @@ def translated(tmp_path_factory):
 
     def get(case: Path):
         if case not in cache:
-            cache[case] = translate_case(case, tmp_path_factory.mktemp(case.name, numbered=False))
+            source = _source(case)  # skips before making the directory when the corpus is missing
+            cache[case] = translate_case(case, tmp_path_factory.mktemp(case.name, numbered=False), source)
         return cache[case]
 
     return get
