@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import gotemplate
 from .diagnostics import Diagnostics
-from .model import Project, Service, Volume
+from .model import GroupStep, Project, Service, Volume, walk
 from .records import Record
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -88,6 +88,14 @@ def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
                 diags.warning("C2C405", f"service '{svc.name}': encrypted file '{path}' does not exist; steps "
                               "that use this service will fail until it does", loc,
                               "encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path")
+    for step in walk(project.steps):
+        path = step.encrypted_dockercfg_path
+        if path and not (project.base_dir / path).is_file():
+            what = "group" if isinstance(step, GroupStep) else "step"
+            diags.warning("C2C405", f"{what} '{step.name}': encrypted registry credentials '{path}' do "
+                          "not exist; its pulls and pushes will fail until they do",
+                          step.key_loc.get("encrypted_dockercfg_path", step.loc),
+                          "encrypt your Docker config.json with `codeship2compose encrypt`")
 
 
 class _Rebaser:

@@ -209,8 +209,6 @@ class _Builder:
     def node(self, step: Step, inherited: Credentials = (None, None)) -> str:
         """`inherited`: the registry credentials of the enclosing group."""
         creds = credentials_of(step, inherited)
-        if step.encrypted_dockercfg_path:
-            self._check_exists(step, step.encrypted_dockercfg_path)
         if isinstance(step, GroupStep):
             node = self._new(step, step.kind)
             node.children = [fn for fn in (self.node(child, creds) for child in step.steps) if fn]
@@ -228,14 +226,6 @@ class _Builder:
             node.tag_expr = self._tag_expr(step)
             return node.fn
         raise TypeError(step)  # pragma: no cover - the parser creates only these kinds
-
-    def _check_exists(self, step: Step, path: str) -> None:
-        if not (self.rebase.base / path).is_file():
-            what = "group" if isinstance(step, GroupStep) else "step"
-            self.diags.warning("C2C405", f"{what} '{step.name}': encrypted registry credentials '{path}' do "
-                               "not exist; its pulls and pushes will fail until they do",
-                               step.key_loc.get("encrypted_dockercfg_path", step.loc),
-                               "encrypt your Docker config.json with `codeship2compose encrypt`")
 
     def _tag_expr(self, step: PushStep) -> str:
         try:

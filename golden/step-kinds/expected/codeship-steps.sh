@@ -802,7 +802,7 @@ c2c_credentials() {
   fi
   C2C_CFG_KEYS+=("$file:$gen")
   C2C_CFG_DIRS+=("$dir")
-  C2C_CFG_DIR=$dir C2C_CFG_FROM=${file:-$gen}
+  C2C_CFG_DIR=$dir
 }
 
 c2c_forget_credentials() {
