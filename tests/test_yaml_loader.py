@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import yaml
 
+from translator import yaml_loader
 from translator.diagnostics import InputError, Loc
 from translator.yaml_loader import LMap, LSeq, MAX_DEPTH, decode, load
 
@@ -61,6 +63,39 @@ def test_deep_nesting_is_a_diagnostic_not_a_crash(depth):
     d = error_of("[" * depth + "]" * depth)
     assert d.code == "C2C004"
     assert d.loc.col == MAX_DEPTH + 1
+
+
+class _LibyamlWithNestingLimit:
+    """A parser that stops at a nesting limit the way libyaml 0.2.5 does (PyYAML >= 6.0.4's
+    wheels), whatever PyYAML this suite runs on: in flow style it scans ahead to the limit and
+    fails before yielding a single event."""
+
+    LIMIT = 1000
+    real = yaml_loader._Parser
+
+    def __init__(self, text):
+        self.text, self.parser = text, None
+
+    def get_event(self):
+        if self.parser is None:
+            depth = 0
+            for index, char in enumerate(self.text):
+                depth += char in "[{"
+                if depth > self.LIMIT:
+                    mark = yaml.Mark("<unicode string>", index, 0, index, None, None)
+                    raise yaml.scanner.ScannerError("while increasing flow level", mark,
+                                                    "exceeded maximum nesting depth", mark)
+            self.parser = self.real(self.text)  # within the limit: parse for real
+        return self.parser.get_event()
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_the_parsers_own_nesting_limit_is_c2c004_where_ours_is_passed(monkeypatch, opening):
+    closing = "]" if opening == "[" else "}"
+    text = opening * 5000 + "x" + closing * 5000
+    monkeypatch.setattr(yaml_loader, "_Parser", _LibyamlWithNestingLimit)
+    d = error_of(text)
+    assert (d.code, d.loc.line, d.loc.col) == ("C2C004", 1, MAX_DEPTH * len(opening) + 1)
 
 
 def test_alias_bomb_is_rejected_quickly():

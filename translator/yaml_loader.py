@@ -15,6 +15,7 @@ from .diagnostics import InputError, Loc
 _Parser = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 MAX_DEPTH = 100
+_TOO_DEEP_HINT = "flatten the structure; real configurations nest a few levels"
 MAX_NODES = 1_000_000  # values after alias expansion; real configs have a few thousand
 
 
@@ -102,6 +103,8 @@ def load(text: str, filename: str):
         return _compose(text, filename)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark and _parser_nesting_limit(exc):
+            _raise_too_deep(text[:mark.index], filename, mark)
         loc = _loc(filename, mark) if mark else Loc(filename)
         problem = exc.problem or "invalid YAML"
         if exc.context:
@@ -113,6 +116,29 @@ def load(text: str, filename: str):
     except yaml.YAMLError as exc:
         raise InputError("C2C002", f"YAML syntax error: {exc}", Loc(filename),
                          "fix the YAML syntax") from None
+
+
+def _parser_nesting_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """libyaml >= 0.2.5 (PyYAML 6.0.4's wheels) stops at its own nesting limit (1,000 levels)."""
+    return "maximum nesting depth" in (exc.problem or "")
+
+
+def _raise_too_deep(prefix: str, filename: str, mark) -> None:
+    """Report the parser's nesting limit as ours: C2C004 where the document passes MAX_DEPTH.
+
+    In flow style libyaml scans ahead to its own limit before it yields the first event, so our
+    depth check never ran. The text before that point nests past MAX_DEPTH but within libyaml's
+    limit: composing it finds the level that is too deep, whatever PyYAML is installed.
+    """
+    try:
+        _compose(prefix, filename)
+    except InputError as err:
+        if err.diagnostic.code == "C2C004":
+            raise
+    except yaml.YAMLError:
+        pass
+    raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
+                     _loc(filename, mark), _TOO_DEEP_HINT) from None
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -153,7 +179,7 @@ def _compose(text: str, filename: str):
                 loc = _new_tuple(Loc, (filename, mark.line + 1, mark.column + 1))
                 if len(stack) >= MAX_DEPTH:
                     raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
-                                     loc, "flatten the structure; real configurations nest a few levels")
+                                     loc, _TOO_DEEP_HINT)
                 is_map = kind is _STARTS[0]
                 stack.append([LMap(loc) if is_map else LSeq(loc), 1, _NO_KEY, None,
                               event.anchor, is_map, []])
