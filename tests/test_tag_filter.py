@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -54,23 +55,24 @@ while (( $# >= 2 )); do
 done
 """
 
-# Reads (value, ere, tag) triples: the full filter as the runner should do it (exact string
-# first, then the regex; an empty ere means a plain value or a regex RE2 rejects).
+# Reads (value, ere, tag) triples and prints what the generated script's own filter says:
+# c2c_filter_matches from the runtime every script carries (exact string first, then the
+# regex; an empty ere means a plain value or a regex RE2 rejects).
+RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
 _BASH_FILTER = r"""
+source "$C2C_RUNTIME"
+C2C_HAVE_TAG=1
 while (( $# >= 3 )); do
-  value=$1 re=$2 tag=$3
+  value=$1 re=$2 C2C_TAG=$3
   shift 3
-  if [[ $tag == "$value" ]]; then r=0
-  elif [[ -n $re && $tag =~ $re ]]; then r=0
-  else r=1
-  fi
+  if c2c_filter_matches "$value" "$re"; then r=0; else r=1; fi
   printf '%s\n' "$r"
 done
 """
 
 
 def _run_bash(script: str, args: list[str], locale: str) -> list[bool]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": locale}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": locale, "C2C_RUNTIME": str(RUNTIME)}
     proc = subprocess.run([BASH, "-c", script, "bash", *args], capture_output=True, text=True, env=env, check=True,
                           timeout=60)
     codes = proc.stdout.split()
@@ -97,7 +99,7 @@ def _ere_or_empty(value: str) -> str:
 
 
 def bash_filter_matches(rows: list[tuple[str, str]], locale: str | None = None) -> list[bool]:
-    """The full jet filter in bash for each (value, tag)."""
+    """The generated script's filter (its runtime's c2c_filter_matches) for each (value, tag)."""
     args = []
     for value, tag in rows:
         args += [value, _ere_or_empty(value), tag]
@@ -176,6 +178,10 @@ for _pattern, _bits in TABLE:
 
 # Edge cases: (pattern, tag, selected).
 EDGE_ROWS = [
+    # jet compares the whole name before the regex: `tag: v1.0$` selects the tag "v1.0$"
+    ("v1.0$", "v1.0$", True),
+    ("v1.0$", "v1x0", True),
+    ("v1.0$", "v1.0.1", False),
     # bracket expressions with RE2 escapes inside (POSIX takes `\` literally in brackets)
     (r"^[\]a]+$", "]a]", True),
     (r"^[\]a]+$", "]b", False),
