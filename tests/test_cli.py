@@ -56,6 +56,20 @@ def test_invalid_input_exits_1_and_writes_nothing(tmp_path):
     assert not (tmp_path / "codeship-steps.sh").exists()
 
 
+@pytest.mark.parametrize("elsewhere", [False, True])
+def test_an_error_found_while_planning_the_script_leaves_nothing_on_disk(tmp_path, elsewhere):
+    # The Compose file is complete before the script is planned: neither may reach the disk.
+    project = write_project(tmp_path / "proj", SERVICES, "- service: app\n  tag: '^\\bv1$'\n  command: 'true'\n")
+    out = tmp_path / "out" if elsewhere else project
+    before = sorted(p.name for p in project.iterdir())
+    result = run("translate", str(project), *(["-o", str(out)] if elsewhere else []))
+    assert result.exit_code == 1, result.stderr
+    assert "error[C2C501]" in result.stderr and "nothing was written" in result.stderr
+    assert sorted(p.name for p in project.iterdir()) == before
+    if elsewhere:
+        assert not out.exists() or not any(out.iterdir())
+
+
 def test_usage_error_exits_2(tmp_path):
     assert run("translate", "--no-such-flag").exit_code == 2
     assert run("translate", "--volumes-from-scope", "forever").exit_code == 2

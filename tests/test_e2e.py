@@ -129,17 +129,25 @@ def _marker_step(name: str) -> dict:
                                         f'echo "to {UPTIME}"; echo "markers: $(cd /tmp && echo marker-*)"')}
 
 
+def _await(signal: str) -> str:
+    return f"until [ -e /signals/{signal} ]; do sleep 1; done"
+
+
 @pytest.fixture(scope="module")
 def parallel_project(tmp_path_factory) -> Path:
-    services = {"app": {"image": BUSYBOX}}
+    services = {"app": {"image": BUSYBOX, "volumes": ["./signals:/signals"]}}
     steps = [
         {"name": "alone", "service": "app", "command": sh(f"sleep {SLEEP}; echo slept")},
         {"type": "parallel", "name": "trio", "service": "app",
          "steps": [_marker_step("p1"), _marker_step("p2"), _marker_step("p3")]},
+        # A chain through a host directory orders the branches whatever the machine's load:
+        # bad fails, then ok1 finishes, then ok2 finishes seconds later. A runtime that stopped
+        # waiting for the group at the first failure would end the run while ok2 still sleeps.
         {"type": "parallel", "name": "failing", "service": "app", "steps": [
-            {"name": "ok1", "command": sh("sleep 3; echo ok1 finished")},
-            {"name": "bad", "command": sh("echo bad fails; exit 7")},
-            {"name": "ok2", "command": sh("sleep 3; echo ok2 finished")},
+            {"name": "ok1", "command": sh(f"{_await('bad-failed')}; sleep 2; echo ok1 finished; "
+                                          "touch /signals/ok1-finished")},
+            {"name": "bad", "command": sh("echo bad fails; touch /signals/bad-failed; exit 7")},
+            {"name": "ok2", "command": sh(f"{_await('ok1-finished')}; sleep 3; echo ok2 finished")},
         ]},
         {"name": "after", "service": "app", "command": "echo after ran"},
     ]
@@ -169,6 +177,7 @@ def test_parallel_group_runs_side_by_side_in_fresh_containers(parallel_project, 
 
 
 def test_parallel_failure_lets_siblings_finish_and_stops_the_build(parallel_project, compose):
+    shutil.rmtree(parallel_project / "signals", ignore_errors=True)
     run = run_script(parallel_project, compose, "--step", "failing", "--step", "after")
     assert run.returncode == 7, run
     assert run.said("bad")[:1] == ["bad fails"]  # (Compose v1 adds a line "7": its own exit message)
