@@ -15,10 +15,11 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success (warnings may have been printed)
-  1  the Codeship files are invalid (or have warnings, with --strict)
+  1  the Codeship files are invalid (or have warnings, with --strict); with
+     translate --check, also: the outputs on disk are stale
   2  usage error (unknown option, missing argument)
-  3  the outputs could not be written (a file not written by this tool is in
-     the way, or an I/O error); nothing was changed
+  3  the outputs could not be written (a file not written by this tool, or
+     edited by hand since, is in the way, or an I/O error); nothing was changed
 """
 
 _dir_arg = click.argument("directory", required=False, default=".",
@@ -53,30 +54,40 @@ def main() -> None:
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where to write the outputs (default: next to the services file, so that relative "
                    "paths need no rewriting).")
-@click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write.")
+@click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write, "
+                                           "or that were edited by hand since it wrote them.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: write nothing and exit 1.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a migration report: every key with what became of it, and the manual tasks "
                    "left to you. Written also when the translation fails.")
 @click.option("--report-format", type=click.Choice(["markdown", "json"]),
               help="The report's format (default: json for a .json file, else markdown).")
+@click.option("--check", is_flag=True,
+              help="Write nothing: exit 0 when the outputs on disk are what translate would write "
+                   "now, 1 (listing the stale files) when not. For pre-commit hooks and CI.")
 @_services_opt
 @_steps_opt
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
-              report_format: str | None, services: Path | None, steps: Path | None,
+              report_format: str | None, check: bool, services: Path | None, steps: Path | None,
               volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
-    Both files are written or neither is; a file that codeship2compose did not write is never
-    replaced unless --force. Warnings and errors go to stderr as FILE:LINE:COL: level[CODE]: ...
+    Both files are written or neither is; a file that codeship2compose did not write, or one
+    edited by hand since it wrote it, is never replaced unless --force. Warnings and errors go
+    to stderr as FILE:LINE:COL: level[CODE]: ...
     """
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
 
+    if check and report_path:
+        raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
     result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
     _print_diagnostics(result.diagnostics)
     failed = not result.ok or (strict and result.diagnostics)
+    if check:
+        _check_outputs(result, failed, strict)
+        return
     outputs = {} if failed else dict(result.outputs)
     if report_path and result.report is not None:
         from .report import to_json, to_markdown
@@ -104,6 +115,23 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     script = next(p for p in outputs if p.suffix == ".sh")
     click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
                f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
+
+
+def _check_outputs(result, failed: bool, strict: bool) -> None:
+    from .emit import stale_outputs
+
+    if failed:
+        _fail_summary(result.diagnostics, strict)
+        sys.exit(EXIT_INVALID)
+    stale = stale_outputs(result.outputs)
+    for path, why in stale.items():
+        click.echo(f"{path}: stale ({why})", err=True)
+    if stale:
+        click.echo(f"failed: {len(stale)} of {len(result.outputs)} outputs differ from what translate would "
+                   "write now; nothing was written\n  hint: run `codeship2compose translate` (with --force "
+                   "for a file edited by hand) and commit the result", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(f"up to date: {', '.join(str(p) for p in result.outputs)}", err=True)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
