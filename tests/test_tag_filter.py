@@ -17,14 +17,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from translator.tag_filter import (
-    UnsupportedRegex,
-    bash_quote,
-    is_regex,
-    python_matches,
-    regex_search,
-    to_bash_ere,
-)
+from re2_reference import UnsupportedRegex as ReferenceRejects
+from re2_reference import python_matches, regex_search
+from translator.tag_filter import UnsupportedRegex, is_regex, to_bash_ere
 
 BASH = shutil.which("bash")
 needs_bash = pytest.mark.skipif(BASH is None, reason="bash is needed to check the converted EREs")
@@ -369,6 +364,31 @@ EDGE_ROWS = [row for row in EDGE_ROWS if row[2] is not None]
 NON_ASCII_ROWS = {(p, t) for p, t, _ in TABLE_ROWS + EDGE_ROWS if not (p + t).isascii()}
 
 
+def _refused(pattern: str) -> bool:
+    """Valid RE2 that the converter refuses with a located error (C2C501)."""
+    try:
+        to_bash_ere(pattern)
+    except UnsupportedRegex as exc:
+        return exc.re2_valid
+    return False
+
+
+# The table's patterns that are valid RE2 but beyond what people write for branch names: the
+# translator refuses them, naming the construct. Listed so that none is refused by accident.
+REFUSED = {
+    "(?i)^[^k]$", "(?i)^\\W$", "^(?:[^\\x00-\\x{10FFFF}])?a", "^(?U)a+$", "^(?i)a(?-i)b$", "^(?i:HOTFIX)/[A-Z]+",
+    "^(?i:HOTFIX)/[a-z]+", "^(?i:a)b$", "^(a(?i)b)c$", "^*x", "^+x", "^[^\\x00-\\x{10FFFF}]",
+    "^a(?i)b|c$", "^a{2,600}$", "^a{300}$", "^x\\Q\\E*$", "x$*",
+}
+# Git refuses control characters in branch and tag names, so the script's `.` need not leave
+# out a newline as RE2's does: rows with a newline in the tag are for the reference only.
+BASH_ROWS = [r for r in TABLE_ROWS + EDGE_ROWS if r[0] not in REFUSED and "\n" not in r[1]]
+
+
+def test_only_the_listed_patterns_are_refused():
+    assert {p for p, _, _ in TABLE_ROWS + EDGE_ROWS if _refused(p)} == REFUSED
+
+
 def _row_id(row):
     pattern, tag, _ = row
     tag_id = repr(tag) if len(tag) <= 24 else f"{tag[:8]!r}...({len(tag)} chars)"
@@ -385,15 +405,13 @@ def test_python_reference(row):
 def test_python_reference_constructs_without_ere(row):
     pattern, tag, expected = row
     assert python_matches(pattern, tag) is expected
-    with pytest.raises(UnsupportedRegex) as info:
-        to_bash_ere(pattern)
-    assert info.value.re2_valid
+    assert _refused(pattern)
 
 
 @needs_bash
 @needs_utf8
 def test_table_in_bash_utf8():
-    rows = TABLE_ROWS + EDGE_ROWS
+    rows = BASH_ROWS
     got = bash_filter_matches([(p, t) for p, t, _ in rows], UTF8)
     wrong = [(p, t, e) for (p, t, e), g in zip(rows, got) if g != e]
     assert not wrong, f"bash disagrees with the table on: {wrong}"
@@ -404,7 +422,7 @@ def test_table_in_bash_utf8():
 def test_ere_agrees_with_reference_in_bash_utf8():
     """[[ $tag =~ $ere ]] alone (without the exact-match shortcut) equals the RE2 search."""
     pairs, expected = [], []
-    for pattern, tag, _ in TABLE_ROWS + EDGE_ROWS:
+    for pattern, tag, _ in BASH_ROWS:
         if not is_regex(pattern):
             continue
         try:
@@ -422,7 +440,7 @@ def test_ere_agrees_with_reference_in_bash_utf8():
 @needs_bash
 def test_ascii_rows_in_bash_c_locale():
     """For ASCII tags and patterns the ERE does not depend on a UTF-8 locale."""
-    rows = [r for r in TABLE_ROWS + EDGE_ROWS if (r[0], r[1]) not in NON_ASCII_ROWS]
+    rows = [r for r in BASH_ROWS if (r[0], r[1]) not in NON_ASCII_ROWS]
     got = bash_filter_matches([(p, t) for p, t, _ in rows], "C")
     wrong = [(p, t, e) for (p, t, e), g in zip(rows, got) if g != e]
     assert not wrong
@@ -436,13 +454,13 @@ def test_ascii_rows_in_bash_c_locale():
     [
         ("^master$", "^master$"),
         ("^(master|staging)", "^(master|staging)"),
-        (r"^v\d+\.\d+\.\d+$", "^v[0-9]+[.][0-9]+[.][0-9]+$"),
+        (r"^v\d+\.\d+\.\d+$", r"^v[0-9]+\.[0-9]+\.[0-9]+$"),
         (r"^hotfix/[A-Z]+-\d+$", "^hotfix/[A-Z]+-[0-9]+$"),
         ("^(?:dev|staging)$", "^(dev|staging)$"),
         (r"^[\w/-]+$", "^[/0-9A-Z_a-z-]+$"),
         ("^[^/]+$", "^[^/]+$"),
         ("^v[0-9]{1,3}", "^v[0-9]{1,3}"),
-        ("^feature/.+?$", "^feature/[^\n]+$"),
+        ("^feature/.+?$", "^feature/.+$"),
         ("(?s)^feature/.*", "^feature/.*"),
         ("^a*?b+?c??d{2,3}?$", "^a*b+c?d{2,3}$"),
         (r"^[\]a]", "^[]a]"),
@@ -454,21 +472,15 @@ def test_ascii_rows_in_bash_c_locale():
         (r"^\S", "^[^\t\n\f\r ]"),
         (r"^\D\W", "^[^0-9][^0-9A-Z_a-z]"),
         (r"\Aa\z", "^a$"),
-        (r"^a\$\^\\\.", "^a[$]\\^[\\][.]"),
-        (r"^\Qa.b\E$", "^a[.]b$"),
-        ("^(?P<n>x)$", "^x$"),
+        (r"^a\$\^\\\.", r"^a\$\^\\\."),
+        (r"^\Qa.b\E$", r"^a\.b$"),
+        ("^(?P<n>x)$", "^(x)$"),
         ("(?i)^master$", "^[Mm][Aa][Ss\u017f][Tt][Ee][Rr]$"),
-        ("^a{300}", "^a{255}a{45}"),
-        ("^(a|)$", "^a?$"),
-        ("^*a", "a"),
+        ("^(a|)$", "^(a?)$"),
         ("(?:)^", "^"),
-        (r"^[^\x00-\x{10FFFF}]", "x^"),
-        # anchors in the middle: dead paths removed (glibc would let a newline pass them)
-        (r"x(^|/)y", "x/y"),
-        (r"a*^b", "^b"),
-        (r"a$.", "x^"),
-        (r"^(a|b$)c", "^ac"),
-        (r"(?:^a|b$)+", "^a|b$|^ab$"),
+        # anchors in the middle mean the same in ERE: tags hold no newline (see BASH_ROWS)
+        (r"x(^|/)y", "x(^|/)y"),
+        (r"(?:^a|b$)+", "(^a|b$)+"),
         (r"(^|/)v\d", "(^|/)v[0-9]"),
     ],
 )
@@ -504,7 +516,7 @@ def _gnu_free(ere: str) -> bool:
 
 
 def test_output_is_portable_ere():
-    for pattern, _, _ in TABLE_ROWS + EDGE_ROWS:
+    for pattern, _, _ in BASH_ROWS:
         if not is_regex(pattern):
             continue
         try:
@@ -546,7 +558,7 @@ UNSUPPORTED = [
     ("^(?<n>a)", "(?<", 1, False),
     (r"^(a)\1$", "\\1", 4, False),
     ("^(?P<n>a)(?P=n)$", "(?P=", 9, False),
-    ("(?x)^a", "(?x", 0, False),
+    ("(?x)^a", "(?x)", 0, False),
     ("^(?#c)", "(?#", 1, False),
     ("^(?>a)", "(?>", 1, False),
     ("^(?i-)a", "(?i-)", 1, False),
@@ -570,7 +582,6 @@ UNSUPPORTED = [
     (r"^\xZZ", "\\xZZ", 1, False),
     ("^a{1001}", "{1001}", 2, False),
     ("^a{3,2}", "{3,2}", 2, False),
-    ("^(a{100}){11}", "{11}", 9, False),
     ("^[z-a]", "z-a", 2, False),
     ("^[[:foo:]]", "[:foo:]", 2, False),
     (r"^\pQ", "\\pQ", 1, False),
@@ -584,7 +595,6 @@ UNSUPPORTED = [
     ("^a(?m:b$)", "(?m:", 2, True),
     ("(?i)^é", "é", 5, True),
     (r"^[\x{100}-\x{1000}]", r"[\x{100}-\x{1000}]", 1, True),
-    (r"(^a|b){20}", r"(^a|b){20}", 0, True),
 ]
 
 
@@ -606,7 +616,7 @@ def test_unsupported(pattern, construct, offset, re2_valid):
         # jet: an invalid regex never matches (only the exact string does)
         assert python_matches(pattern, "a") is False
         assert python_matches(pattern, pattern) is True
-        with pytest.raises(UnsupportedRegex):
+        with pytest.raises(ReferenceRejects):
             regex_search(pattern, "a")
 
 
@@ -616,39 +626,26 @@ def test_supported_without_ere_still_has_python_semantics():
     assert python_matches("(?m)^a$", "b\na") is True
     assert python_matches(r"^[\x{100}-\x{1000}]", "\u0150") is True
     for pattern in (r"^\pL", r"(?i)^é"):
-        with pytest.raises(UnsupportedRegex) as info:
+        with pytest.raises(ReferenceRejects) as info:
             python_matches(pattern, "x")
         assert info.value.re2_valid
 
 
-def test_multiline_flag_without_anchors_is_harmless():
-    assert to_bash_ere("^a(?m:b)") == "^ab"  # no anchor inside the (?m) group
-    with pytest.raises(UnsupportedRegex):
-        to_bash_ere("^a(?m:b$)")
+@pytest.mark.parametrize("pattern", [
+    "^a(?m:b)", "^a(?m:b$)",  # flags inside the pattern
+    r"^(([/-]?|k?)*)*$", r"((/{2,3}|-+)*|[A-Z_a-z]*|[/-]*)*x", r"^(a?b?)*$", r"^(a|)+$", r"^(a*){2,}b",
+])
+def test_refused_with_a_located_error(pattern):
+    """Flags inside the pattern have no ERE; a star over a group that can match nothing can keep
+    glibc's regexec (bash fills BASH_REMATCH) busy for ages: both are refused, not converted."""
+    with pytest.raises(UnsupportedRegex) as info:
+        to_bash_ere(pattern)
+    assert info.value.re2_valid and "Suggestion:" in info.value.message
+    assert pattern[info.value.offset:].startswith(info.value.construct)
 
 
-@pytest.mark.parametrize(
-    "pattern, ere",
-    [
-        (r"^(([/-]?|k?)*)*$", "^([/-]|k)*$"),
-        (r"((/{2,3}|-+)*|[A-Z_a-z]*|[/-]*)*x", "(/{2,3}|-+|[A-Z_a-z]|[/-])*x"),
-        (r"^(a?b?)*$", "^(a|b)*$"),
-        (r"^(a|)+$", "^a*$"),
-        (r"^(a*){2,}b", "^a*b"),
-        (r"^(a?)?b", "^a?b"),
-    ],
-)
-def test_stars_over_nullable_groups_are_simplified(pattern, ere):
-    """glibc regexec (bash fills BASH_REMATCH) can spin for ages on (([/-]?|k?)*)*."""
-    assert to_bash_ere(pattern) == ere
-
-
-@needs_bash
-def test_nested_nullable_stars_do_not_hang_bash():
-    patterns = [r"^(([/-]?|k?)*)*$", r"((/{2,3}|-+)*|[A-Z_a-z]*|[/-]*)*x", r"(((/{2,3}|-+)?){2,3}|([\w]*){1,2})+$"]
-    pairs = [(to_bash_ere(p), t) for p in patterns for t in ("k-bak", "kK. .", "a-K", "//--kk" * 4)]
-    expected = [regex_search(p, t) for p in patterns for t in ("k-bak", "kK. .", "a-K", "//--kk" * 4)]
-    assert bash_ere_matches(pairs) == expected
+def test_an_optional_group_that_can_be_empty_is_fine():
+    assert to_bash_ere("^(a?)?b") == "^(a?)?b"
 
 
 def test_reference_matcher_is_linear():
@@ -656,19 +653,6 @@ def test_reference_matcher_is_linear():
     assert python_matches(r"^(a+)+b$", "a" * 5000) is False
     assert python_matches(r"(a*)*(a*)*c", "a" * 3000) is False
     assert python_matches(r"^(a|aa)*$", "a" * 3000) is True
-
-
-def test_bash_quote_round_trip():
-    samples = ["^master$", "it's", "^feature/[^\n]+$", "^[\t\n\f\r ]x\\y$", "a\x01\x7fb", "über"]
-    if BASH is None:
-        pytest.skip("bash not found")
-    for s in samples:
-        quoted = bash_quote(s)
-        assert "\n" not in quoted and "\t" not in quoted
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": UTF8 or "C"}
-        out = subprocess.run([BASH, "-c", 'eval "v=$1"; printf %s "$v"', "bash", quoted],
-                             capture_output=True, env=env, check=True).stdout
-        assert out == s.encode(), (s, quoted)
 
 
 # ---------------------------------------------------------------------------
@@ -702,7 +686,7 @@ PATTERNS = st.tuples(
     st.sampled_from(["", "", "(?i)", "(?s)", "(?is)"]),
     st.lists(_pieces, min_size=1, max_size=2).map("|".join),
 ).map("".join)
-TAGS = st.lists(st.text(alphabet="abAkKs-/.1 \n\u212a\u017f", max_size=5), min_size=1, max_size=16)
+TAGS = st.lists(st.text(alphabet="abAkKs-/.1 \u212a\u017f", max_size=5), min_size=1, max_size=16)  # no newline: see BASH_ROWS
 
 
 @needs_bash
@@ -710,7 +694,8 @@ TAGS = st.lists(st.text(alphabet="abAkKs-/.1 \n\u212a\u017f", max_size=5), min_s
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pattern=PATTERNS, tags=TAGS)
 def test_property_bash_agrees_with_python(pattern, tags):
-    ere = to_bash_ere(pattern)  # every generated construct is supported
+    assume(not _refused(pattern))  # e.g. a repeated anchor, or a star over a group that can be empty
+    ere = to_bash_ere(pattern)
     expected = [regex_search(pattern, t) for t in tags]
     assert bash_ere_matches([(ere, t) for t in tags], UTF8) == expected, ere
 
@@ -727,3 +712,29 @@ def test_property_reference_agrees_with_python_re(pattern, tags):
         assume(False)  # e.g. Python rejects a quantified anchor such as ^*
     for t in tags:
         assert regex_search(pattern, t) is (oracle.search(t) is not None), (pattern, t)
+
+
+# ---------------------------------------------------------------------------
+# Every regex filter of the real projects in ../shared/corpus converts and matches like RE2.
+
+_CORPUS_BRANCHES = ["master", "main", "develop", "dev", "staging", "production", "v1.2.3", "1.2.3", "1.2.3rc1",
+                    "v1.2.3-beta.1", "feature/x", "release-1", "codeship", "latest", "snyk-fix", "update/postgresql"]
+
+
+@needs_bash
+@needs_utf8
+def test_every_corpus_filter_matches_like_re2():
+    from conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"{CORPUS} is not here")
+    found = set()
+    for path in CORPUS.rglob("*"):
+        if path.is_file() and "steps" in path.name and path.suffix in (".yml", ".yaml"):
+            text = path.read_text(errors="replace")
+            found |= {v.strip("'\"") for v in re.findall(r"^\s*-?\s*(?:tag|exclude):\s*(.+?)\s*$", text, re.M)}
+    patterns = sorted(v for v in found if is_regex(v))
+    assert len(patterns) >= 40, patterns  # the corpus has 45 distinct ones
+    rows = [(p, b) for p in patterns for b in _CORPUS_BRANCHES]
+    expected = [python_matches(p, b) for p, b in rows]
+    assert bash_filter_matches(rows, UTF8) == expected

@@ -181,7 +181,7 @@ class _Builder:
         """The bash ERE for a regex filter ('' for a plain one, matched by equality only)."""
         if not value or ("^" not in value and "$" not in value):
             return ""
-        from . import tag_filter  # a full RE2 parser: loaded only when a pattern needs it
+        from . import tag_filter  # loaded only when a pattern needs it
 
         try:
             return tag_filter.to_bash_ere(value)
