@@ -71,45 +71,46 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     Both files are written or neither is; a file that codeship2compose did not write is never
     replaced unless --force. Warnings and errors go to stderr as FILE:LINE:COL: level[CODE]: ...
     """
+    from . import reporters
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
 
     result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
-    _print_diagnostics(result.diagnostics)
+    click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
     failed = not result.ok or (strict and result.diagnostics)
     outputs = {} if failed else dict(result.outputs)
     if report_path and result.report is not None:
-        from .report import to_json, to_markdown
-
         fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
-        outputs[report_path] = (to_json if fmt == "json" else to_markdown)(result.report)
+        outputs[report_path] = reporters.REPORT_FORMATS[fmt](result.report)
     try:
         write_outputs(outputs, force=force, modes=result.modes)
     except OutputError as exc:
-        click.echo(f"{exc.path}: error: {exc.message}; nothing was written\n  hint: {exc.hint}", err=True)
+        click.echo(reporters.user_error(exc, exc.path, "; nothing was written"), err=True)
         sys.exit(EXIT_OUTPUT)
     except OSError as exc:
-        click.echo(f"error: cannot write the outputs: {exc}; nothing was changed", err=True)
+        click.echo(reporters.message_text("error", f"cannot write the outputs: {exc}; nothing was changed"),
+                   err=True)
         sys.exit(EXIT_OUTPUT)
     if failed:
         wrote = bool(report_path and report_path in outputs)
         if wrote:
-            click.echo(f"wrote {report_path} (the migration report)", err=True)
-        _fail_summary(result.diagnostics, strict, wrote=wrote)
+            click.echo(reporters.wrote(report_path, "the migration report"), err=True)
+        click.echo(reporters.fail_summary(result.diagnostics, strict, "nothing else was written" if wrote else
+                                          "nothing was written"), err=True)
         sys.exit(EXIT_INVALID)
     for path in outputs:
-        click.echo(f"wrote {path}", err=True)
+        click.echo(reporters.wrote(path), err=True)
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
-               f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), _shell_path(script)), err=True)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
 @_dir_arg
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="text for people, json for tools, github for Actions annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="text for people, json for tools, github for Actions annotations, "
+                                      "sarif for GitHub code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @_services_opt
 @_steps_opt
@@ -121,28 +122,30 @@ def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps:
     Writes nothing.
     """
     from .api import check as run_check
+    from .reporters import REPORTERS
 
     result = run_check(directory, services, steps, volumes_from_scope)
-    if fmt == "json":
-        import json
-
-        click.echo(json.dumps([d.as_dict() for d in result.diagnostics], indent=2))
-    elif fmt == "github":
-        for d in result.diagnostics:
-            loc = d.loc
-            where = f" file={loc.file},line={loc.line},col={loc.col}" if loc and loc.line else (
-                f" file={loc.file}" if loc else "")
-            message = d.message + (f" (hint: {d.hint})" if d.hint else "")
-            click.echo(f"::{d.level}{where},title={d.code}::{_gh_escape(message)}")
-    else:
-        _print_diagnostics(result.diagnostics, err=False)
-        if result.ok and not (strict and result.diagnostics):
-            warnings = len(result.diagnostics)
-            click.echo("ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else ""))
+    click.echo(REPORTERS[fmt]().render(result.diagnostics, strict), nl=False)
     if not result.ok or (strict and result.diagnostics):
-        if fmt == "text":
-            _fail_summary(result.diagnostics, strict, err=False)
         sys.exit(EXIT_INVALID)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain a diagnostic CODE (like C2C205): what it means, why, and how to fix it.
+
+    Every code is also in docs/diagnostics.md.
+    """
+    from .catalogue import CATALOGUE, explain as explain_code
+
+    code = code.strip().upper()
+    if code not in CATALOGUE:
+        hint = "codes look like C2C205; every one is listed in docs/diagnostics.md"
+        if code.isdigit() and f"C2C{code.zfill(3)}" in CATALOGUE:
+            hint = f"did you mean C2C{code.zfill(3)}?"
+        raise click.UsageError(f"unknown diagnostic code {code!r} ({hint})")
+    click.echo(explain_code(code), nl=False)
 
 
 _key_opt = click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path), default="codeship.aes",
@@ -227,9 +230,10 @@ def _load_key(key_path: Path) -> bytes:
 
 
 def _aes_fail(exc, path: Path) -> None:
-    hint = f"\n  hint: {exc.hint}" if getattr(exc, "hint", "") else ""
+    from .reporters import message_text
+
     message = exc.message if str(exc.message).startswith(str(path)) else f"{path}: {exc.message}"
-    click.echo(f"error: {message}{hint}", err=True)
+    click.echo(message_text("error", message, hint=exc.hint), err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -237,8 +241,11 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
     import os
     import tempfile
 
+    from .reporters import message_text, wrote
+
     if target.exists() and not force:
-        click.echo(f"{target}: error: exists; nothing was written\n  hint: pass --force to replace it", err=True)
+        click.echo(message_text("error", "exists; nothing was written", target, hint="pass --force to replace it"),
+                   err=True)
         sys.exit(EXIT_OUTPUT)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
@@ -247,26 +254,9 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
-        click.echo(f"{target}: error: cannot write: {exc.strerror or exc}", err=True)
+        click.echo(message_text("error", f"cannot write: {exc.strerror or exc}", target), err=True)
         sys.exit(EXIT_OUTPUT)
-    click.echo(f"wrote {target}", err=True)
-
-
-def _print_diagnostics(diagnostics, err: bool = True) -> None:
-    for d in diagnostics:
-        click.echo(d.format(), err=err)
-
-
-def _fail_summary(diagnostics, strict: bool, err: bool = True, wrote: bool = False) -> None:
-    errors = sum(1 for d in diagnostics if d.level == "error")
-    warnings = len(diagnostics) - errors
-    what = f"{errors} error(s)" + (f" and {warnings} warning(s) (--strict)" if strict and warnings else "")
-    click.echo(f"failed: {what}; nothing else was written" if err and wrote else
-               f"failed: {what}; nothing was written" if err else f"failed: {what}", err=err)
-
-
-def _gh_escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    click.echo(wrote(target), err=True)
 
 
 def _count_steps(project) -> int:

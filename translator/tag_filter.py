@@ -53,6 +53,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import UserError
+
 __all__ = [
     "UnsupportedRegex",
     "bash_quote",
@@ -73,7 +75,7 @@ def is_regex(value: str) -> bool:
     return "^" in value or "$" in value
 
 
-class UnsupportedRegex(Exception):
+class UnsupportedRegex(UserError):
     """A filter regex that cannot be converted to a POSIX ERE (or that RE2 rejects).
 
     Attributes:
@@ -90,7 +92,6 @@ class UnsupportedRegex(Exception):
         super().__init__(message)
         self.construct = construct
         self.offset = offset
-        self.message = message
         self.re2_valid = re2_valid
         self.pattern = pattern
 
