@@ -101,3 +101,43 @@ def test_only_the_cli_and_the_reporters_format_diagnostics():
                and ("hint: {" in p.read_text() or "::{d.level}" in p.read_text())]
     assert spelled == []
     assert os.path.isfile(root / "reporters.py")
+
+
+def test_a_user_error_no_command_handled_is_reported_not_raised(tmp_path, monkeypatch):
+    from translator import api
+    from translator.gotemplate import TemplateError
+
+    def fail(*_args, **_kwargs):
+        raise TemplateError("the template is broken", "write it again")
+
+    monkeypatch.setattr(api, "check", fail)
+    result = CliRunner().invoke(main, ["check", str(tmp_path)], catch_exceptions=False)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "error: the template is broken\n  hint: write it again\n")
+
+
+def test_any_other_exception_is_a_bug_and_keeps_its_traceback(tmp_path, monkeypatch):
+    from translator import api
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api, "check", fail)
+    with pytest.raises(RuntimeError, match="a bug"):
+        CliRunner().invoke(main, ["check", str(tmp_path)], catch_exceptions=False)
+
+
+def test_every_exception_the_package_raises_on_purpose_is_a_user_error():
+    from translator.codeship_aes import AesError
+    from translator.commands import CommandSyntaxError
+    from translator.diagnostics import InputError
+    from translator.emit import OutputError
+    from translator.errors import UserError
+    from translator.gotemplate import TemplateError
+    from translator.tag_filter import UnsupportedRegex
+
+    for cls in (AesError, CommandSyntaxError, InputError, OutputError, TemplateError, UnsupportedRegex):
+        assert issubclass(cls, UserError), cls
+    exc = OutputError(Path("x"), "in the way", "move it")
+    assert (exc.message, exc.hint, str(exc)) == ("in the way", "move it", "in the way (hint: move it)")
+    assert InputError("C2C006", "dup", hint="remove one").diagnostic.level == "error"

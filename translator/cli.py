@@ -34,7 +34,25 @@ _scope_opt = click.option("--volumes-from-scope", type=click.Choice(["step", "bu
                                "(the Codeship volumes tutorial) or the whole run (what jet 2.x does).")
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """A user error (errors.UserError) that no command handled is still reported as one: its
+    message and hint, exit 1 (3 for outputs that cannot be written). Any other exception is a
+    bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            from .emit import OutputError
+            from .reporters import user_error
+
+            click.echo(user_error(exc), err=True)
+            sys.exit(EXIT_OUTPUT if isinstance(exc, OutputError) else EXIT_INVALID)
+
+
+@click.group(cls=_Main, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codeship2compose")
 def main() -> None:
     """Translate a Codeship Pro build into Docker Compose.
@@ -88,8 +106,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         click.echo(reporters.user_error(exc, exc.path, "; nothing was written"), err=True)
         sys.exit(EXIT_OUTPUT)
     except OSError as exc:
-        click.echo(reporters.message_text("error", f"cannot write the outputs: {exc}; nothing was changed"),
-                   err=True)
+        click.echo(reporters.error_text(f"cannot write the outputs: {exc}; nothing was changed"), err=True)
         sys.exit(EXIT_OUTPUT)
     if failed:
         wrote = bool(report_path and report_path in outputs)
@@ -230,10 +247,10 @@ def _load_key(key_path: Path) -> bytes:
 
 
 def _aes_fail(exc, path: Path) -> None:
-    from .reporters import message_text
+    from .reporters import error_text
 
     message = exc.message if str(exc.message).startswith(str(path)) else f"{path}: {exc.message}"
-    click.echo(message_text("error", message, hint=exc.hint), err=True)
+    click.echo(error_text(message, hint=exc.hint), err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -241,11 +258,10 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
     import os
     import tempfile
 
-    from .reporters import message_text, wrote
+    from .reporters import error_text, wrote
 
     if target.exists() and not force:
-        click.echo(message_text("error", "exists; nothing was written", target, hint="pass --force to replace it"),
-                   err=True)
+        click.echo(error_text("exists; nothing was written", target, "pass --force to replace it"), err=True)
         sys.exit(EXIT_OUTPUT)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
@@ -254,7 +270,7 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
-        click.echo(message_text("error", f"cannot write: {exc.strerror or exc}", target), err=True)
+        click.echo(error_text(f"cannot write: {exc.strerror or exc}", target), err=True)
         sys.exit(EXIT_OUTPUT)
     click.echo(wrote(target), err=True)
 
