@@ -95,7 +95,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
     result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
     click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
-    failed = not result.ok or (strict and result.diagnostics)
+    failed = reporters.failed(result, strict)
     outputs = {} if failed else dict(result.outputs)
     if report_path and result.report is not None:
         fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
@@ -139,15 +139,15 @@ def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps:
     Writes nothing.
     """
     from .api import check as run_check
-    from .reporters import REPORTERS
+    from .reporters import REPORTERS, failed
 
     result = run_check(directory, services, steps, volumes_from_scope)
-    click.echo(REPORTERS[fmt]().render(result.diagnostics, strict), nl=False)
-    if not result.ok or (strict and result.diagnostics):
+    click.echo(REPORTERS[fmt]().render(result, strict), nl=False)
+    if failed(result, strict):
         sys.exit(EXIT_INVALID)
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@main.command()
 @click.argument("code")
 def explain(code: str) -> None:
     """Explain a diagnostic CODE (like C2C205): what it means, why, and how to fix it.
