@@ -105,3 +105,14 @@ def test_explain_an_unknown_code_is_a_usage_error(argv, hint):
     result = CliRunner().invoke(main, ["explain", *argv], catch_exceptions=False)
     assert result.exit_code == 2
     assert hint in result.stderr
+
+
+@pytest.mark.parametrize("cwd", ["/", "tmp"])
+def test_explain_names_the_example_files_alike_from_any_directory(cwd, monkeypatch):
+    import tempfile
+
+    monkeypatch.chdir(tempfile.gettempdir() if cwd == "tmp" else cwd)  # the example's parent, or not
+    out = CliRunner().invoke(main, ["explain", "C2C301"], catch_exceptions=False).stdout
+    assert "\n  codeship-steps.yml:1:3: error[C2C301]" in out
+    out = CliRunner().invoke(main, ["explain", "C2C012"], catch_exceptions=False).stdout
+    assert "\n  .: error[C2C012]: no services file in .\n" in out

@@ -44,7 +44,8 @@ CODES = (
          "Fix the syntax at the line and column given; indent with spaces.",
          services="app:\n  image: [busybox\n"),
     Code("C2C003", ERROR, "more than one YAML document",
-         "Codeship reads one document per file; a second `---` section would be ignored.",
+         "The file holds more than one YAML document (a `---` line starts another); a Codeship "
+         "configuration file is a single document.",
          "Keep a single document: remove the extra `---` section.",
          services="app:\n  image: busybox\n---\ndb:\n  image: busybox\n"),
     Code("C2C004", ERROR, "the document nests too deeply",
@@ -308,11 +309,13 @@ def run_example(entry: Code) -> list:
                 Path(tmp, name).write_text(text, encoding="utf-8")
         diagnostics = check(Path(tmp)).diagnostics
     def here(text):  # the example's directory is "."
-        for prefix in {real, tmp}:
+        for prefix in prefixes:
             text = text.replace(prefix + os.sep, "").replace(prefix, ".")
         return text
 
-    real = os.path.realpath(tmp)
+    # messages name the directory as given, or relative to the current directory when below it
+    prefixes = sorted({tmp, os.path.realpath(tmp), os.path.relpath(tmp), os.path.relpath(os.path.realpath(tmp))}
+                      - {"."}, key=len, reverse=True)
     out = []
     for d in diagnostics:
         if d.code == entry.code:
