@@ -71,6 +71,8 @@ CASES = [
      "error", 1, 3, "image_name"),
     ("group without steps", "app:\n  image: busybox\n", "- type: parallel\n", "C2C209", "error", 1, 3,
      "steps"),
+    ("empty group", "app:\n  image: busybox\n", "- type: serial\n  steps: []\n", "C2C212", "warning", 2, 10,
+     "no steps"),
     ("service and services", "app:\n  image: busybox\n",
      "- type: parallel\n  service: app\n  services: [app]\n  steps: []\n", "C2C210", "error", 3, 3, "both"),
     ("legacy matrix", "app:\n  image: busybox\n",

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from .compose import to_compose
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Level
 from .emit import COMPOSE_NAME, SCRIPT_NAME, render_compose, render_script
 from .model import Project
 from .project import load_project
@@ -26,7 +26,7 @@ class Result(Record):
 
     @property
     def ok(self) -> bool:
-        return not any(d.level == "error" for d in self.diagnostics)
+        return not any(d.level == Level.ERROR for d in self.diagnostics)
 
 
 def check(directory: Path, services: Path | None = None, steps: Path | None = None,

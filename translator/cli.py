@@ -35,7 +35,25 @@ _scope_opt = click.option("--volumes-from-scope", type=click.Choice(["step", "bu
                                "(the Codeship volumes tutorial) or the whole run (what jet 2.x does).")
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """A user error (errors.UserError) that no command handled is still reported as one: its
+    message and hint, exit 1 (3 for outputs that cannot be written). Any other exception is a
+    bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            from .emit import OutputError
+            from .reporters import user_error
+
+            click.echo(user_error(exc), err=True)
+            sys.exit(EXIT_OUTPUT if isinstance(exc, OutputError) else EXIT_INVALID)
+
+
+@click.group(cls=_Main, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codeship2compose")
 def main() -> None:
     """Translate a Codeship Pro build into Docker Compose.
@@ -77,67 +95,63 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     edited by hand since it wrote it, is never replaced unless --force. Warnings and errors go
     to stderr as FILE:LINE:COL: level[CODE]: ...
     """
+    from . import reporters
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
     result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
-    _print_diagnostics(result.diagnostics)
-    failed = not result.ok or (strict and result.diagnostics)
+    click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
+    failed = reporters.failed(result, strict)
     if check:
         _check_outputs(result, failed, strict)
         return
     outputs = {} if failed else dict(result.outputs)
     if report_path and result.report is not None:
-        from .report import to_json, to_markdown
-
         fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
-        outputs[report_path] = (to_json if fmt == "json" else to_markdown)(result.report)
+        outputs[report_path] = reporters.REPORT_FORMATS[fmt](result.report)
     try:
         write_outputs(outputs, force=force, modes=result.modes)
     except OutputError as exc:
-        click.echo(f"{exc.path}: error: {exc.message}; nothing was written\n  hint: {exc.hint}", err=True)
+        click.echo(reporters.user_error(exc, exc.path, "; nothing was written"), err=True)
         sys.exit(EXIT_OUTPUT)
     except OSError as exc:
-        click.echo(f"error: cannot write the outputs: {exc}; nothing was changed", err=True)
+        click.echo(reporters.error_text(f"cannot write the outputs: {exc}; nothing was changed"), err=True)
         sys.exit(EXIT_OUTPUT)
     if failed:
         wrote = bool(report_path and report_path in outputs)
         if wrote:
-            click.echo(f"wrote {report_path} (the migration report)", err=True)
-        _fail_summary(result.diagnostics, strict, wrote=wrote)
+            click.echo(reporters.wrote(report_path, "the migration report"), err=True)
+        click.echo(reporters.fail_summary(result.diagnostics, strict, "nothing else was written" if wrote else
+                                          "nothing was written"), err=True)
         sys.exit(EXIT_INVALID)
     for path in outputs:
-        click.echo(f"wrote {path}", err=True)
+        click.echo(reporters.wrote(path), err=True)
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
-               f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), _shell_path(script)), err=True)
 
 
 def _check_outputs(result, failed: bool, strict: bool) -> None:
+    from . import reporters
     from .emit import stale_outputs
 
     if failed:
-        _fail_summary(result.diagnostics, strict)
+        click.echo(reporters.fail_summary(result.diagnostics, strict, "nothing was written"), err=True)
         sys.exit(EXIT_INVALID)
     stale = stale_outputs(result.outputs)
-    for path, why in stale.items():
-        click.echo(f"{path}: stale ({why})", err=True)
+    click.echo(reporters.freshness(stale, list(result.outputs)), err=True)
     if stale:
-        click.echo(f"failed: {len(stale)} of {len(result.outputs)} outputs differ from what translate would "
-                   "write now; nothing was written\n  hint: run `codeship2compose translate` (with --force "
-                   "for a file edited by hand) and commit the result", err=True)
         sys.exit(EXIT_INVALID)
-    click.echo(f"up to date: {', '.join(str(p) for p in result.outputs)}", err=True)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
 @_dir_arg
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="text for people, json for tools, github for Actions annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]), default="text",
+              show_default=True, help="text for people, json for tools, github for Actions annotations, "
+                                      "sarif for GitHub code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @_services_opt
 @_steps_opt
@@ -149,28 +163,30 @@ def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps:
     Writes nothing.
     """
     from .api import check as run_check
+    from .reporters import REPORTERS, failed
 
     result = run_check(directory, services, steps, volumes_from_scope)
-    if fmt == "json":
-        import json
-
-        click.echo(json.dumps([d.as_dict() for d in result.diagnostics], indent=2))
-    elif fmt == "github":
-        for d in result.diagnostics:
-            loc = d.loc
-            where = f" file={loc.file},line={loc.line},col={loc.col}" if loc and loc.line else (
-                f" file={loc.file}" if loc else "")
-            message = d.message + (f" (hint: {d.hint})" if d.hint else "")
-            click.echo(f"::{d.level}{where},title={d.code}::{_gh_escape(message)}")
-    else:
-        _print_diagnostics(result.diagnostics, err=False)
-        if result.ok and not (strict and result.diagnostics):
-            warnings = len(result.diagnostics)
-            click.echo("ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else ""))
-    if not result.ok or (strict and result.diagnostics):
-        if fmt == "text":
-            _fail_summary(result.diagnostics, strict, err=False)
+    click.echo(REPORTERS[fmt]().render(result, strict), nl=False)
+    if failed(result, strict):
         sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Explain a diagnostic CODE (like C2C205): what it means, why, and how to fix it.
+
+    Every code is also in docs/diagnostics.md.
+    """
+    from .catalogue import CATALOGUE, explain as explain_code
+
+    code = code.strip().upper()
+    if code not in CATALOGUE:
+        hint = "codes look like C2C205; every one is listed in docs/diagnostics.md"
+        if code.isdigit() and f"C2C{code.zfill(3)}" in CATALOGUE:
+            hint = f"did you mean C2C{code.zfill(3)}?"
+        raise click.UsageError(f"unknown diagnostic code {code!r} ({hint})")
+    click.echo(explain_code(code), nl=False)
 
 
 _key_opt = click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path), default="codeship.aes",
@@ -255,9 +271,10 @@ def _load_key(key_path: Path) -> bytes:
 
 
 def _aes_fail(exc, path: Path) -> None:
-    hint = f"\n  hint: {exc.hint}" if getattr(exc, "hint", "") else ""
+    from .reporters import error_text
+
     message = exc.message if str(exc.message).startswith(str(path)) else f"{path}: {exc.message}"
-    click.echo(f"error: {message}{hint}", err=True)
+    click.echo(error_text(message, hint=exc.hint), err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -265,8 +282,10 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
     import os
     import tempfile
 
+    from .reporters import error_text, wrote
+
     if target.exists() and not force:
-        click.echo(f"{target}: error: exists; nothing was written\n  hint: pass --force to replace it", err=True)
+        click.echo(error_text("exists; nothing was written", target, "pass --force to replace it"), err=True)
         sys.exit(EXIT_OUTPUT)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
@@ -275,26 +294,9 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int) -> N
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
-        click.echo(f"{target}: error: cannot write: {exc.strerror or exc}", err=True)
+        click.echo(error_text(f"cannot write: {exc.strerror or exc}", target), err=True)
         sys.exit(EXIT_OUTPUT)
-    click.echo(f"wrote {target}", err=True)
-
-
-def _print_diagnostics(diagnostics, err: bool = True) -> None:
-    for d in diagnostics:
-        click.echo(d.format(), err=err)
-
-
-def _fail_summary(diagnostics, strict: bool, err: bool = True, wrote: bool = False) -> None:
-    errors = sum(1 for d in diagnostics if d.level == "error")
-    warnings = len(diagnostics) - errors
-    what = f"{errors} error(s)" + (f" and {warnings} warning(s) (--strict)" if strict and warnings else "")
-    click.echo(f"failed: {what}; nothing else was written" if err and wrote else
-               f"failed: {what}; nothing was written" if err else f"failed: {what}", err=err)
-
-
-def _gh_escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    click.echo(wrote(target), err=True)
 
 
 def _count_steps(project) -> int:

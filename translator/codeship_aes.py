@@ -23,6 +23,8 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from .errors import UserError
+
 if TYPE_CHECKING:  # annotations only (postponed by `from __future__ import annotations`)
     from collections.abc import Mapping
 
@@ -54,20 +56,12 @@ _HEADER_PREFIX = b"codeship:"
 _WS = re.compile(rb"[ \t\r\n\v\f]+")
 
 
-class AesError(Exception):
+class AesError(UserError):
     """A user-facing encryption/decryption problem.
 
     ``message`` says what went wrong (naming the file or variable involved), ``hint`` says what the
     user should do about it (may be empty).
     """
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shlex
 
+from .errors import UserError
 
-class CommandSyntaxError(ValueError):
+
+class CommandSyntaxError(UserError):
     pass
 
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import NamedTuple
 
+from .errors import UserError
 from .records import Record
 
-ERROR = "error"
-WARNING = "warning"
+
+class Level(str, Enum):
+    """How bad a diagnostic is; compares equal to its text ("error", "warning")."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ERROR = Level.ERROR
+WARNING = Level.WARNING
 
 
 # Loc and Diagnostic are NamedTuples (immutable, hashable, cheap to make: the loader makes a Loc
@@ -26,30 +39,24 @@ class Loc(NamedTuple):
 
 
 class Diagnostic(NamedTuple):
-    level: str
+    level: Level
     code: str
     message: str
     loc: Loc | None = None
     hint: str | None = None
 
-    def format(self) -> str:
-        where = f"{self.loc}: " if self.loc else ""
-        text = f"{where}{self.level}[{self.code}]: {self.message}"
-        if self.hint:
-            text += f"\n  hint: {self.hint}"
-        return text
+    @classmethod
+    def of(cls, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> Diagnostic:
+        """A diagnostic with the level the catalogue gives its code."""
+        from .catalogue import CATALOGUE
 
-    def as_dict(self) -> dict:
-        loc = self.loc or Loc("")
-        return {
-            "code": self.code,
-            "level": self.level,
-            "file": loc.file,
-            "line": loc.line,
-            "column": loc.col,
-            "message": self.message,
-            "hint": self.hint,
-        }
+        return cls(CATALOGUE[code].level, code, message, loc, hint)
+
+    def format(self) -> str:
+        """The text form (`reporters.text`), for messages and test failures."""
+        from .reporters import diagnostic_text
+
+        return diagnostic_text(self)
 
 
 class Diagnostics(Record):
@@ -57,11 +64,14 @@ class Diagnostics(Record):
 
     items: list[Diagnostic] = []
 
-    def error(self, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> None:
-        self.items.append(Diagnostic(ERROR, code, message, loc, hint))
+    def add(self, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> None:
+        """Record a diagnostic; its level is the catalogue's (translator/catalogue.py)."""
+        self.items.append(Diagnostic.of(code, message, loc, hint))
 
-    def warning(self, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> None:
-        self.items.append(Diagnostic(WARNING, code, message, loc, hint))
+    # The call sites say which level they expect; tests/test_catalogue.py checks that each agrees
+    # with the catalogue, which alone decides.
+    error = add
+    warning = add
 
     @property
     def has_errors(self) -> bool:
@@ -75,9 +85,9 @@ class Diagnostics(Record):
         return sorted(self.items, key=key)
 
 
-class InputError(Exception):
+class InputError(UserError):
     """Raised inside a stage to abandon it; the stage's caller turns it into a diagnostic."""
 
     def __init__(self, code: str, message: str, loc: Loc | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.diagnostic = Diagnostic(ERROR, code, message, loc, hint)
+        super().__init__(message, hint)
+        self.diagnostic = Diagnostic.of(code, message, loc, hint)

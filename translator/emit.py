@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
+from .errors import UserError
 from .script import ScriptPlan, sq
 
 COMPOSE_NAME = "compose.yaml"
@@ -115,10 +116,10 @@ def render_script(plan: ScriptPlan, services_file: str, steps_file: str) -> str:
         script_name=SCRIPT_NAME, plan=plan, runtime=runtime, decrypt=decrypt))
 
 
-class OutputError(Exception):
+class OutputError(UserError):
     def __init__(self, path: Path, message: str, hint: str):
-        super().__init__(message)
-        self.path, self.message, self.hint = path, message, hint
+        super().__init__(message, hint)
+        self.path = path
 
 
 def check_writable(outputs: dict[Path, str], force: bool) -> None:

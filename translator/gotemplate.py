@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .errors import UserError
+
 # Template variable → the environment variable the script sets (None: a literal value).
 VARIABLES = {
     "ProjectID": "CI_PROJECT_ID",
@@ -37,7 +39,7 @@ _PRINTF = re.compile(r'^printf\s+\\?"%\.(\d+)s\\?"\s+\.([A-Za-z]+)$')
 _PIPE_PRINTF = re.compile(r'^\.([A-Za-z]+)\s*\|\s*printf\s+\\?"%\.(\d+)s\\?"$')
 
 
-class TemplateError(ValueError):
+class TemplateError(UserError):
     pass
 
 

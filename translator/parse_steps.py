@@ -193,7 +193,7 @@ class _StepParser:
         group.name, group.auto_named, group.loc = name, auto, m.loc
         self._common(group, f)
         if not children:
-            self.diags.warning("C2C209", f"the {kind} group has no steps", m.loc_of("steps"))
+            self.diags.warning("C2C212", f"the {kind} group has no steps", m.loc_of("steps"))
         return group
 
     def _expand_services(self, children: LSeq, kind: str, services: list[str], path: str,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import UserError
+
 _ERE_SPECIAL = set("^.[$()|*+?{\\")  # escaped with a backslash when literal
 _REPEAT = re.compile(r"\{(0|[1-9][0-9]*)(?:(,)(0|[1-9][0-9]*)?)?\}")  # else `{` is a literal, as in Go
 _ERE_DUP_MAX = 255  # the largest count every regcomp must accept
@@ -55,7 +57,7 @@ def is_regex(value: str) -> bool:
     return "^" in value or "$" in value
 
 
-class UnsupportedRegex(Exception):
+class UnsupportedRegex(UserError):
     """A filter regex that cannot be converted: `construct` at `offset` of `pattern`."""
 
     def __init__(self, pattern: str, construct: str, offset: int, why: str, re2_valid: bool,
@@ -67,8 +69,7 @@ class UnsupportedRegex(Exception):
         else:
             message = (f"{where}: RE2 (Go regexp, used by jet) rejects it: {why}. jet never errors on an "
                        "invalid regex; the filter simply never matches")
-        self.message = message + (f". Suggestion: {suggestion}" if suggestion else "")
-        super().__init__(self.message)
+        super().__init__(message + (f". Suggestion: {suggestion}" if suggestion else ""))
 
 
 def to_bash_ere(pattern: str) -> str:
@@ -245,9 +246,12 @@ class _Converter:
                          self.p[start:start + (2 if c in "bB" else 3)])
             if c in "pP" and not braced and construct[2:] not in _UNICODE_CLASSES:
                 raise self.invalid(construct, start, "invalid character class range")
-            why = ("word-boundary assertions are not part of POSIX ERE" if c in "bB" else
-                   "Unicode classes have no portable POSIX ERE")
-            raise self.unsupported(construct, start, why, "spell the characters out in a [class]")
+            if c in "bB":
+                raise self.unsupported(construct, start, "word-boundary assertions are not part of POSIX ERE",
+                                       "spell the boundary out, e.g. `(^|[^0-9A-Za-z_])word([^0-9A-Za-z_]|$)` "
+                                       "for `\\bword\\b`")
+            raise self.unsupported(construct, start, "Unicode classes have no portable POSIX ERE",
+                                   "spell the characters out in a [class]")
         return None
 
     def escaped_char(self, start: int) -> str:

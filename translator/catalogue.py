@@ -1,0 +1,340 @@
+"""The catalogue of diagnostics: every code with its level, title, why, how to fix, and an
+example input that produces it.
+
+The code takes each diagnostic's level from here (`Diagnostic.of`); `docs/diagnostics.md`
+(scripts/update_diagnostics_doc.py) and `codeship2compose explain CODE` are generated from it;
+tests/test_catalogue.py checks that every code the source uses is here, that every code here is
+used, and that every example really produces its code. Adding a code is one `Code(...)` entry.
+
+Numbering: 0xx reading the files, 1xx the services file, 2xx the steps file, 3xx references
+between them, 4xx the Compose file, 5xx the steps script.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .diagnostics import ERROR, WARNING, Level
+
+SERVICES = "app:\n  image: busybox\n"
+STEPS = "- service: app\n  command: 'true'\n"
+
+
+class Code(NamedTuple):
+    code: str
+    level: Level
+    title: str
+    why: str
+    fix: str
+    # The example: the services and steps files (None: the file does not exist) that `check`
+    # turns into this diagnostic; `example=False` when it needs more than two small text files.
+    services: str | None = SERVICES
+    steps: str | None = STEPS
+    example: bool = True
+
+
+CODES = (
+    # 0xx: reading the files
+    Code("C2C001", ERROR, "the file is not text",
+         "The file is not UTF-8 or holds a NUL byte, so it cannot be a YAML configuration.",
+         "Save the file as UTF-8 text.", example=False),
+    Code("C2C002", ERROR, "YAML syntax error",
+         "The file is not valid YAML (or JSON): an unclosed bracket, tab indentation, an unknown alias, "
+         "a mapping used as a key, a bad merge key.",
+         "Fix the syntax at the line and column given; indent with spaces.",
+         services="app:\n  image: [busybox\n"),
+    Code("C2C003", ERROR, "more than one YAML document",
+         "The file holds more than one YAML document (a `---` line starts another); a Codeship "
+         "configuration file is a single document.",
+         "Keep a single document: remove the extra `---` section.",
+         services="app:\n  image: busybox\n---\ndb:\n  image: busybox\n"),
+    Code("C2C004", ERROR, "the document nests too deeply",
+         "The file nests more than 100 levels; no real configuration does, and such input is a way to "
+         "exhaust the translator.",
+         "Flatten the structure.", example=False),
+    Code("C2C005", ERROR, "the document expands to too many values",
+         "YAML aliases that repeat aliases (an \"alias bomb\") expand to more than a million values.",
+         "Remove the repeated aliases.", example=False),
+    Code("C2C006", ERROR, "duplicate key",
+         "A mapping sets the same key twice: YAML keeps only the last, silently, and Compose rejects it.",
+         "Remove one of the two.",
+         services="app:\n  image: busybox\n  image: alpine\n"),
+    Code("C2C010", ERROR, "cannot read the file",
+         "The services or steps file exists but cannot be read (permissions, a directory, an I/O error).",
+         "Check the path and its permissions.", example=False),
+    Code("C2C011", ERROR, "the file is a git symlink stored as text",
+         "The file holds only a path: git checked a symbolic link out as a plain file "
+         "(core.symlinks=false, common on Windows).",
+         "Point --services/--steps at the file the link names, or enable symlinks in git.",
+         services="../ci/codeship-services.yml"),
+    Code("C2C012", ERROR, "no services file",
+         "There is no codeship-services.yml (or docker-compose.yml, or the old jet-* names) in the "
+         "directory, or a file given with --services/--steps does not exist.",
+         "Run in the repository root, or pass --services PATH / --steps PATH.",
+         services=None),
+    Code("C2C013", WARNING, "no steps file",
+         "There is no codeship-steps.yml (or .json): the Compose file is still useful, but the script "
+         "has no steps to run.",
+         "Add codeship-steps.yml, or pass --steps PATH.",
+         steps=None),
+    Code("C2C014", ERROR, "the file is a Dockerfile",
+         "The services or steps file holds Dockerfile instructions (FROM, RUN, …), not YAML.",
+         "Put the instructions in a Dockerfile, point build.dockerfile at it, and keep the Codeship "
+         "configuration in this file.",
+         services="FROM busybox\nRUN echo hi\n"),
+    # 1xx: the services file
+    Code("C2C100", ERROR, "the services file has no services",
+         "The services file is empty, is not a mapping of service names, has `version:` without "
+         "`services:`, or has unknown top-level keys next to `services:`.",
+         "Write each service as `name:` with its keys indented below it.",
+         services=""),
+    Code("C2C101", WARNING, "top-level Compose key ignored",
+         "A Compose-style services file has top-level `volumes`, `networks`, `secrets` or `configs`; "
+         "Codeship does not support them.",
+         "Remove the section; declare volumes on the services.",
+         services="version: '2'\nservices:\n  app:\n    image: busybox\nvolumes:\n  data: {}\n"),
+    Code("C2C102", ERROR, "a service is not a mapping",
+         "A service's definition is text or a list instead of a mapping of keys.",
+         "Indent the service's `image:` or `build:` under its name.",
+         services="app: busybox\n"),
+    Code("C2C103", WARNING, "unknown service key",
+         "The key is not a Codeship service key, so Codeship ignores it, and so does the translation; "
+         "often a typo or a key that belongs elsewhere (the hint says where).",
+         "Fix the spelling or move the key where the hint says.",
+         services="app:\n  image: busybox\n  enviroment: {A: b}\n"),
+    Code("C2C104", WARNING, "service key ignored by Codeship",
+         "Codeship ignores this Compose key (ports, privileged, container_name, …), so the "
+         "translation drops it too: the build behaves as it did on Codeship.",
+         "Remove the key, or keep it knowing it has no effect.",
+         services="app:\n  image: busybox\n  privileged: true\n"),
+    Code("C2C105", ERROR, "image and build",
+         "A service needs exactly one of `image` (use an image) and `build` (build one).",
+         "Keep one; name a built image with build.image.",
+         services="app:\n  image: busybox\n  build: .\n"),
+    Code("C2C106", WARNING, "dockerfile without build",
+         "A service-level `dockerfile` only means something with `build`.",
+         "Move it under `build:` as build.dockerfile, or add `build:`.",
+         services="app:\n  image: busybox\n  dockerfile: Dockerfile\n"),
+    Code("C2C107", WARNING, "unknown build key",
+         "The key is not a Codeship build key and is ignored.",
+         "Fix the spelling (the hint suggests the key meant).",
+         services="app:\n  build:\n    name: my/app\n"),
+    Code("C2C108", WARNING, "build key and its old alias",
+         "build sets both `context` and `path` (or `dockerfile` and `dockerfile_path`); the new name wins.",
+         "Remove the old alias.",
+         services="app:\n  build:\n    context: .\n    path: other\n"),
+    Code("C2C110", ERROR, "wrong type",
+         "A key has the wrong kind of value: text where a mapping is needed, a list where text is "
+         "needed, an empty `build`.",
+         "Write the value in the form the message names.",
+         services="app:\n  image: busybox\n  environment: 3\n"),
+    Code("C2C111", ERROR, "command cannot be split into words",
+         "A command is split into words like jet does; an unclosed quote or a trailing backslash makes "
+         "that impossible.",
+         "Close the quote, or write the command as a YAML list.",
+         services="app:\n  image: busybox\n  command: echo 'hi\n"),
+    Code("C2C112", ERROR, "malformed volume",
+         "A volume entry is empty, has an unknown mode, is not PATH, HOST:PATH or HOST:PATH:MODE, or "
+         "its container path is not absolute.",
+         "Write HOST:/container/path (optionally :ro) or /container/path.",
+         services="app:\n  image: busybox\n  volumes: ['./data:data']\n"),
+    Code("C2C113", ERROR, "malformed link or volumes_from",
+         "A links or volumes_from entry is not SERVICE or SERVICE:ALIAS (SERVICE:ro / SERVICE:rw for "
+         "volumes_from).",
+         "Write the entry in one of those forms.",
+         services="app:\n  image: busybox\n  links: ['db:']\ndb:\n  image: busybox\n"),
+    Code("C2C114", WARNING, "depends_on conditions",
+         "depends_on in Compose's long form (with `condition:`) is not Codeship syntax; only the "
+         "service names are used.",
+         "List the service names only.",
+         services="app:\n  image: busybox\n  depends_on:\n    db: {condition: service_healthy}\n"
+                  "db:\n  image: busybox\n"),
+    Code("C2C115", ERROR, "service names collide in Compose",
+         "Compose allows only letters, digits, '.', '_' and '-' in service names; two names become the "
+         "same once the other characters are replaced.",
+         "Rename one of the services.",
+         services="a b:\n  image: busybox\na/b:\n  image: busybox\n", steps="- service: a-b\n  command: x\n"),
+    Code("C2C116", WARNING, "service renamed for Compose",
+         "The service's name has characters Compose does not allow; it is renamed in compose.yaml, "
+         "and references to it are renamed too.",
+         "Rename the service in the services file to keep the names equal.",
+         services="My App:\n  image: busybox\n", steps="- service: My App\n  command: x\n"),
+    # 2xx: the steps file
+    Code("C2C200", ERROR, "the steps file has no steps",
+         "The steps file is empty, lists no steps, or is not a list (a single step without its '- ').",
+         "Start each step with '- '.",
+         steps="service: app\ncommand: 'true'\n"),
+    Code("C2C201", ERROR, "a step is not a mapping",
+         "A step is text or a list instead of a mapping of keys.",
+         "Write the step's keys (service, command, …) under its '- '.",
+         steps="- echo hi\n"),
+    Code("C2C202", ERROR, "group without a type",
+         "A step with `steps` is a group and needs `type: serial` or `type: parallel`.",
+         "Add the type.",
+         steps="- steps:\n  - service: app\n    command: 'true'\n"),
+    Code("C2C203", ERROR, "unknown step type",
+         "Codeship knows the step types serial, parallel, push and manual (and the legacy matrix).",
+         "Use one of them, or leave `type` out for a command step.",
+         steps="- type: sequence\n  steps: []\n"),
+    Code("C2C204", WARNING, "unknown step key",
+         "The key is not a Codeship step key and is ignored; often a typo or a services-file key.",
+         "Fix the spelling or move the key where the hint says.",
+         steps="- service: app\n  command: 'true'\n  tags: master\n"),
+    Code("C2C205", ERROR, "service set twice",
+         "A step inside a group that sets `service` sets its own (or a group with `services` sits in "
+         "such a group); Codeship does not allow overriding the inherited service.",
+         "Remove `service` from the step (it is inherited) or from the group.",
+         steps="- type: serial\n  service: app\n  steps:\n  - service: app\n    command: 'true'\n"),
+    Code("C2C206", ERROR, "step without a service",
+         "A command or push step needs the service it runs in, of its own or inherited from its group.",
+         "Add `service: NAME`.",
+         steps="- command: 'true'\n"),
+    Code("C2C207", ERROR, "step without a command",
+         "A step that is neither a group nor a push step runs a command, and has none (or an empty one).",
+         "Add `command: ...`; `command: true` just builds the service.",
+         steps="- service: app\n"),
+    Code("C2C208", ERROR, "push step without image_name",
+         "A push step pushes to `image_name`, and has none.",
+         "Add `image_name: registry/owner/name`.",
+         steps="- type: push\n  service: app\n"),
+    Code("C2C209", ERROR, "group without steps",
+         "A serial, parallel or manual group has no `steps` key (or a matrix group no `services`).",
+         "List the group's steps under `steps:`.",
+         steps="- type: parallel\n"),
+    Code("C2C210", ERROR, "group with service and services",
+         "A group sets `service` (one service for all its steps) and `services` (its steps repeated "
+         "per service).",
+         "Keep one of the two.",
+         steps="- type: parallel\n  service: app\n  services: [app]\n  steps: []\n"),
+    Code("C2C211", WARNING, "legacy matrix group",
+         "`type: matrix` is old Codeship syntax; it runs as a parallel group over its services.",
+         "Write `type: parallel` with `services:`.",
+         steps="- type: matrix\n  services: [app]\n  steps:\n  - command: 'true'\n"),
+    Code("C2C212", WARNING, "empty group",
+         "The group's `steps` list is empty: it runs nothing.",
+         "Add steps to the group, or remove it.",
+         steps="- type: parallel\n  steps: []\n"),
+    # 3xx: references between the files
+    Code("C2C301", ERROR, "step names an undefined service",
+         "A step's `service` (or `dockercfg_service`) is not defined in the services file.",
+         "Fix the name (the hint suggests one) or define the service.",
+         steps="- name: test\n  service: ap\n  command: 'true'\n"),
+    Code("C2C302", WARNING, "step name used twice",
+         "Two steps have the same name; logs, --step and the summary cannot tell them apart.",
+         "Give each step its own name.",
+         steps="- name: test\n  service: app\n  command: 'true'\n- name: test\n  service: app\n  command: x\n"),
+    Code("C2C303", ERROR, "service names an undefined service",
+         "A service's links, depends_on, volumes_from or dockercfg_service names a service the file "
+         "does not define.",
+         "Fix the name (the hint suggests one) or define the service.",
+         services="app:\n  image: busybox\n  links: [db]\n"),
+    Code("C2C304", ERROR, "service depends on itself",
+         "A service's links, depends_on or volumes_from names the service itself.",
+         "Remove the entry.",
+         services="app:\n  image: busybox\n  depends_on: [app]\n"),
+    Code("C2C305", ERROR, "dependency cycle",
+         "Services depend on each other in a cycle (links, depends_on, volumes_from): none can start "
+         "first.",
+         "Remove one of the dependencies in the cycle.",
+         services="app:\n  image: busybox\n  links: [db]\ndb:\n  image: busybox\n  depends_on: [app]\n"),
+    Code("C2C306", WARNING, "volumes_from source used by several steps",
+         "Each step starts with fresh containers, so the container-only volumes shared with "
+         "volumes_from start empty in every step (the Codeship volumes tutorial's semantics); jet 2.x "
+         "kept them for the whole build.",
+         "If a later step needs what an earlier one wrote there, translate with "
+         "--volumes-from-scope build.",
+         services="data:\n  image: busybox\n  volumes: [/data]\napp:\n  image: busybox\n  volumes_from: [data]\n",
+         steps="- service: app\n  command: a\n- service: app\n  command: b\n"),
+    # 4xx: the Compose file
+    Code("C2C401", ERROR, "unsupported template in a build arg",
+         "Build args may use Go template variables like {{ .Branch }}; other actions and unknown "
+         "variables cannot be turned into Compose variables.",
+         "Use {{ .Branch }}-style variables only, or a literal value.",
+         services="app:\n  build:\n    args:\n      A: '{{ .Branch | upper }}'\n"),
+    Code("C2C402", WARNING, "env_file does not exist",
+         "Compose refuses to start a service whose env_file is missing; such files are often kept out "
+         "of git.",
+         "Create the file before running, or remove the entry.",
+         services="app:\n  image: busybox\n  env_file: missing.env\n"),
+    Code("C2C403", WARNING, "volume outside the project",
+         "A volume mounts an absolute host path or one outside the project directory; it must exist on "
+         "every machine that runs the script.",
+         "Use a path relative to the services file, or check that the path exists everywhere.",
+         services="app:\n  image: busybox\n  volumes: ['/srv/data:/data']\n"),
+    Code("C2C404", WARNING, "two builds, one image name",
+         "Two services build an image with the same name; the later build replaces the earlier one.",
+         "Give each build its own build.image.",
+         services="a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n", steps="- service: a\n  command: x\n"),
+    Code("C2C405", WARNING, "encrypted file does not exist",
+         "An encrypted env file, encrypted build args file or encrypted registry credentials file is "
+         "missing; the steps that need it will fail until it exists.",
+         "Encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path.",
+         services="app:\n  image: busybox\n  encrypted_env_file: secrets.env.encrypted\n"),
+    Code("C2C407", WARNING, "absolute build context",
+         "The build context is an absolute host path; it must exist wherever the script runs.",
+         "Use a path relative to the services file.",
+         services="app:\n  build:\n    context: /srv/app\n"),
+    # 5xx: the steps script
+    Code("C2C501", ERROR, "tag regex cannot be converted",
+         "The tag/exclude regex is valid RE2 (as jet uses) but has a construct POSIX regular "
+         "expressions lack (\\b, lookarounds, \\p classes, …), so the script could not apply it.",
+         "Rewrite the pattern with the syntax both share (groups, |, [classes], \\d, \\w, anchors).",
+         steps="- service: app\n  command: 'true'\n  tag: ^master\\b\n"),
+    Code("C2C502", ERROR, "unsupported template in image_tag",
+         "A push step's image_tag uses a template action or variable jet does not know.",
+         "Use jet's variables ({{ .Branch }}, {{ .CommitID }}, …) and no other actions.",
+         steps="- name: push\n  type: push\n  service: app\n  image_name: x\n  image_tag: '{{ .Brunch }}'\n"),
+    Code("C2C503", WARNING, "tag is not a valid regex",
+         "jet treats a tag with ^ or $ as an RE2 regex; this one is invalid, so, as in jet, it only "
+         "matches a tag equal to the whole text.",
+         "Fix the regex, or write the branch name without ^ and $.",
+         steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
+)
+
+CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}
+
+
+def run_example(entry: Code) -> list:
+    """The diagnostics of this code that `check` gives for the entry's example (file names
+    relative to the example's directory)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .api import check
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
+            if text is not None:
+                Path(tmp, name).write_text(text, encoding="utf-8")
+        diagnostics = check(Path(tmp)).diagnostics
+    def here(text):  # the example's directory is "."
+        for prefix in prefixes:
+            text = text.replace(prefix + os.sep, "").replace(prefix, ".")
+        return text
+
+    # messages name the directory as given, or relative to the current directory when below it
+    prefixes = sorted({tmp, os.path.realpath(tmp), os.path.relpath(tmp), os.path.relpath(os.path.realpath(tmp))}
+                      - {"."}, key=len, reverse=True)
+    out = []
+    for d in diagnostics:
+        if d.code == entry.code:
+            loc = d.loc._replace(file=here(d.loc.file)) if d.loc else None
+            out.append(d._replace(message=here(d.message), hint=d.hint and here(d.hint), loc=loc))
+    return out
+
+
+def explain(code: str) -> str:
+    """The catalogue entry as text, for `codeship2compose explain CODE`."""
+    from .reporters import diagnostic_text
+
+    entry = CATALOGUE[code]
+    text = f"{entry.code} ({entry.level}): {entry.title}\n\n{entry.why}\n\nHow to fix: {entry.fix}\n"
+    if entry.example:
+        text += "\nExample:\n"
+        for name, body in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
+            text += f"\n  no {name}\n" if body is None else f"\n  {name}:\n" + "".join(
+                f"    {line}\n" for line in body.splitlines())
+        text += "\n  $ codeship2compose check\n" + "".join(
+            f"  {line}\n" for d in run_example(entry) for line in diagnostic_text(d).splitlines())
+    return text + f"\nEvery code: docs/diagnostics.md\n"
