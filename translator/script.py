@@ -170,7 +170,7 @@ class _Builder:
         self.leaf_count = 0
 
     def _new(self, step: Step, kind: str) -> Node:
-        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=str(step.loc),
+        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=_where(step.loc),
                     tag=step.tag or "", tag_re=self._regex(step.tag, step.key_loc.get("tag", step.loc), "tag"),
                     exclude=step.exclude or "",
                     exclude_re=self._regex(step.exclude, step.key_loc.get("exclude", step.loc), "exclude"))
@@ -242,6 +242,12 @@ class _Builder:
             else:
                 out.append('"${%s}"' % part.env)
         return "".join(out) or sq("latest")
+
+
+def _where(loc: Loc) -> str:
+    """A step's place for the script's comments: the file's name, not the path it was read by,
+    so that the output does not depend on the directory translate ran from."""
+    return str(loc._replace(file=loc.file.replace("\\", "/").rsplit("/", 1)[-1]))
 
 
 def _display_word(word: str) -> str:
