@@ -159,10 +159,24 @@ c2c_ci_defaults() {
   : "${CI_BRANCH=}" "${CI_COMMIT_ID=}" "${CI_COMMIT_MESSAGE=}" "${CI_COMMIT_DESCRIPTION=}"
   : "${CI_COMMITTER_NAME=}" "${CI_COMMITTER_EMAIL=}" "${CI_COMMITTER_USERNAME=}"
   : "${CI_REPO_NAME=${C2C_DIR##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
-  : "${CI_TIMESTAMP=$(date +%s)}"
-  : "${CI_STRING_TIME=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)}"
+  c2c_times
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
   export "${C2C_CI_VARS[@]}"
+}
+
+# The run's time, once: CI_TIMESTAMP (Unix seconds; a given one is used), CI_STRING_TIME
+# (RFC 3339) and C2C_TIME, what Go's time.Time String() prints, for {{ .Time }} templates:
+# "2006-01-02 15:04:05.999999999 +0000 UTC" (UTC, as hosted builds ran; trailing zeros cut).
+c2c_times() {
+  local now=${EPOCHREALTIME:-} secs frac='' day
+  if [[ $now == *[.,]* ]]; then secs=${now%[.,]*} frac=${now#*[.,]}; else secs=$(date +%s); fi
+  if [[ ${CI_TIMESTAMP:-} =~ ^[0-9]+$ ]]; then secs=$CI_TIMESTAMP frac=''; fi
+  : "${CI_TIMESTAMP=$secs}"
+  day=$(date -u -d "@$secs" '+%Y-%m-%d %H:%M:%S' 2>/dev/null || date -u -r "$secs" '+%Y-%m-%d %H:%M:%S')
+  : "${CI_STRING_TIME=${day/ /T}+00:00}"
+  while [[ $frac == *0 ]]; do frac=${frac%0}; done
+  C2C_TIME="$day${frac:+.$frac} +0000 UTC"
+  export C2C_TIME  # build args ({{ .Time }}) are interpolated by Compose
 }
 
 c2c_detect_compose() {
@@ -702,7 +716,7 @@ c2c_service_secrets() {
 
 # Build args from encrypted files, as --build-arg options (Go template variables rendered).
 c2c_secret_build_args() {
-  local service=$1 i value name var
+  local service=$1 i
   C2C_BUILD_ARGS=()
   c2c_service "$service"
   ((${#C2C_S_ENC_ARGS[@]})) || return 0
@@ -715,18 +729,57 @@ c2c_secret_build_args() {
   c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
   rm -f "$C2C_STATE/secrets/$service.args".*
   for i in "${!C2C_ENV_KEYS[@]}"; do
-    value=${C2C_ENV_VALUES[i]}
-    for name in ProjectID:CI_PROJECT_ID BuildID:CI_BUILD_ID RepoName:CI_REPO_NAME Branch:CI_BRANCH \
-      CommitID:CI_COMMIT_ID CommitMessage:CI_COMMIT_MESSAGE CommitDescription:CI_COMMIT_DESCRIPTION \
-      CommitterName:CI_COMMITTER_NAME CommitterEmail:CI_COMMITTER_EMAIL \
-      CommitterUsername:CI_COMMITTER_USERNAME Timestamp:CI_TIMESTAMP StringTime:CI_STRING_TIME \
-      Time:CI_STRING_TIME Ci:CI; do
-      var=${name#*:}
-      value=${value//"{{ .${name%%:*} }}"/${!var}}
-      value=${value//"{{.${name%%:*}}}"/${!var}}
-    done
-    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$value")
+    if ! c2c_render_build_arg "${C2C_ENV_VALUES[i]}"; then
+      c2c_say "(service: $service) encrypted build arg ${C2C_ENV_KEYS[i]}: $C2C_RENDERED"
+      return 1
+    fi
+    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$C2C_RENDERED")
   done
+}
+
+# c2c_render_build_arg TEXT : the Go template variables of a build argument rendered into
+# C2C_RENDERED exactly as translator/gotemplate.py renders plain build args: {{ .Var }} with Go's
+# trim markers ({{- and -}}); anything else is an error (its reason in C2C_RENDERED, status 1).
+c2c_render_build_arg() {
+  local rest=$1 out='' before body name var trim_next=0 ws=$' \t\r\n'
+  C2C_RENDERED=''
+  while [[ $rest == *'{{'* ]]; do
+    before=${rest%%'{{'*}
+    rest=${rest#*'{{'}
+    if [[ $rest != *'}}'* ]]; then C2C_RENDERED="'{{' is not closed by '}}'"; return 1; fi
+    body=${rest%%'}}'*}
+    rest=${rest#*'}}'}
+    ((trim_next == 0)) || before=${before#"${before%%[!"$ws"]*}"}
+    if [[ $body == -["$ws"]* ]]; then body=${body:1} before=${before%"${before##*[!"$ws"]}"}; fi
+    trim_next=0
+    if [[ $body == *["$ws"]- ]]; then body=${body%-} trim_next=1; fi
+    body=${body#"${body%%[!"$ws"]*}"}
+    body=${body%"${body##*[!"$ws"]}"}
+    out+=$before
+    if [[ ! $body =~ ^\.([A-Za-z]+)$ ]]; then
+      if [[ $body == printf* || $body == *'|'*printf* ]]; then
+        C2C_RENDERED="printf truncation is not supported in build arguments"
+      else
+        C2C_RENDERED="the template action '{{ $body }}' is not supported (only {{ .Var }} and {{ printf \"%.Ns\" .Var }})"
+      fi
+      return 1
+    fi
+    name=${BASH_REMATCH[1]}
+    case $name in
+      ProjectID) var=CI_PROJECT_ID ;; BuildID) var=CI_BUILD_ID ;; RepoName) var=CI_REPO_NAME ;;
+      Branch) var=CI_BRANCH ;; CommitID) var=CI_COMMIT_ID ;; CommitMessage) var=CI_COMMIT_MESSAGE ;;
+      CommitDescription) var=CI_COMMIT_DESCRIPTION ;; CommitterName) var=CI_COMMITTER_NAME ;;
+      CommitterEmail) var=CI_COMMITTER_EMAIL ;; CommitterUsername) var=CI_COMMITTER_USERNAME ;;
+      Time) var=C2C_TIME ;; Timestamp) var=CI_TIMESTAMP ;; StringTime) var=CI_STRING_TIME ;;
+      Ci) var=CI ;;
+      StepName|ServiceName|ImageName|CiName)
+        C2C_RENDERED="'.$name' is not available in build arguments"; return 1 ;;
+      *) C2C_RENDERED="unknown template variable '.$name'"; return 1 ;;
+    esac
+    out+=${!var:-}
+  done
+  ((trim_next == 0)) || rest=${rest#"${rest%%[!"$ws"]*}"}
+  C2C_RENDERED=$out$rest
 }
 
 # --- registry credentials --------------------------------------------------------------------

@@ -102,3 +102,82 @@ def test_report_says_a_push_only_key_on_a_command_step_is_dropped(tmp_path):
     report = translate(tmp_path, report=True).report
     [entry] = [e for e in report.entries if e.key == "image_name"]
     assert entry.outcome.startswith("dropped") and "push" in entry.becomes
+
+
+# --- item 15: {{ .Time }} like Go's Time.String(); encrypted build args rendered like plain ones --
+RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
+VALUES = {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "0123456789abcdef", "C2C_TIME": "2017-10-13 10:14:23 +0000 UTC",
+          "CI": "true", "CI_TIMESTAMP": "1507889663", "CI_STRING_TIME": "2017-10-13T10:14:23+00:00",
+          "CI_PROJECT_ID": "p", "CI_BUILD_ID": "b", "CI_REPO_NAME": "r", "CI_COMMIT_MESSAGE": "m\nbody",
+          "CI_COMMIT_DESCRIPTION": "v1-1-g0123", "CI_COMMITTER_NAME": "n", "CI_COMMITTER_EMAIL": "e@x",
+          "CI_COMMITTER_USERNAME": "u"}
+TEMPLATES = [
+    "plain $HOME 'x'", "{{ .Branch }}", "{{.Branch}}", "a-{{ .CommitID }}-b", "{{ .Time }}", "{{.Timestamp}}",
+    "{{ .StringTime }}", "{{ .Ci }}", "x {{- .Branch -}} \n y", "{{- .Branch }}  z", " {{ .Branch -}}\t z",
+    "{{ .ProjectID }}{{ .BuildID }}{{ .RepoName }}{{ .CommitMessage }}{{ .CommitDescription }}",
+    "{{ .CommitterName }}{{ .CommitterEmail }}{{ .CommitterUsername }}",
+    # errors, in both
+    "{{ .StepName }}", "{{ .CiName }}", "{{ .Brunch }}", "{{ printf \"%.7s\" .CommitID }}", "{{ .Branch",
+    "{{ .Branch | upper }}", "{{-.Branch}}",
+]
+
+
+def _render_plain(template: str) -> str | None:
+    """A plain build arg, as the translator renders it (None: an error at translate time)."""
+    from translator import gotemplate
+
+    try:
+        parts = gotemplate.parse(template, allow_step_vars=False)
+        gotemplate.to_compose(parts)
+    except gotemplate.TemplateError:
+        return None
+    return "".join(p if isinstance(p, str) else VALUES[p.env] for p in parts)
+
+
+def _render_encrypted(template: str) -> str | None:
+    """An encrypted build arg, as the script renders it at run time."""
+    script = f'source {shlex.quote(str(RUNTIME))}; c2c_render_build_arg "$1" && printf %s "$C2C_RENDERED"'
+    result = subprocess.run(["bash", "-c", script, "bash", template], capture_output=True, text=True,
+                            env={"PATH": os.environ["PATH"], **VALUES})
+    return result.stdout if result.returncode == 0 else None
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_encrypted_build_args_render_like_plain_ones(template):
+    assert _render_encrypted(template) == _render_plain(template)
+
+
+def test_template_errors_are_errors():
+    assert _render_plain("{{ .Branch | upper }}") is None and _render_plain("{{ .Branch }}") == "feature/x"
+    assert _render_plain("x {{- .Branch -}} \n y") == "xfeature/xy"
+
+
+def _dry_run_push(tmp_path: Path, image_tag: str, *args: str, env: dict[str, str] | None = None):
+    write_project(tmp_path, "app:\n  image: busybox\n",
+                  f"- type: push\n  service: app\n  image_name: org/app\n  image_tag: '{image_tag}'\n")
+    result = cli("translate", ".", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    return subprocess.run([str(tmp_path / "codeship-steps.sh"), "--compose", "v2", "--dry-run", "--push", *args],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+                          env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), **(env or {})})
+
+
+def test_time_tag_renders_like_go_time_string(tmp_path):
+    # Go: time.Unix(1507889663, 0).UTC().String() == "2017-10-13 10:14:23 +0000 UTC";
+    # jet then removes the characters a Docker tag cannot hold
+    run = _dry_run_push(tmp_path, "{{ .Time }}", env={"CI_TIMESTAMP": "1507889663"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "+ docker tag busybox org/app:2017-10-131014230000UTC" in run.stdout, run.stdout
+
+
+def test_time_has_go_fractional_seconds(tmp_path):
+    import re
+
+    script = f'source {shlex.quote(str(RUNTIME))}; c2c_times; printf "%s|%s|%s" "$C2C_TIME" "$CI_TIMESTAMP" "$CI_STRING_TIME"'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                         env={"PATH": os.environ["PATH"]}).stdout
+    go, stamp, string = out.split("|")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d*[1-9])? \+0000 UTC", go), go
+    assert go[:19] == string[:19].replace("T", " ") and string.endswith("+00:00")
+    import datetime
+    assert datetime.datetime.fromtimestamp(int(stamp), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") == go[:19]
