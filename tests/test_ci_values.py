@@ -181,3 +181,171 @@ def test_time_has_go_fractional_seconds(tmp_path):
     assert go[:19] == string[:19].replace("T", " ") and string.endswith("+00:00")
     import datetime
     assert datetime.datetime.fromtimestamp(int(stamp), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") == go[:19]
+
+
+# --- item 4: CI_* values on CI platforms, detached HEADs, -o elsewhere ----------------------------
+def ci_values(script: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The CI_* variables the step container would get, from the script's --dry-run."""
+    run = subprocess.run([str(script), "--compose", "v2", "--dry-run", *args], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=60,
+                         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), **(env or {})})
+    assert run.returncode == 0, run.stdout + run.stderr
+    [line] = [line for line in run.stdout.splitlines() if line.startswith("+ ") and " run " in line]
+    # the line is quoted by bash's printf %q (which writes $'…' for newlines): bash reads it back
+    words = subprocess.run(["bash", "-c", 'eval "set -- $1"; printf "%s\\0" "$@"', "bash", line[2:]],
+                           capture_output=True, text=True, check=True).stdout.split("\0")[:-1]
+    return dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-e")
+
+
+@pytest.fixture
+def one_step(tmp_path) -> Path:
+    write_project(tmp_path / "proj", "app:\n  image: busybox\n", "- service: app\n  command: env\n")
+    assert cli("translate", "proj", cwd=tmp_path).exit_code == 0
+    return tmp_path / "proj" / "codeship-steps.sh"
+
+
+PLATFORMS = {
+    "github-actions-push": (
+        {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/feature/x", "GITHUB_REF_NAME": "feature/x",
+         "GITHUB_HEAD_REF": "", "GITHUB_SHA": "a1", "GITHUB_RUN_ID": "77", "GITHUB_ACTOR": "octo",
+         "GITHUB_REPOSITORY": "org/repo", "GITHUB_REPOSITORY_ID": "123", "GITHUB_SERVER_URL": "https://github.com"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "a1", "CI_BUILD_ID": "77", "CI_COMMITTER_USERNAME": "octo",
+         "CI_REPO_NAME": "repo", "CI_PROJECT_ID": "123", "CI_PR_NUMBER": "", "CI_PULL_REQUEST": "false"}),
+    "github-actions-pull-request": (
+        {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/pull/42/merge", "GITHUB_REF_NAME": "42/merge",
+         "GITHUB_HEAD_REF": "feature/x", "GITHUB_SHA": "m1", "GITHUB_RUN_ID": "78", "GITHUB_REPOSITORY": "org/repo",
+         "GITHUB_SERVER_URL": "https://github.com"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "m1", "CI_BUILD_ID": "78", "CI_PR_NUMBER": "42",
+         "CI_PULL_REQUEST": "https://github.com/org/repo/pull/42"}),
+    "gitlab-ci-merge-request": (
+        {"GITLAB_CI": "true", "CI": "true", "CI_COMMIT_REF_NAME": "feature/x", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME":
+         "feature/x", "CI_COMMIT_SHA": "g1", "CI_PIPELINE_ID": "900", "CI_MERGE_REQUEST_IID": "7",
+         "CI_MERGE_REQUEST_PROJECT_URL": "https://gitlab.com/org/repo", "CI_COMMIT_AUTHOR": "Ann Lee <ann@x.org>",
+         "GITLAB_USER_LOGIN": "ann", "CI_PROJECT_NAME": "repo", "CI_PROJECT_ID": "55",
+         "CI_COMMIT_MESSAGE": "Fix it\n\nBody", "CI_COMMIT_DESCRIPTION": "\nBody"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "g1", "CI_BUILD_ID": "900", "CI_PR_NUMBER": "7",
+         "CI_PULL_REQUEST": "https://gitlab.com/org/repo/-/merge_requests/7", "CI_COMMITTER_NAME": "Ann Lee",
+         "CI_COMMITTER_EMAIL": "ann@x.org", "CI_COMMITTER_USERNAME": "ann", "CI_REPO_NAME": "repo",
+         "CI_PROJECT_ID": "55", "CI_COMMIT_MESSAGE": "Fix it\n\nBody", "CI_COMMIT_DESCRIPTION": ""}),
+    "gitlab-ci-branch": (
+        {"GITLAB_CI": "true", "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_SHA": "g2",
+         "CI_PIPELINE_ID": "901"},
+        {"CI_BRANCH": "main", "CI_COMMIT_ID": "g2", "CI_BUILD_ID": "901", "CI_PR_NUMBER": "", "CI_PULL_REQUEST": "false"}),
+    "bitbucket-pipelines": (
+        {"BITBUCKET_BUILD_NUMBER": "12", "BITBUCKET_BRANCH": "feature/x", "BITBUCKET_COMMIT": "b1",
+         "BITBUCKET_PR_ID": "3", "BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/org/repo",
+         "BITBUCKET_REPO_SLUG": "repo", "BITBUCKET_REPO_UUID": "{u-u-i-d}"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "b1", "CI_BUILD_ID": "12", "CI_PR_NUMBER": "3",
+         "CI_PULL_REQUEST": "http://bitbucket.org/org/repo/pull-requests/3", "CI_REPO_NAME": "repo",
+         "CI_PROJECT_ID": "{u-u-i-d}"}),
+    "circleci": (
+        {"CIRCLECI": "true", "CI": "true", "CIRCLE_BRANCH": "feature/x", "CIRCLE_SHA1": "c1",
+         "CIRCLE_WORKFLOW_ID": "wf-1", "CIRCLE_BUILD_NUM": "5", "CIRCLE_PULL_REQUEST": "https://github.com/org/repo/pull/9",
+         "CIRCLE_USERNAME": "cee", "CIRCLE_PROJECT_REPONAME": "repo"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "c1", "CI_BUILD_ID": "wf-1", "CI_PR_NUMBER": "9",
+         "CI_PULL_REQUEST": "https://github.com/org/repo/pull/9", "CI_COMMITTER_USERNAME": "cee", "CI_REPO_NAME": "repo"}),
+    "jenkins-git-plugin": (
+        {"JENKINS_URL": "http://jenkins/", "GIT_BRANCH": "origin/feature/x", "GIT_COMMIT": "j1", "BUILD_NUMBER": "8",
+         "BUILD_TAG": "jenkins-proj-8", "GIT_COMMITTER_NAME": "Jen", "GIT_COMMITTER_EMAIL": "jen@x.org"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "j1", "CI_BUILD_ID": "jenkins-proj-8", "CI_COMMITTER_NAME": "Jen",
+         "CI_COMMITTER_EMAIL": "jen@x.org", "CI_PR_NUMBER": ""}),
+    "jenkins-multibranch-pull-request": (
+        {"JENKINS_URL": "http://jenkins/", "BRANCH_NAME": "PR-4", "CHANGE_BRANCH": "feature/x", "CHANGE_ID": "4",
+         "CHANGE_URL": "https://github.com/org/repo/pull/4", "CHANGE_AUTHOR": "jen", "GIT_COMMIT": "j2"},
+        {"CI_BRANCH": "feature/x", "CI_PR_NUMBER": "4", "CI_PULL_REQUEST": "https://github.com/org/repo/pull/4",
+         "CI_COMMITTER_USERNAME": "jen", "CI_COMMIT_ID": "j2"}),
+    "buildkite": (
+        {"BUILDKITE": "true", "CI": "true", "BUILDKITE_BRANCH": "feature/x", "BUILDKITE_COMMIT": "k1",
+         "BUILDKITE_BUILD_ID": "uuid-1", "BUILDKITE_PULL_REQUEST": "false", "BUILDKITE_BUILD_AUTHOR": "Kit",
+         "BUILDKITE_BUILD_AUTHOR_EMAIL": "kit@x.org", "BUILDKITE_MESSAGE": "Ship it",
+         "BUILDKITE_REPO": "git@github.com:org/repo.git", "BUILDKITE_PIPELINE_ID": "p-1"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "k1", "CI_BUILD_ID": "uuid-1", "CI_PR_NUMBER": "",
+         "CI_PULL_REQUEST": "false", "CI_COMMITTER_NAME": "Kit", "CI_COMMITTER_EMAIL": "kit@x.org",
+         "CI_COMMIT_MESSAGE": "Ship it", "CI_REPO_NAME": "repo", "CI_PROJECT_ID": "p-1"}),
+    "travis-pull-request": (
+        {"TRAVIS": "true", "CI": "true", "TRAVIS_BRANCH": "main", "TRAVIS_PULL_REQUEST_BRANCH": "feature/x",
+         "TRAVIS_COMMIT": "t1", "TRAVIS_BUILD_ID": "66", "TRAVIS_PULL_REQUEST": "11", "TRAVIS_REPO_SLUG": "org/repo",
+         "TRAVIS_COMMIT_MESSAGE": "Try"},
+        {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "t1", "CI_BUILD_ID": "66", "CI_PR_NUMBER": "11",
+         "CI_PULL_REQUEST": "https://github.com/org/repo/pull/11", "CI_REPO_NAME": "repo", "CI_COMMIT_MESSAGE": "Try"}),
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_ci_values_come_from_the_platform(one_step, platform):
+    env, expected = PLATFORMS[platform]
+    values = ci_values(one_step, env=env)
+    assert {k: values[k] for k in expected} == expected
+    assert values["CI"] == "true" and values["CI_NAME"] == "codeship"
+
+
+def test_ci_flags_win_over_the_platform(one_step):
+    env, _ = PLATFORMS["gitlab-ci-merge-request"]
+    values = ci_values(one_step, "--ci-branch", "given", "--ci-commit-description", "v9", "--ci-build-id", "1",
+                       env=env)
+    assert (values["CI_BRANCH"], values["CI_COMMIT_DESCRIPTION"], values["CI_BUILD_ID"]) == ("given", "v9", "1")
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo), "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@x",
+           "GIT_COMMITTER_NAME": "Cee", "GIT_COMMITTER_EMAIL": "c@x"}
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True,
+                          env=env).stdout.strip()
+
+
+def make_repo(root: Path, branch: str) -> str:
+    git(root, "init", "-q", "-b", branch)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    return git(root, "rev-parse", "HEAD")
+
+
+def test_detached_head_takes_the_branch_that_points_at_it(one_step):
+    repo = one_step.parent
+    commit = make_repo(repo, "feature/x")
+    git(repo, "checkout", "-q", "--detach")
+    values = ci_values(one_step)
+    assert (values["CI_BRANCH"], values["CI_COMMIT_ID"]) == ("feature/x", commit)
+    git(repo, "branch", "-q", "other")  # two branches point at the commit: unknown, never "HEAD"
+    assert ci_values(one_step)["CI_BRANCH"] == ""
+    git(repo, "checkout", "-q", "other")
+    assert ci_values(one_step)["CI_BRANCH"] == "other"
+
+
+def test_detached_head_of_a_remote_branch(tmp_path, one_step):
+    origin = one_step.parent
+    make_repo(origin, "main")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True, capture_output=True)
+    git(clone, "checkout", "-q", "--detach", "origin/main")
+    git(clone, "branch", "-q", "-D", "main")
+    assert ci_values(clone / "codeship-steps.sh")["CI_BRANCH"] == "main"
+
+
+def test_output_elsewhere_takes_git_values_from_the_repository(tmp_path):
+    repo = tmp_path / "repo"
+    write_project(repo, "app:\n  image: busybox\n", "- service: app\n  command: env\n")
+    commit = make_repo(repo, "feature/x")
+    elsewhere = tmp_path / "tools" / "out"
+    elsewhere.mkdir(parents=True)
+    (tmp_path / "tools" / "README").write_text("other\n")
+    make_repo(tmp_path / "tools", "unrelated")  # the output folder is in another repository
+    assert cli("translate", "repo", "-o", "tools/out", cwd=tmp_path).exit_code == 0
+    values = ci_values(elsewhere / "codeship-steps.sh")
+    assert (values["CI_BRANCH"], values["CI_COMMIT_ID"], values["CI_REPO_NAME"]) == ("feature/x", commit, "repo")
+    assert values["CI_COMMITTER_NAME"] == "Cee" and values["CI_COMMIT_MESSAGE"] == "first"
+
+
+def test_push_with_a_branch_tag_fails_before_pushing_when_the_branch_is_unknown(tmp_path):
+    run = _dry_run_push(tmp_path, "{{ .Branch }}-{{ .CommitID }}", "--ci-commit-id", "abc")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "docker push" not in run.stdout and "docker tag" not in run.stdout
+    assert "--ci-branch" in run.stdout
+    ok = subprocess.run([str(tmp_path / "codeship-steps.sh"), "--compose", "v2", "--dry-run", "--push",
+                         "--ci-branch", "main", "--ci-commit-id", "abc"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "+ docker push org/app:main-abc" in ok.stdout, ok.stdout
+
+
+def test_push_without_a_branch_in_its_tag_needs_no_branch(tmp_path):
+    run = _dry_run_push(tmp_path, "v1-{{ .CommitID }}", "--ci-commit-id", "abc")
+    assert run.returncode == 0 and "+ docker push org/app:v1-abc" in run.stdout, run.stdout

@@ -480,11 +480,19 @@ def test_push_dry_run_prints_the_exact_commands(push_project, compose):
     assert not image_exists(f"{PUSH_IMAGE}:{tag}")
 
 
-def test_push_tag_is_a_valid_docker_tag_when_the_branch_is_empty(push_project, compose):
-    run = run_script(push_project, compose, "--push", "--dry-run", "--ci-branch", "", "--ci-commit-id", "0123abcd")
+def test_push_tag_is_a_valid_docker_tag_when_the_branch_renders_to_invalid_characters(push_project, compose):
+    run = run_script(push_project, compose, "--push", "--dry-run", "--ci-branch", ".-/", "--ci-commit-id", "0123abcd")
     assert run.returncode == 0, run
     pushes = [line.rsplit(":", 1)[1] for line in run.lines if line.startswith("+ docker push ")]
     assert len(pushes) == 1 and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", pushes[0]), pushes
+
+
+def test_push_fails_before_pushing_when_its_tag_needs_an_unknown_branch(push_project, compose):
+    run = run_script(push_project, compose, "--push", "--ci-branch", "", "--ci-commit-id", "0123abcd")
+    assert run.returncode == 1, run
+    assert "(step: ship) error ✗ unknown branch: nothing was pushed" in run.lines
+    assert "give it with --ci-branch NAME" in run.output
+    assert "(image: " not in run.output and "docker push" not in run.output  # nothing built, nothing pushed
 
 
 PUSH_FLAGS = ("--push", "--ci-branch", "master", "--ci-commit-id", "0123abcd")

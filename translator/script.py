@@ -67,6 +67,7 @@ class ScriptPlan(Record):
     host_dirs: list[str]
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
+    source_dir: str = "."  # the services file's directory, relative to the script's
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
@@ -95,7 +96,7 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or ""))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
     return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
-                      rebase.path("codeship.aes"))
+                      rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".")
 
 
 def _has_encrypted_env(svc) -> bool:

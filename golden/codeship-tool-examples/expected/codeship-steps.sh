@@ -8,6 +8,7 @@
 set -euo pipefail
 
 C2C_SOURCE_STEPS='codeship-steps.yml'
+C2C_SOURCE_DIR='.'  # the Codeship files' directory (CI_* values from its git)
 C2C_HOST_DIRS=('./07.volumes/tmp/' './08.deployment-container/tmp/')
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
@@ -57,6 +58,7 @@ C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
+C2C_CI_FLAGS=''  # the --ci-* options given
 C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
@@ -83,7 +85,9 @@ Environment:
   --ci-branch, --ci-build-id, --ci-commit-id, --ci-commit-message, --ci-commit-description,
   --ci-committer-name, --ci-committer-email, --ci-committer-username, --ci-repo-name,
   --ci-project-id VALUE
-                        override a CI_* variable (defaults come from git)
+                        override a CI_* variable (defaults come from the CI
+                        platform's own variables, else git; --ci-branch gives the branch
+                        on a detached HEAD that no single branch points at)
 Running:
   --key-path FILE       the AES key for encrypted files: environment, build args, registry
                         credentials (default: codeship.aes next to the services file; the
@@ -122,6 +126,7 @@ c2c_parse_args() {
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
+        [[ $opt != --ci-* ]] || C2C_CI_FLAGS+=" $opt "
         case $opt in
           --tag) C2C_TAG=$value; C2C_HAVE_TAG=1 ;;
           --step) C2C_STEPS+=("$value") ;;
@@ -152,16 +157,101 @@ c2c_parse_args() {
   done
 }
 
-# CI_* variables: jet's flag values, else what git knows, else Codeship's defaults.
+# CI_* variables: jet's flag values, else CI_* variables already set, else the CI platform's
+# own variables, else what git knows (in the repository of the Codeship files, wherever the
+# script was written), else Codeship's defaults.
 c2c_git() {
-  git -C "$C2C_DIR" "$@" 2>/dev/null || true
+  git -C "$C2C_DIR/$C2C_SOURCE_DIR" "$@" 2>/dev/null || true
+}
+
+# The checked-out branch; on a detached HEAD (CI checkouts), the one branch that points at the
+# commit (local, else remote), or nothing when none or several do: never "HEAD".
+c2c_git_branch() {
+  local refs
+  refs=$(c2c_git symbolic-ref -q --short HEAD)
+  [[ -n $refs ]] || refs=$(c2c_git for-each-ref --points-at HEAD --format='%(refname:short)' refs/heads)
+  [[ -n $refs ]] || refs=$(c2c_git for-each-ref --points-at HEAD --format='%(refname:lstrip=3)' refs/remotes |
+    grep -vx HEAD | sort -u)
+  [[ $refs == *$'\n'* ]] || printf '%s' "$refs"
+}
+
+# c2c_ci_set VAR VALUE : VAR=VALUE unless VAR is set already or VALUE is empty.
+c2c_ci_set() {
+  [[ -z $2 || -n ${!1+set} ]] || printf -v "$1" '%s' "$2"
+}
+
+# The CI platform the script runs in (GitHub Actions, GitLab CI, Bitbucket Pipelines, CircleCI,
+# Jenkins, Buildkite, Travis CI): its own variables for branch, commit, build, pull request,
+# committer, message and repository. Their checkouts are often a detached HEAD or a merge commit.
+c2c_ci_platform() {
+  local branch='' commit='' build='' pr='' url='' name='' email='' user='' message='' repo='' project='' ref
+  if [[ ${GITHUB_ACTIONS:-} == true ]]; then
+    ref=${GITHUB_REF:-} repo=${GITHUB_REPOSITORY:-}
+    branch=${GITHUB_HEAD_REF:-}  # a pull request's own branch
+    case $ref in
+      refs/heads/*|refs/tags/*) [[ -n $branch ]] || branch=${ref#refs/*/} ;;
+      refs/pull/*/merge) pr=${ref#refs/pull/} pr=${pr%/merge} ;;
+    esac
+    [[ -z $pr || -z $repo ]] || url=${GITHUB_SERVER_URL:-https://github.com}/$repo/pull/$pr
+    commit=${GITHUB_SHA:-} build=${GITHUB_RUN_ID:-} user=${GITHUB_ACTOR:-} project=${GITHUB_REPOSITORY_ID:-}
+    repo=${repo#*/}
+  elif [[ ${GITLAB_CI:-} == true ]]; then
+    # GitLab's own CI_COMMIT_DESCRIPTION is the message's body, not `git describe`
+    [[ $C2C_CI_FLAGS == *" --ci-commit-description "* ]] || unset CI_COMMIT_DESCRIPTION
+    branch=${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME:-${CI_COMMIT_BRANCH:-${CI_COMMIT_REF_NAME:-}}}
+    commit=${CI_COMMIT_SHA:-} build=${CI_PIPELINE_ID:-} pr=${CI_MERGE_REQUEST_IID:-}
+    [[ -z $pr || -z ${CI_MERGE_REQUEST_PROJECT_URL:-} ]] || url=$CI_MERGE_REQUEST_PROJECT_URL/-/merge_requests/$pr
+    ref=${CI_COMMIT_AUTHOR:-}  # "Name <email>"
+    if [[ $ref == *'<'*'>' ]]; then name=${ref% <*} email=${ref##*<} email=${email%>}; fi
+    user=${GITLAB_USER_LOGIN:-} repo=${CI_PROJECT_NAME:-}
+  elif [[ -n ${BITBUCKET_BUILD_NUMBER:-} ]]; then
+    branch=${BITBUCKET_BRANCH:-${BITBUCKET_TAG:-}} commit=${BITBUCKET_COMMIT:-} build=$BITBUCKET_BUILD_NUMBER
+    pr=${BITBUCKET_PR_ID:-} repo=${BITBUCKET_REPO_SLUG:-} project=${BITBUCKET_REPO_UUID:-}
+    [[ -z $pr || -z ${BITBUCKET_GIT_HTTP_ORIGIN:-} ]] || url=$BITBUCKET_GIT_HTTP_ORIGIN/pull-requests/$pr
+  elif [[ ${CIRCLECI:-} == true ]]; then
+    branch=${CIRCLE_BRANCH:-${CIRCLE_TAG:-}} commit=${CIRCLE_SHA1:-} build=${CIRCLE_WORKFLOW_ID:-${CIRCLE_BUILD_NUM:-}}
+    url=${CIRCLE_PULL_REQUEST:-} pr=${CIRCLE_PR_NUMBER:-}
+    [[ -n $pr || $url != */pull/* ]] || pr=${url##*/}
+    user=${CIRCLE_USERNAME:-} repo=${CIRCLE_PROJECT_REPONAME:-}
+  elif [[ -n ${JENKINS_URL:-} ]]; then
+    branch=${CHANGE_BRANCH:-${BRANCH_NAME:-${GIT_BRANCH:-}}}
+    branch=${branch#refs/heads/} branch=${branch#origin/}
+    commit=${GIT_COMMIT:-} build=${BUILD_TAG:-${BUILD_NUMBER:-}} pr=${CHANGE_ID:-} url=${CHANGE_URL:-}
+    name=${GIT_COMMITTER_NAME:-} email=${GIT_COMMITTER_EMAIL:-} user=${CHANGE_AUTHOR:-}
+  elif [[ ${BUILDKITE:-} == true ]]; then
+    branch=${BUILDKITE_BRANCH:-${BUILDKITE_TAG:-}} commit=${BUILDKITE_COMMIT:-} build=${BUILDKITE_BUILD_ID:-}
+    [[ $commit != HEAD ]] || commit=''  # Buildkite's "not resolved yet"
+    [[ ${BUILDKITE_PULL_REQUEST:-false} == false ]] || pr=$BUILDKITE_PULL_REQUEST
+    name=${BUILDKITE_BUILD_AUTHOR:-} email=${BUILDKITE_BUILD_AUTHOR_EMAIL:-} message=${BUILDKITE_MESSAGE:-}
+    repo=${BUILDKITE_REPO:-} repo=${repo##*[/:]} repo=${repo%.git} project=${BUILDKITE_PIPELINE_ID:-}
+  elif [[ ${TRAVIS:-} == true ]]; then
+    branch=${TRAVIS_PULL_REQUEST_BRANCH:-${TRAVIS_BRANCH:-}} commit=${TRAVIS_COMMIT:-} build=${TRAVIS_BUILD_ID:-}
+    [[ ${TRAVIS_PULL_REQUEST:-false} == false ]] || pr=$TRAVIS_PULL_REQUEST
+    repo=${TRAVIS_REPO_SLUG:-} message=${TRAVIS_COMMIT_MESSAGE:-}
+    [[ -z $pr || -z $repo ]] || url=https://github.com/$repo/pull/$pr
+    repo=${repo#*/}
+  else
+    return 0
+  fi
+  c2c_ci_set CI_BRANCH "$branch"
+  c2c_ci_set CI_COMMIT_ID "$commit"
+  c2c_ci_set CI_BUILD_ID "$build"
+  c2c_ci_set CI_PR_NUMBER "$pr"
+  [[ -z $pr ]] || c2c_ci_set CI_PULL_REQUEST "${url:-true}"
+  c2c_ci_set CI_COMMITTER_NAME "$name"
+  c2c_ci_set CI_COMMITTER_EMAIL "$email"
+  c2c_ci_set CI_COMMITTER_USERNAME "$user"
+  c2c_ci_set CI_COMMIT_MESSAGE "$message"
+  c2c_ci_set CI_REPO_NAME "$repo"
+  c2c_ci_set CI_PROJECT_ID "$project"
 }
 
 c2c_ci_defaults() {
   local inside
+  c2c_ci_platform
   inside=$(c2c_git rev-parse --is-inside-work-tree)
   if [[ $inside == true ]]; then
-    : "${CI_BRANCH=$(c2c_git rev-parse --abbrev-ref HEAD)}"
+    : "${CI_BRANCH=$(c2c_git_branch)}"
     : "${CI_COMMIT_ID=$(c2c_git rev-parse HEAD)}"
     : "${CI_COMMIT_MESSAGE=$(c2c_git log -1 --pretty=%B)}"
     : "${CI_COMMIT_DESCRIPTION=$(c2c_git describe --abbrev=1 --tags --always)}"
@@ -172,7 +262,9 @@ c2c_ci_defaults() {
   export CI=true CI_NAME=codeship
   : "${CI_BRANCH=}" "${CI_COMMIT_ID=}" "${CI_COMMIT_MESSAGE=}" "${CI_COMMIT_DESCRIPTION=}"
   : "${CI_COMMITTER_NAME=}" "${CI_COMMITTER_EMAIL=}" "${CI_COMMITTER_USERNAME=}"
-  : "${CI_REPO_NAME=${C2C_DIR##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
+  local repo_dir
+  repo_dir=$(cd "$C2C_DIR/$C2C_SOURCE_DIR" 2>/dev/null && pwd -P) || repo_dir=$C2C_DIR
+  : "${CI_REPO_NAME=${repo_dir##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
   c2c_times
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
   export "${C2C_CI_VARS[@]}"
@@ -572,6 +664,13 @@ c2c_push() {
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
     c2c_record "$name" skipped 0 "push (use --push)"
     return 0
+  fi
+  if [[ -n ${C2C_TAG_BRANCH:-} && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
+    c2c_say "(step: $name)"
+    c2c_say "(step: $name) image_tag uses {{ .Branch }}, but the branch is unknown (no git branch, a detached HEAD that no single branch points at, no CI platform variable): give it with --ci-branch NAME"
+    c2c_say "(step: $name) error ✗ unknown branch: nothing was pushed"
+    c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
+    return 1
   fi
   local project="$C2C_RUN_ID-$index" started=0 status=0
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
