@@ -349,3 +349,53 @@ def test_push_with_a_branch_tag_fails_before_pushing_when_the_branch_is_unknown(
 def test_push_without_a_branch_in_its_tag_needs_no_branch(tmp_path):
     run = _dry_run_push(tmp_path, "v1-{{ .CommitID }}", "--ci-commit-id", "abc")
     assert run.returncode == 0 and "+ docker push org/app:v1-abc" in run.stdout, run.stdout
+
+
+# --- item 3: the script reads env files the way Compose does ------------------------------------
+ENV_FILE = """\
+# comment
+A=plain
+B = spaced
+export C=exported
+D='single $X "q" # not a comment'
+E="double \\"q\\" and\\nnewline # not a comment"
+F=unquoted # comment
+G=
+H=tab\tinside
+I=first
+I=last wins
+J=${UNSET_IN_TEST:-default}
+K=crlf\r
+"""
+
+
+@pytest.mark.parametrize("compose", [("docker", "compose"), ("docker-compose",)], ids=["v2", "v1"])
+def test_env_files_are_read_like_compose_reads_them(tmp_path, compose):
+    """What Compose makes of an env file (`config` needs no engine) equals what it makes of the
+    values the script reads from it and hands over in an override file."""
+    import json
+
+    import yaml
+
+    from conftest import need_tool
+
+    need_tool(*compose, "version")
+    (tmp_path / "app.env").write_text(ENV_FILE)
+    (tmp_path / "a.yaml").write_text("services:\n  app:\n    image: busybox\n    env_file: [app.env]\n")
+    script = (f'source {shlex.quote(str(RUNTIME))}; C2C_DIR={shlex.quote(str(tmp_path))}; '
+              'c2c_compose_env_files app.env; for i in "${!C2C_ENV_KEYS[@]}"; do '
+              'printf "%s\\0%s\\0" "${C2C_ENV_KEYS[i]}" "${C2C_ENV_VALUES[i]}"; done')
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                         env={"PATH": os.environ["PATH"]}).stdout.split("\0")[:-1]
+    read = dict(zip(out[::2], out[1::2]))
+    (tmp_path / "b.yaml").write_text(json.dumps({"services": {"app": {"image": "busybox", "environment": read}}}))
+
+    def environment(name: str) -> dict:
+        result = subprocess.run([*compose, "-f", name, "config"], cwd=tmp_path, capture_output=True, text=True,
+                                env={k: v for k, v in os.environ.items() if k != "UNSET_IN_TEST"})
+        assert result.returncode == 0, result.stderr
+        return yaml.safe_load(result.stdout)["services"]["app"]["environment"]
+
+    expected = environment("a.yaml")
+    assert len(expected) == 11 and expected["I"] == "last wins"
+    assert environment("b.yaml") == expected

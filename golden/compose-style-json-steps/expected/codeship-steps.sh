@@ -631,9 +631,13 @@ c2c_run() {
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
+  local envs=$C2C_S_ENVS
   local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_begin_step "$name" "$project"
-  for secret in $secrets; do
+  for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
+    c2c_env_override "$secret" || { status=1; c2c_say "(step: $name) cannot read the env_file of $secret"; break; }
+  done
+  ((status != 0)) || for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
@@ -827,6 +831,84 @@ c2c_service_secrets() {
   rm -f "$C2C_STATE/secrets/$service.env".*
 }
 
+# --- env_file over environment -----------------------------------------------------------------
+# Codeship's order is environment < env_file < encrypted_env_file, with the env files as they are
+# when the step runs (a git-ignored .env may appear or change after translating). Compose lets
+# environment win, so compose.yaml leaves out the keys the env files set when translating; for
+# each step, a Compose override file then sets what changed since: a key an env file sets now
+# takes the file's value, one no env file sets any more takes environment's value.
+c2c_env_override() {
+  local service=$1 i key found entries='' k v
+  local out=$C2C_STATE/env.$index.$service.json
+  c2c_service "$service"
+  local kept=" $C2C_S_ENV_KEPT "
+  c2c_compose_env_files "${C2C_S_ENV_FILES[@]}"
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    [[ $kept == *" ${C2C_ENV_KEYS[i]} "* ]] || continue
+    if ! k=$(c2c_json "${C2C_ENV_KEYS[i]}") || ! v=$(c2c_json "${C2C_ENV_VALUES[i]}"); then
+      c2c_say "(step: $name) the env file value of ${C2C_ENV_KEYS[i]} holds a control character"
+      return 1
+    fi
+    entries+="${entries:+,}$k:$v"
+  done
+  set -- ${C2C_S_ENV_DROPPED[@]+"${C2C_S_ENV_DROPPED[@]}"}
+  while (($# >= 2)); do
+    found=0
+    for key in ${C2C_ENV_KEYS[@]+"${C2C_ENV_KEYS[@]}"}; do [[ $key == "$1" ]] && { found=1; break; }; done
+    if ((found == 0)); then
+      k=$(c2c_json "$1") || return 1
+      v=$(c2c_json "${2//\$/\$\$}") || return 1
+      entries+="${entries:+,}$k:$v"
+    fi
+    shift 2
+  done
+  [[ -n $entries ]] || return 0
+  printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" >"$out" || return 1
+  C2C_STEP_FILES+=(-f "$out")
+}
+
+# c2c_compose_env_files FILE... : KEY=value lines read the way Compose reads env files (export,
+# quotes, comments; later files win), into C2C_ENV_KEYS and C2C_ENV_VALUES as a Compose file
+# takes them: `${VAR}` is left for Compose to interpolate, except in single quotes (literal).
+c2c_compose_env_files() {
+  local file line key value i out c
+  C2C_ENV_KEYS=()
+  C2C_ENV_VALUES=()
+  for file in "$@"; do
+    [[ $file == /* ]] || file=$C2C_DIR/$file
+    [[ -f $file && -r $file ]] || continue  # Compose itself says that it is missing
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${line%$'\r'}
+      [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([^#=[:space:]][^=[:space:]]*)[[:space:]]*=[[:space:]]*(.*)$ ]] ||
+        continue
+      key=${BASH_REMATCH[2]} value=${BASH_REMATCH[3]}
+      case $value in
+        \'*) value=${value:1} value=${value%%\'*} value=${value//\$/\$\$} ;;
+        \"*)
+          value=${value:1} value=${value%\"*}
+          if [[ $value == *\\* ]]; then
+            out=''
+            for ((i = 0; i < ${#value}; i++)); do
+              c=${value:i:1}
+              if [[ $c == \\ && $i -lt $((${#value} - 1)) ]]; then
+                i=$((i + 1)) c=${value:i:1}
+                [[ $c != n ]] || c=$'\n'
+              fi
+              out+=$c
+            done
+            value=$out
+          fi ;;
+        *) value=${value%%[[:space:]]#*} value=${value%"${value##*[![:space:]]}"} ;;
+      esac
+      for i in "${!C2C_ENV_KEYS[@]}"; do
+        [[ ${C2C_ENV_KEYS[i]} == "$key" ]] && { unset 'C2C_ENV_KEYS[i]' 'C2C_ENV_VALUES[i]'; break; }
+      done
+      C2C_ENV_KEYS+=("$key")
+      C2C_ENV_VALUES+=("$value")
+    done <"$file"
+  done
+}
+
 # Build args from encrypted files, as --build-arg options (Go template variables rendered).
 c2c_secret_build_args() {
   local service=$1 i
@@ -967,8 +1049,9 @@ c2c_docker_config() {
   local dir=$1 source=$2 generator=$3 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS C2C_IN_GENERATOR=1
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS C2C_IN_GENERATOR=1
     local -a C2C_STEP_FILES=()
+    for secret in $envs; do c2c_env_override "$secret" || return 1; done
     for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
     # shellcheck disable=SC2086
     c2c_ensure_images $builds || return 1
@@ -1302,6 +1385,9 @@ c2c_decrypt() (
 c2c_service() {
   [[ $1 == "$C2C_S_NAME" ]] && return 0  # still loaded: steps of a big build call this often
   C2C_S_NAME=$1 C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
+  C2C_S_ENVS='' C2C_S_ENV_KEPT=''
+  C2C_S_ENV_FILES=()
+  C2C_S_ENV_DROPPED=()
   C2C_S_ENC_ENV=()
   C2C_S_ENC_ARGS=()
   case $1 in
