@@ -376,6 +376,47 @@ def test_user_variables_win_over_the_service_environment(env_project, compose):
     assert "OVERRIDDEN=from -e" in env and "OVERRIDDEN=by service" not in env, env
 
 
+@pytest.fixture(scope="module")
+def late_env_file_project(tmp_path_factory) -> Path:
+    """A git-ignored .env absent when translating: env_file must still win when the step runs, for
+    the step's container and for a dependency's."""
+    services = {
+        "db": {"image": BUSYBOX, "env_file": ".env", "environment": {"VALUE": "db from environment"},
+               "command": sh('echo "db saw $VALUE" > /shared/db.txt; trap "exit 0" TERM; sleep 60 & wait'),
+               "volumes": ["./shared:/shared"]},
+        "app": {"image": BUSYBOX, "env_file": ".env", "depends_on": ["db"], "volumes": ["./shared:/shared"],
+                "environment": {"VALUE": "from environment", "KEPT": "from environment", "DOLLAR": "a$b"}},
+    }
+    steps = [{"name": "show", "service": "app",
+              "command": sh('echo "VALUE=$VALUE"; echo "KEPT=$KEPT"; echo "DOLLAR=$DOLLAR"; '
+                            'for i in $(seq 50); do test -s /shared/db.txt && break; sleep 0.1; done; '
+                            'cat /shared/db.txt; rm -f /shared/db.txt')}]
+    return make_project(tmp_path_factory.mktemp("late-env-file"), services, steps)
+
+
+def test_env_file_wins_as_it_is_when_the_step_runs(late_env_file_project, compose):
+    root = late_env_file_project
+    (root / ".env").write_text("VALUE=from the file\n")
+    first = run_script(root, compose)
+    assert first.returncode == 0, first
+    assert first.said("show", "app") == ["VALUE=from the file", "KEPT=from environment", "DOLLAR=a$b",
+                                         "db saw from the file"]
+    (root / ".env").write_text("# changed\nexport VALUE='changed $X'  \nOTHER=1\n")
+    again = run_script(root, compose)
+    assert again.returncode == 0, again
+    assert again.said("show", "app")[0] == "VALUE=changed $X" and "db saw changed $X" in again.said("show", "app")
+
+
+def test_environment_wins_back_when_the_env_file_no_longer_sets_the_key(tmp_path, compose):
+    services = {"app": {"image": BUSYBOX, "env_file": "app.env", "environment": {"VALUE": "from environment"}}}
+    steps = [{"name": "show", "service": "app", "command": sh('echo "VALUE=$VALUE"')}]
+    root = make_project(tmp_path, services, steps, {"app.env": "VALUE=from the file\n"})
+    (root / "app.env").write_text("OTHER=1\n")
+    run = run_script(root, compose)
+    assert run.returncode == 0, run
+    assert run.said("show") == ["VALUE=from environment"]
+
+
 # ==============================================================================================
 # 7. tag / exclude select exactly the expected steps
 # ==============================================================================================
@@ -489,11 +530,19 @@ def test_push_dry_run_prints_the_exact_commands(push_project, compose):
     assert not image_exists(f"{PUSH_IMAGE}:{tag}")
 
 
-def test_push_tag_is_a_valid_docker_tag_when_the_branch_is_empty(push_project, compose):
-    run = run_script(push_project, compose, "--push", "--dry-run", "--ci-branch", "", "--ci-commit-id", "0123abcd")
+def test_push_tag_is_a_valid_docker_tag_when_the_branch_renders_to_invalid_characters(push_project, compose):
+    run = run_script(push_project, compose, "--push", "--dry-run", "--ci-branch", ".-/", "--ci-commit-id", "0123abcd")
     assert run.returncode == 0, run
     pushes = [line.rsplit(":", 1)[1] for line in run.lines if line.startswith("+ docker push ")]
     assert len(pushes) == 1 and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", pushes[0]), pushes
+
+
+def test_push_fails_before_pushing_when_its_tag_needs_an_unknown_branch(push_project, compose):
+    run = run_script(push_project, compose, "--push", "--ci-branch", "", "--ci-commit-id", "0123abcd")
+    assert run.returncode == 1, run
+    assert "(step: ship) error ✗ unknown branch: nothing was pushed" in run.lines
+    assert "give it with --ci-branch NAME" in run.output
+    assert "(image: " not in run.output and "docker push" not in run.output  # nothing built, nothing pushed
 
 
 PUSH_FLAGS = ("--push", "--ci-branch", "master", "--ci-commit-id", "0123abcd")

@@ -42,7 +42,8 @@ def secret_project(root: Path, with_key: bool = True) -> Path:
                 "Dockerfile": "FROM busybox\nARG TOKEN\nRUN echo \"token=$TOKEN\" > /build-arg\n"})
     (root / "secrets.encrypted").write_bytes(
         codeship_aes.encrypt(f"# secrets\nK=from-encrypted\nS={SECRET}\n".encode(), key))
-    (root / "args.encrypted").write_bytes(codeship_aes.encrypt(b"TOKEN=tok-{{ .Branch }}\n", key))
+    # spelled unlike `{{ .Branch }}`: rendered like a plain build arg all the same
+    (root / "args.encrypted").write_bytes(codeship_aes.encrypt(b"TOKEN=tok-{{.Branch  -}} \n", key))
     if with_key:
         (root / "codeship.aes").write_text(key_b64 + "\n")
     return root

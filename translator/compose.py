@@ -202,7 +202,7 @@ def _service(svc: Service, project: Project, images, named, rebase: _Rebaser, di
         out["volumes"] = [esc(m) for m in _dedupe(mounts)]
     for vol in svc.volumes:
         if vol.host is not None and not vol.is_named:
-            _host_path_note(svc, vol, diags, host_dirs)
+            _host_path_note(svc, vol, diags, host_dirs, rebase)
     if svc.links:
         out["links"] = [f"{r.service}:{r.extra}" if r.extra else r.service for r in svc.links]
     if svc.depends_on:
@@ -261,7 +261,8 @@ def _environment(svc: Service, project: Project, diags: Diagnostics) -> dict[str
     return env
 
 
-def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: list[str]) -> None:
+def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: list[str],
+                    rebase: _Rebaser) -> None:
     host = vol.host or ""
     if os.path.isabs(host) or host.startswith("~"):
         if host != DOCKER_SOCKET:
@@ -272,7 +273,7 @@ def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: li
     if ".." in Path(host).parts:
         diags.warning("C2C403", f"service '{svc.name}': volume '{host}:{vol.container}' points outside the "
                       "project directory", vol.loc)
-    host_dirs.append(host)
+    host_dirs.append(rebase.path(host))  # the script makes them relative to itself, like the mounts
 
 
 def _warn_shared_image_names(project: Project, images: dict[str, str], diags: Diagnostics) -> None:

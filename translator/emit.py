@@ -23,6 +23,11 @@ _ENV = None
 
 
 def _templates_dir() -> Path:
+    # a source checkout uses its own templates: an editable install elsewhere maps
+    # translator.templates to that other checkout's folder
+    beside = Path(__file__).resolve().parent.parent / "templates"
+    if (beside / "runtime.bash").is_file() and (beside.parent / "translator" / "emit.py").is_file():
+        return beside
     try:
         from importlib.resources import files
 

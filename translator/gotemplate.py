@@ -23,7 +23,7 @@ VARIABLES = {
     "CommitterName": "CI_COMMITTER_NAME",
     "CommitterEmail": "CI_COMMITTER_EMAIL",
     "CommitterUsername": "CI_COMMITTER_USERNAME",
-    "Time": "CI_STRING_TIME",
+    "Time": "C2C_TIME",  # Go's time.Time printed by its String(): "2006-01-02 15:04:05.999999999 +0000 UTC"
     "Timestamp": "CI_TIMESTAMP",
     "StringTime": "CI_STRING_TIME",
     "StepName": "C2C_STEP_NAME",
@@ -33,7 +33,9 @@ VARIABLES = {
 LITERALS = {"Ci": "true", "CiName": "codeship"}
 STEP_ONLY = ("StepName", "ServiceName", "ImageName", "CiName")
 
-_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
+# Go's trim markers: "{{- " drops the white space before the action, " -}}" the white space after.
+_ACTION = re.compile(r"\{\{(?:(-)(?=\s))?\s*(.*?)\s*(?:(?<=\s)(-))?\}\}", re.S)
+_GO_SPACE = " \t\r\n"
 _VAR = re.compile(r"^\.([A-Za-z]+)$")
 _PRINTF = re.compile(r'^printf\s+\\?"%\.(\d+)s\\?"\s+\.([A-Za-z]+)$')
 _PIPE_PRINTF = re.compile(r'^\.([A-Za-z]+)\s*\|\s*printf\s+\\?"%\.(\d+)s\\?"$')
@@ -54,12 +56,19 @@ Part = str | Var
 def parse(text: str, allow_step_vars: bool = True) -> list[Part]:
     parts: list[Part] = []
     pos = 0
+    trim_next = False
     for match in _ACTION.finditer(text):
-        if match.start() > pos:
-            parts.append(text[pos:match.start()])
-        parts.append(_action(match.group(1), allow_step_vars))
+        before = text[pos:match.start()]
+        if trim_next:
+            before = before.lstrip(_GO_SPACE)
+        if match.group(1):
+            before = before.rstrip(_GO_SPACE)
+        if before:
+            parts.append(before)
+        parts.append(_action(match.group(2), allow_step_vars))
+        trim_next = bool(match.group(3))
         pos = match.end()
-    rest = text[pos:]
+    rest = text[pos:].lstrip(_GO_SPACE) if trim_next else text[pos:]
     if "{{" in rest:
         raise TemplateError("'{{' is not closed by '}}'")
     if rest:

@@ -12,6 +12,8 @@ from .rules import MISPLACED_STEP_KEYS, STEP_KEYS, suggest
 from .yaml_loader import LMap, LSeq
 
 _GROUP_TYPES = ("serial", "parallel", "manual", "matrix")
+_PUSH_ONLY_KEYS = {"registry": "the registry the image is pushed to", "image_name": "the repository pushed to",
+                   "image_tag": "the tag pushed"}
 
 
 def parse_steps(doc, filename: str, diags: Diagnostics) -> list[Step]:
@@ -34,6 +36,8 @@ def parse_steps(doc, filename: str, diags: Diagnostics) -> list[Step]:
 class _StepParser:
     def __init__(self, filename: str, diags: Diagnostics):
         self.filename = filename
+        self.warned: set[Loc] = set()
+        self.basename = filename.replace("\\", "/").rsplit("/", 1)[-1]
         self.diags = diags
 
     def steps(self, seq: LSeq, inherited: str | None, path: str, default: str | None = None) -> list[Step]:
@@ -79,6 +83,17 @@ class _StepParser:
                 self.diags.warning("C2C204", f"unknown step key '{key}' is ignored", m.key_loc[key],
                                    f"did you mean {guess}?" if guess else None)
 
+    def _push_only_keys(self, m: LMap, what: str) -> None:
+        """jet reads registry, image_name and image_tag only on push steps; elsewhere they are
+        silently ignored, which hides a step that was meant to push."""
+        for key in _PUSH_ONLY_KEYS:
+            if key in m and m.key_loc[key] not in self.warned:  # a group's steps are parsed per service
+                self.warned.add(m.key_loc[key])
+                self.diags.warning("C2C212", f"'{key}' on {what} is ignored: it only applies to `type: push` "
+                                   f"steps ({_PUSH_ONLY_KEYS[key]})", m.key_loc[key],
+                                   "remove it, or make this a push step: `type: push` with `service` and "
+                                   "`image_name`")
+
     def _common(self, step: Step, f: Fields) -> None:
         step.key_loc = dict(f.m.key_loc)
         step.written = {k: v for k in ("service", "dockercfg_service") if (v := f.text(k)) is not None}
@@ -105,7 +120,9 @@ class _StepParser:
         name = f.text("name")
         if name:
             return name, False
-        digest = f"{zlib.crc32(f'{self.filename}{path}{stem}'.encode()):08x}"
+        # the file's name, not its path: the same files give the same names wherever `translate`
+        # runs from (--step NAME and committed outputs must not change between machines)
+        digest = f"{zlib.crc32(f'{self.basename}{path}{stem}'.encode()):08x}"
         return f"{stem}-{digest}", True
 
     def run(self, m: LMap, f: Fields, inherited: str | None, path: str,
@@ -127,6 +144,7 @@ class _StepParser:
             ok = False
         if not ok:
             return None
+        self._push_only_keys(m, "a command step")
         name, auto = self._name(f, path, service)
         step = RunStep(name=name, loc=m.loc, auto_named=auto, service=service, command=command)
         self._common(step, f)
@@ -170,6 +188,7 @@ class _StepParser:
             self.diags.error("C2C210", "a group sets both 'service' and 'services'", m.key_loc["services"],
                              "keep one: 'service' for all steps, 'services' to repeat them per service")
             return None
+        self._push_only_keys(m, f"a {kind} group")
         name, auto = self._name(f, path, kind)
         services = [compose_service_name(s) for s, _ in f.texts("services")] if "services" in m else None
         if kind == "matrix":

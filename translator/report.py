@@ -40,6 +40,7 @@ class Report:
         return counts
 
 
+_PUSH_ONLY = KeyRule("", IGNORED, "nothing: only `type: push` steps use it (jet ignores it here too)")
 _UNKNOWN = KeyRule("", UNSUPPORTED, "nothing: not a Codeship key, dropped")
 
 
@@ -65,7 +66,10 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
     for step in walk(project.steps):
         label = f"step {step.name}"
         for key, loc in step.key_loc.items():
-            add(label, str(key), STEP_RULES.get(key), loc)
+            rule = STEP_RULES.get(key)
+            if key in ("registry", "image_name", "image_tag") and not isinstance(step, PushStep):
+                rule = _PUSH_ONLY  # warned about (C2C212)
+            add(label, str(key), rule, loc)
     report.manual_tasks = _manual_tasks(project, diagnostics)
     report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
     return report

@@ -48,7 +48,8 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("hostname", CONVERTED, "`hostname`"),
     KeyRule("environment", CONVERTED, "`environment` (keys an env_file sets are left to the env_file, "
             "which wins in Codeship)"),
-    KeyRule("env_file", CONVERTED, "`env_file`"),
+    KeyRule("env_file", CONVERTED, "`env_file`; the script lets it win over `environment` with the files as "
+            "they are when each step runs"),
     KeyRule("encrypted_env_file", CAVEAT, "decrypted by the script at run time into a private "
             "directory and handed to Compose in a run-time override file", "needs `codeship.aes` or "
             "`CODESHIP_AES_KEY` when the script runs"),
@@ -58,7 +59,8 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
             "anonymous (or named, when another service takes `volumes_from` this one)"),
     KeyRule("volumes_from", CAVEAT, "named volumes mounted at the same paths in both services",
             "shared within one step by default; `--volumes-from-scope build` keeps them for the run"),
-    KeyRule("links", CONVERTED, "`links` (aliases kept)"),
+    KeyRule("links", CONVERTED, "`links` (aliases kept; Docker's legacy link variables such as "
+            "`DB_PORT` are not set)"),
     KeyRule("depends_on", CONVERTED, "`depends_on`"),
     KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set",
             "the container drives the host's Docker engine"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from . import gotemplate
-from .compose import ComposeResult
+from .compose import ComposeResult, read_env_keys
 from .diagnostics import Diagnostics, Loc
 from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
 from .records import Record
@@ -58,6 +58,10 @@ class ServiceInfo(Record):
     pulls: str = ""  # services started with this one whose image is pulled, not built
     dockercfg: str = ""  # the service's own credentials for pulling its image (or its base images)
     dockercfg_service: str = ""
+    env_services: str = ""  # services started with this one that have both env_file and environment
+    env_files: list[str] = []  # this service's env files, relative to the script
+    env_kept: str = ""  # its environment keys compose.yaml holds (no env file set them when translating)
+    env_dropped: list[str] = []  # key, value… of those it left to the env files then
 
 
 class ScriptPlan(Record):
@@ -67,6 +71,7 @@ class ScriptPlan(Record):
     host_dirs: list[str]
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
+    source_dir: str = "."  # the services file's directory, relative to the script's
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
@@ -92,10 +97,31 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             " ".join(s for s in closure if s not in compose.built and compose.images.get(s))
             if private_pulls else "",
             rebase.path(svc.encrypted_dockercfg_path) if svc.encrypted_dockercfg_path else "",
-            "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or ""))
+            "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or "",
+            " ".join(s for s in closure if _has_env_precedence(project.services[s])),
+            *_env_precedence(svc, project, rebase)))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
     return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
-                      rebase.path("codeship.aes"))
+                      rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".")
+
+
+def _has_env_precedence(svc) -> bool:
+    return bool(svc.env_file and svc.environment)
+
+
+def _env_precedence(svc, project: Project, rebase) -> tuple[list[str], str, list[str]]:
+    """What the script needs to let env_file win over environment with the files as they are
+    when a step runs (Codeship's order; Compose's is the reverse): the env files, the environment
+    keys compose.yaml holds, and the ones it left out because an env file set them at translate
+    time (with their values, for when the file no longer does)."""
+    if not _has_env_precedence(svc):
+        return [], "", []
+    in_files: set[str] = set()
+    for env_file in svc.env_file:
+        in_files.update(read_env_keys(project.base_dir / env_file.path) or [])
+    kept = [k for k in svc.environment if k not in in_files]
+    dropped = [x for k, v in svc.environment.items() if k in in_files for x in (k, v)]
+    return [rebase.path(f.path) for f in svc.env_file], " ".join(kept), dropped
 
 
 def _has_encrypted_env(svc) -> bool:
@@ -170,7 +196,7 @@ class _Builder:
         self.leaf_count = 0
 
     def _new(self, step: Step, kind: str) -> Node:
-        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=str(step.loc),
+        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=_where(step.loc),
                     tag=step.tag or "", tag_re=self._regex(step.tag, step.key_loc.get("tag", step.loc), "tag"),
                     exclude=step.exclude or "",
                     exclude_re=self._regex(step.exclude, step.key_loc.get("exclude", step.loc), "exclude"))
@@ -242,6 +268,12 @@ class _Builder:
             else:
                 out.append('"${%s}"' % part.env)
         return "".join(out) or sq("latest")
+
+
+def _where(loc: Loc) -> str:
+    """A step's place for the script's comments: the file's name, not the path it was read by,
+    so that the output does not depend on the directory translate ran from."""
+    return str(loc._replace(file=loc.file.replace("\\", "/").rsplit("/", 1)[-1]))
 
 
 def _display_word(word: str) -> str:

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 C2C_SOURCE_STEPS='codeship-steps.yml'
+C2C_SOURCE_DIR='.'  # the Codeship files' directory (CI_* values from its git)
 C2C_HOST_DIRS=()
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
@@ -58,6 +59,7 @@ C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
+C2C_CI_FLAGS=''  # the --ci-* options given
 C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
@@ -84,7 +86,9 @@ Environment:
   --ci-branch, --ci-build-id, --ci-commit-id, --ci-commit-message, --ci-commit-description,
   --ci-committer-name, --ci-committer-email, --ci-committer-username, --ci-repo-name,
   --ci-project-id VALUE
-                        override a CI_* variable (defaults come from git)
+                        override a CI_* variable (defaults come from the CI
+                        platform's own variables, else git; --ci-branch gives the branch
+                        on a detached HEAD that no single branch points at)
 Running:
   --key-path FILE       the AES key for encrypted files: environment, build args, registry
                         credentials (default: codeship.aes next to the services file; the
@@ -123,6 +127,7 @@ c2c_parse_args() {
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
+        [[ $opt != --ci-* ]] || C2C_CI_FLAGS+=" $opt "
         case $opt in
           --tag) C2C_TAG=$value; C2C_HAVE_TAG=1 ;;
           --step) C2C_STEPS+=("$value") ;;
@@ -153,16 +158,101 @@ c2c_parse_args() {
   done
 }
 
-# CI_* variables: jet's flag values, else what git knows, else Codeship's defaults.
+# CI_* variables: jet's flag values, else CI_* variables already set, else the CI platform's
+# own variables, else what git knows (in the repository of the Codeship files, wherever the
+# script was written), else Codeship's defaults.
 c2c_git() {
-  git -C "$C2C_DIR" "$@" 2>/dev/null || true
+  git -C "$C2C_DIR/$C2C_SOURCE_DIR" "$@" 2>/dev/null || true
+}
+
+# The checked-out branch; on a detached HEAD (CI checkouts), the one branch that points at the
+# commit (local, else remote), or nothing when none or several do: never "HEAD".
+c2c_git_branch() {
+  local refs
+  refs=$(c2c_git symbolic-ref -q --short HEAD)
+  [[ -n $refs ]] || refs=$(c2c_git for-each-ref --points-at HEAD --format='%(refname:short)' refs/heads)
+  [[ -n $refs ]] || refs=$(c2c_git for-each-ref --points-at HEAD --format='%(refname:lstrip=3)' refs/remotes |
+    grep -vx HEAD | sort -u)
+  [[ $refs == *$'\n'* ]] || printf '%s' "$refs"
+}
+
+# c2c_ci_set VAR VALUE : VAR=VALUE unless VAR is set already or VALUE is empty.
+c2c_ci_set() {
+  [[ -z $2 || -n ${!1+set} ]] || printf -v "$1" '%s' "$2"
+}
+
+# The CI platform the script runs in (GitHub Actions, GitLab CI, Bitbucket Pipelines, CircleCI,
+# Jenkins, Buildkite, Travis CI): its own variables for branch, commit, build, pull request,
+# committer, message and repository. Their checkouts are often a detached HEAD or a merge commit.
+c2c_ci_platform() {
+  local branch='' commit='' build='' pr='' url='' name='' email='' user='' message='' repo='' project='' ref
+  if [[ ${GITHUB_ACTIONS:-} == true ]]; then
+    ref=${GITHUB_REF:-} repo=${GITHUB_REPOSITORY:-}
+    branch=${GITHUB_HEAD_REF:-}  # a pull request's own branch
+    case $ref in
+      refs/heads/*|refs/tags/*) [[ -n $branch ]] || branch=${ref#refs/*/} ;;
+      refs/pull/*/merge) pr=${ref#refs/pull/} pr=${pr%/merge} ;;
+    esac
+    [[ -z $pr || -z $repo ]] || url=${GITHUB_SERVER_URL:-https://github.com}/$repo/pull/$pr
+    commit=${GITHUB_SHA:-} build=${GITHUB_RUN_ID:-} user=${GITHUB_ACTOR:-} project=${GITHUB_REPOSITORY_ID:-}
+    repo=${repo#*/}
+  elif [[ ${GITLAB_CI:-} == true ]]; then
+    # GitLab's own CI_COMMIT_DESCRIPTION is the message's body, not `git describe`
+    [[ $C2C_CI_FLAGS == *" --ci-commit-description "* ]] || unset CI_COMMIT_DESCRIPTION
+    branch=${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME:-${CI_COMMIT_BRANCH:-${CI_COMMIT_REF_NAME:-}}}
+    commit=${CI_COMMIT_SHA:-} build=${CI_PIPELINE_ID:-} pr=${CI_MERGE_REQUEST_IID:-}
+    [[ -z $pr || -z ${CI_MERGE_REQUEST_PROJECT_URL:-} ]] || url=$CI_MERGE_REQUEST_PROJECT_URL/-/merge_requests/$pr
+    ref=${CI_COMMIT_AUTHOR:-}  # "Name <email>"
+    if [[ $ref == *'<'*'>' ]]; then name=${ref% <*} email=${ref##*<} email=${email%>}; fi
+    user=${GITLAB_USER_LOGIN:-} repo=${CI_PROJECT_NAME:-}
+  elif [[ -n ${BITBUCKET_BUILD_NUMBER:-} ]]; then
+    branch=${BITBUCKET_BRANCH:-${BITBUCKET_TAG:-}} commit=${BITBUCKET_COMMIT:-} build=$BITBUCKET_BUILD_NUMBER
+    pr=${BITBUCKET_PR_ID:-} repo=${BITBUCKET_REPO_SLUG:-} project=${BITBUCKET_REPO_UUID:-}
+    [[ -z $pr || -z ${BITBUCKET_GIT_HTTP_ORIGIN:-} ]] || url=$BITBUCKET_GIT_HTTP_ORIGIN/pull-requests/$pr
+  elif [[ ${CIRCLECI:-} == true ]]; then
+    branch=${CIRCLE_BRANCH:-${CIRCLE_TAG:-}} commit=${CIRCLE_SHA1:-} build=${CIRCLE_WORKFLOW_ID:-${CIRCLE_BUILD_NUM:-}}
+    url=${CIRCLE_PULL_REQUEST:-} pr=${CIRCLE_PR_NUMBER:-}
+    [[ -n $pr || $url != */pull/* ]] || pr=${url##*/}
+    user=${CIRCLE_USERNAME:-} repo=${CIRCLE_PROJECT_REPONAME:-}
+  elif [[ -n ${JENKINS_URL:-} ]]; then
+    branch=${CHANGE_BRANCH:-${BRANCH_NAME:-${GIT_BRANCH:-}}}
+    branch=${branch#refs/heads/} branch=${branch#origin/}
+    commit=${GIT_COMMIT:-} build=${BUILD_TAG:-${BUILD_NUMBER:-}} pr=${CHANGE_ID:-} url=${CHANGE_URL:-}
+    name=${GIT_COMMITTER_NAME:-} email=${GIT_COMMITTER_EMAIL:-} user=${CHANGE_AUTHOR:-}
+  elif [[ ${BUILDKITE:-} == true ]]; then
+    branch=${BUILDKITE_BRANCH:-${BUILDKITE_TAG:-}} commit=${BUILDKITE_COMMIT:-} build=${BUILDKITE_BUILD_ID:-}
+    [[ $commit != HEAD ]] || commit=''  # Buildkite's "not resolved yet"
+    [[ ${BUILDKITE_PULL_REQUEST:-false} == false ]] || pr=$BUILDKITE_PULL_REQUEST
+    name=${BUILDKITE_BUILD_AUTHOR:-} email=${BUILDKITE_BUILD_AUTHOR_EMAIL:-} message=${BUILDKITE_MESSAGE:-}
+    repo=${BUILDKITE_REPO:-} repo=${repo##*[/:]} repo=${repo%.git} project=${BUILDKITE_PIPELINE_ID:-}
+  elif [[ ${TRAVIS:-} == true ]]; then
+    branch=${TRAVIS_PULL_REQUEST_BRANCH:-${TRAVIS_BRANCH:-}} commit=${TRAVIS_COMMIT:-} build=${TRAVIS_BUILD_ID:-}
+    [[ ${TRAVIS_PULL_REQUEST:-false} == false ]] || pr=$TRAVIS_PULL_REQUEST
+    repo=${TRAVIS_REPO_SLUG:-} message=${TRAVIS_COMMIT_MESSAGE:-}
+    [[ -z $pr || -z $repo ]] || url=https://github.com/$repo/pull/$pr
+    repo=${repo#*/}
+  else
+    return 0
+  fi
+  c2c_ci_set CI_BRANCH "$branch"
+  c2c_ci_set CI_COMMIT_ID "$commit"
+  c2c_ci_set CI_BUILD_ID "$build"
+  c2c_ci_set CI_PR_NUMBER "$pr"
+  [[ -z $pr ]] || c2c_ci_set CI_PULL_REQUEST "${url:-true}"
+  c2c_ci_set CI_COMMITTER_NAME "$name"
+  c2c_ci_set CI_COMMITTER_EMAIL "$email"
+  c2c_ci_set CI_COMMITTER_USERNAME "$user"
+  c2c_ci_set CI_COMMIT_MESSAGE "$message"
+  c2c_ci_set CI_REPO_NAME "$repo"
+  c2c_ci_set CI_PROJECT_ID "$project"
 }
 
 c2c_ci_defaults() {
   local inside
+  c2c_ci_platform
   inside=$(c2c_git rev-parse --is-inside-work-tree)
   if [[ $inside == true ]]; then
-    : "${CI_BRANCH=$(c2c_git rev-parse --abbrev-ref HEAD)}"
+    : "${CI_BRANCH=$(c2c_git_branch)}"
     : "${CI_COMMIT_ID=$(c2c_git rev-parse HEAD)}"
     : "${CI_COMMIT_MESSAGE=$(c2c_git log -1 --pretty=%B)}"
     : "${CI_COMMIT_DESCRIPTION=$(c2c_git describe --abbrev=1 --tags --always)}"
@@ -173,11 +263,27 @@ c2c_ci_defaults() {
   export CI=true CI_NAME=codeship
   : "${CI_BRANCH=}" "${CI_COMMIT_ID=}" "${CI_COMMIT_MESSAGE=}" "${CI_COMMIT_DESCRIPTION=}"
   : "${CI_COMMITTER_NAME=}" "${CI_COMMITTER_EMAIL=}" "${CI_COMMITTER_USERNAME=}"
-  : "${CI_REPO_NAME=${C2C_DIR##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
-  : "${CI_TIMESTAMP=$(date +%s)}"
-  : "${CI_STRING_TIME=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)}"
+  local repo_dir
+  repo_dir=$(cd "$C2C_DIR/$C2C_SOURCE_DIR" 2>/dev/null && pwd -P) || repo_dir=$C2C_DIR
+  : "${CI_REPO_NAME=${repo_dir##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
+  c2c_times
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
   export "${C2C_CI_VARS[@]}"
+}
+
+# The run's time, once: CI_TIMESTAMP (Unix seconds; a given one is used), CI_STRING_TIME
+# (RFC 3339) and C2C_TIME, what Go's time.Time String() prints, for {{ .Time }} templates:
+# "2006-01-02 15:04:05.999999999 +0000 UTC" (UTC, as hosted builds ran; trailing zeros cut).
+c2c_times() {
+  local now=${EPOCHREALTIME:-} secs frac='' day
+  if [[ $now == *[.,]* ]]; then secs=${now%[.,]*} frac=${now#*[.,]}; else secs=$(date +%s); fi
+  if [[ ${CI_TIMESTAMP:-} =~ ^[0-9]+$ ]]; then secs=$CI_TIMESTAMP frac=''; fi
+  : "${CI_TIMESTAMP=$secs}"
+  day=$(date -u -d "@$secs" '+%Y-%m-%d %H:%M:%S' 2>/dev/null || date -u -r "$secs" '+%Y-%m-%d %H:%M:%S')
+  : "${CI_STRING_TIME=${day/ /T}+00:00}"
+  while [[ $frac == *0 ]]; do frac=${frac%0}; done
+  C2C_TIME="$day${frac:+.$frac} +0000 UTC"
+  export C2C_TIME  # build args ({{ .Time }}) are interpolated by Compose
 }
 
 c2c_detect_compose() {
@@ -526,9 +632,13 @@ c2c_run() {
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
+  local envs=$C2C_S_ENVS
   local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_begin_step "$name" "$project"
-  for secret in $secrets; do
+  for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
+    c2c_env_override "$secret" || { status=1; c2c_say "(step: $name) cannot read the env_file of $secret"; break; }
+  done
+  ((status != 0)) || for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
@@ -559,6 +669,13 @@ c2c_push() {
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
     c2c_record "$name" skipped 0 "push (use --push)"
     return 0
+  fi
+  if [[ -n ${C2C_TAG_BRANCH:-} && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
+    c2c_say "(step: $name)"
+    c2c_say "(step: $name) image_tag uses {{ .Branch }}, but the branch is unknown (no git branch, a detached HEAD that no single branch points at, no CI platform variable): give it with --ci-branch NAME"
+    c2c_say "(step: $name) error ✗ unknown branch: nothing was pushed"
+    c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
+    return 1
   fi
   local project="$C2C_RUN_ID-$index" started=0 status=0
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
@@ -715,9 +832,87 @@ c2c_service_secrets() {
   rm -f "$C2C_STATE/secrets/$service.env".*
 }
 
+# --- env_file over environment -----------------------------------------------------------------
+# Codeship's order is environment < env_file < encrypted_env_file, with the env files as they are
+# when the step runs (a git-ignored .env may appear or change after translating). Compose lets
+# environment win, so compose.yaml leaves out the keys the env files set when translating; for
+# each step, a Compose override file then sets what changed since: a key an env file sets now
+# takes the file's value, one no env file sets any more takes environment's value.
+c2c_env_override() {
+  local service=$1 i key found entries='' k v
+  local out=$C2C_STATE/env.$index.$service.json
+  c2c_service "$service"
+  local kept=" $C2C_S_ENV_KEPT "
+  c2c_compose_env_files "${C2C_S_ENV_FILES[@]}"
+  for i in "${!C2C_ENV_KEYS[@]}"; do
+    [[ $kept == *" ${C2C_ENV_KEYS[i]} "* ]] || continue
+    if ! k=$(c2c_json "${C2C_ENV_KEYS[i]}") || ! v=$(c2c_json "${C2C_ENV_VALUES[i]}"); then
+      c2c_say "(step: $name) the env file value of ${C2C_ENV_KEYS[i]} holds a control character"
+      return 1
+    fi
+    entries+="${entries:+,}$k:$v"
+  done
+  set -- ${C2C_S_ENV_DROPPED[@]+"${C2C_S_ENV_DROPPED[@]}"}
+  while (($# >= 2)); do
+    found=0
+    for key in ${C2C_ENV_KEYS[@]+"${C2C_ENV_KEYS[@]}"}; do [[ $key == "$1" ]] && { found=1; break; }; done
+    if ((found == 0)); then
+      k=$(c2c_json "$1") || return 1
+      v=$(c2c_json "${2//\$/\$\$}") || return 1
+      entries+="${entries:+,}$k:$v"
+    fi
+    shift 2
+  done
+  [[ -n $entries ]] || return 0
+  printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" >"$out" || return 1
+  C2C_STEP_FILES+=(-f "$out")
+}
+
+# c2c_compose_env_files FILE... : KEY=value lines read the way Compose reads env files (export,
+# quotes, comments; later files win), into C2C_ENV_KEYS and C2C_ENV_VALUES as a Compose file
+# takes them: `${VAR}` is left for Compose to interpolate, except in single quotes (literal).
+c2c_compose_env_files() {
+  local file line key value i out c
+  C2C_ENV_KEYS=()
+  C2C_ENV_VALUES=()
+  for file in "$@"; do
+    [[ $file == /* ]] || file=$C2C_DIR/$file
+    [[ -f $file && -r $file ]] || continue  # Compose itself says that it is missing
+    while IFS= read -r line || [[ -n $line ]]; do
+      line=${line%$'\r'}
+      [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([^#=[:space:]][^=[:space:]]*)[[:space:]]*=[[:space:]]*(.*)$ ]] ||
+        continue
+      key=${BASH_REMATCH[2]} value=${BASH_REMATCH[3]}
+      case $value in
+        \'*) value=${value:1} value=${value%%\'*} value=${value//\$/\$\$} ;;
+        \"*)
+          value=${value:1} value=${value%\"*}
+          if [[ $value == *\\* ]]; then
+            out=''
+            for ((i = 0; i < ${#value}; i++)); do
+              c=${value:i:1}
+              if [[ $c == \\ && $i -lt $((${#value} - 1)) ]]; then
+                i=$((i + 1)) c=${value:i:1}
+                [[ $c != n ]] || c=$'\n'
+              fi
+              out+=$c
+            done
+            value=$out
+          fi ;;
+        *) value=${value%%[[:space:]]#*} value=${value%"${value##*[![:space:]]}"} ;;
+      esac
+      for i in "${!C2C_ENV_KEYS[@]}"; do
+        [[ ${C2C_ENV_KEYS[i]} == "$key" ]] && { unset 'C2C_ENV_KEYS[i]' 'C2C_ENV_VALUES[i]'; break; }
+      done
+      C2C_ENV_KEYS+=("$key")
+      C2C_ENV_VALUES+=("$value")
+    done <"$file"
+  done
+}
+
 # Build args from encrypted files, as --build-arg options (Go template variables rendered).
 c2c_secret_build_args() {
-  local service=$1 i value name var
+  local service=$1 i
   C2C_BUILD_ARGS=()
   c2c_service "$service"
   ((${#C2C_S_ENC_ARGS[@]})) || return 0
@@ -730,18 +925,57 @@ c2c_secret_build_args() {
   c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
   rm -f "$C2C_STATE/secrets/$service.args".*
   for i in "${!C2C_ENV_KEYS[@]}"; do
-    value=${C2C_ENV_VALUES[i]}
-    for name in ProjectID:CI_PROJECT_ID BuildID:CI_BUILD_ID RepoName:CI_REPO_NAME Branch:CI_BRANCH \
-      CommitID:CI_COMMIT_ID CommitMessage:CI_COMMIT_MESSAGE CommitDescription:CI_COMMIT_DESCRIPTION \
-      CommitterName:CI_COMMITTER_NAME CommitterEmail:CI_COMMITTER_EMAIL \
-      CommitterUsername:CI_COMMITTER_USERNAME Timestamp:CI_TIMESTAMP StringTime:CI_STRING_TIME \
-      Time:CI_STRING_TIME Ci:CI; do
-      var=${name#*:}
-      value=${value//"{{ .${name%%:*} }}"/${!var}}
-      value=${value//"{{.${name%%:*}}}"/${!var}}
-    done
-    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$value")
+    if ! c2c_render_build_arg "${C2C_ENV_VALUES[i]}"; then
+      c2c_say "(service: $service) encrypted build arg ${C2C_ENV_KEYS[i]}: $C2C_RENDERED"
+      return 1
+    fi
+    C2C_BUILD_ARGS+=(--build-arg "${C2C_ENV_KEYS[i]}=$C2C_RENDERED")
   done
+}
+
+# c2c_render_build_arg TEXT : the Go template variables of a build argument rendered into
+# C2C_RENDERED exactly as translator/gotemplate.py renders plain build args: {{ .Var }} with Go's
+# trim markers ({{- and -}}); anything else is an error (its reason in C2C_RENDERED, status 1).
+c2c_render_build_arg() {
+  local rest=$1 out='' before body name var trim_next=0 ws=$' \t\r\n'
+  C2C_RENDERED=''
+  while [[ $rest == *'{{'* ]]; do
+    before=${rest%%'{{'*}
+    rest=${rest#*'{{'}
+    if [[ $rest != *'}}'* ]]; then C2C_RENDERED="'{{' is not closed by '}}'"; return 1; fi
+    body=${rest%%'}}'*}
+    rest=${rest#*'}}'}
+    ((trim_next == 0)) || before=${before#"${before%%[!"$ws"]*}"}
+    if [[ $body == -["$ws"]* ]]; then body=${body:1} before=${before%"${before##*[!"$ws"]}"}; fi
+    trim_next=0
+    if [[ $body == *["$ws"]- ]]; then body=${body%-} trim_next=1; fi
+    body=${body#"${body%%[!"$ws"]*}"}
+    body=${body%"${body##*[!"$ws"]}"}
+    out+=$before
+    if [[ ! $body =~ ^\.([A-Za-z]+)$ ]]; then
+      if [[ $body == printf* || $body == *'|'*printf* ]]; then
+        C2C_RENDERED="printf truncation is not supported in build arguments"
+      else
+        C2C_RENDERED="the template action '{{ $body }}' is not supported (only {{ .Var }} and {{ printf \"%.Ns\" .Var }})"
+      fi
+      return 1
+    fi
+    name=${BASH_REMATCH[1]}
+    case $name in
+      ProjectID) var=CI_PROJECT_ID ;; BuildID) var=CI_BUILD_ID ;; RepoName) var=CI_REPO_NAME ;;
+      Branch) var=CI_BRANCH ;; CommitID) var=CI_COMMIT_ID ;; CommitMessage) var=CI_COMMIT_MESSAGE ;;
+      CommitDescription) var=CI_COMMIT_DESCRIPTION ;; CommitterName) var=CI_COMMITTER_NAME ;;
+      CommitterEmail) var=CI_COMMITTER_EMAIL ;; CommitterUsername) var=CI_COMMITTER_USERNAME ;;
+      Time) var=C2C_TIME ;; Timestamp) var=CI_TIMESTAMP ;; StringTime) var=CI_STRING_TIME ;;
+      Ci) var=CI ;;
+      StepName|ServiceName|ImageName|CiName)
+        C2C_RENDERED="'.$name' is not available in build arguments"; return 1 ;;
+      *) C2C_RENDERED="unknown template variable '.$name'"; return 1 ;;
+    esac
+    out+=${!var:-}
+  done
+  ((trim_next == 0)) || rest=${rest#"${rest%%[!"$ws"]*}"}
+  C2C_RENDERED=$out$rest
 }
 
 # --- registry credentials --------------------------------------------------------------------
@@ -816,8 +1050,9 @@ c2c_docker_config() {
   local dir=$1 source=$2 generator=$3 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS C2C_IN_GENERATOR=1
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS C2C_IN_GENERATOR=1
     local -a C2C_STEP_FILES=()
+    for secret in $envs; do c2c_env_override "$secret" || return 1; done
     for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
     # shellcheck disable=SC2086
     c2c_ensure_images $builds || return 1
@@ -1151,6 +1386,9 @@ c2c_decrypt() (
 c2c_service() {
   [[ $1 == "$C2C_S_NAME" ]] && return 0  # still loaded: steps of a big build call this often
   C2C_S_NAME=$1 C2C_S_IMAGE='' C2C_S_DEPS='' C2C_S_BUILDS='' C2C_S_SECRETS='' C2C_S_PULLS='' C2C_S_CFG='' C2C_S_CFG_GEN=''
+  C2C_S_ENVS='' C2C_S_ENV_KEPT=''
+  C2C_S_ENV_FILES=()
+  C2C_S_ENV_DROPPED=()
   C2C_S_ENC_ENV=()
   C2C_S_ENC_ARGS=()
   case $1 in
@@ -1307,6 +1545,7 @@ c2c_n27() { # serial codeship-steps.yml:53:3
 c2c_n28() { # push codeship-steps.yml:57:7
   local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
   c2c_enter push 'web-a4438e2e' '' '' '' '' '' || return 0
+  local C2C_TAG_BRANCH=1
   c2c_push 16 'web-a4438e2e' 'web' 'registry.example.com/team/web' "${CI_BRANCH}"'-'"${CI_COMMIT_ID:0:8}" 'registry.example.com' '' ''
 }
 c2c_n29() { # manual codeship-steps.yml:62:3
