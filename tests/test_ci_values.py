@@ -65,7 +65,7 @@ def test_outputs_do_not_depend_on_where_translate_runs(tmp_path):
 def test_push_only_keys_on_run_steps_and_groups_warn(tmp_path, monkeypatch, steps, key, line, col):
     write_project(tmp_path, "app:\n  image: busybox\n", steps)
     monkeypatch.chdir(tmp_path)
-    d = diag(check(tmp_path), "C2C212")
+    d = diag(check(tmp_path), "C2C213")
     assert (d.level, d.loc.file, d.loc.line, d.loc.col) == ("warning", "codeship-steps.yml", line, col)
     assert f"'{key}'" in d.message and "type: push" in d.message, d.format()
 
@@ -73,7 +73,7 @@ def test_push_only_keys_on_run_steps_and_groups_warn(tmp_path, monkeypatch, step
 def test_push_keys_on_push_steps_do_not_warn(tmp_path):
     write_project(tmp_path, "app:\n  image: busybox\n",
                   "- type: push\n  service: app\n  image_name: org/app\n  image_tag: x\n  registry: quay.io\n")
-    assert "C2C212" not in [d.code for d in check(tmp_path).diagnostics]
+    assert "C2C213" not in [d.code for d in check(tmp_path).diagnostics]
 
 
 # --- item 12: -o creates no stray host directory -----------------------------------------------
@@ -92,7 +92,7 @@ def test_output_elsewhere_creates_host_directories_in_the_project_only(tmp_path)
 def test_push_only_key_in_a_group_over_services_warns_once(tmp_path):
     write_project(tmp_path, "a:\n  image: busybox\nb:\n  image: busybox\n",
                   "- type: parallel\n  services: [a, b]\n  steps:\n  - command: x\n    image_name: org/x\n")
-    assert [d.code for d in check(tmp_path).diagnostics].count("C2C212") == 1
+    assert [d.code for d in check(tmp_path).diagnostics].count("C2C213") == 1
 
 
 def test_report_says_a_push_only_key_on_a_command_step_is_dropped(tmp_path):

@@ -122,7 +122,7 @@ CASES = [
     ("absolute build context", "app:\n  build:\n    path: /tmp/x\n", OK_STEPS, "C2C407", "warning", 3, 5,
      "absolute"),
     ("push key on a command step", "app:\n  image: busybox\n", "- service: app\n  command: x\n  image_tag: v1\n",
-     "C2C212", "warning", 3, 3, "type: push"),
+     "C2C213", "warning", 3, 3, "type: push"),
     ("missing env_file", "app:\n  image: busybox\n  env_file: missing.env\n", OK_STEPS, "C2C402", "warning",
      3, 13, "does not exist"),
 ]

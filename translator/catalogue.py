@@ -214,6 +214,11 @@ CODES = (
          "The group's `steps` list is empty: it runs nothing.",
          "Add steps to the group, or remove it.",
          steps="- type: parallel\n  steps: []\n"),
+    Code("C2C213", WARNING, "push-only key on a run step or group",
+         "`registry`, `image_name` and `image_tag` only mean something on `type: push` steps; jet "
+         "ignores them elsewhere, which hides a step that was meant to push.",
+         "Remove the key, or make the step a push step: `type: push` with `service` and `image_name`.",
+         steps="- name: test\n  service: app\n  command: 'true'\n  image_tag: latest\n"),
     # 3xx: references between the files
     Code("C2C301", ERROR, "step names an undefined service",
          "A step's `service` (or `dockercfg_service`) is not defined in the services file.",

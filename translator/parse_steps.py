@@ -89,7 +89,7 @@ class _StepParser:
         for key in _PUSH_ONLY_KEYS:
             if key in m and m.key_loc[key] not in self.warned:  # a group's steps are parsed per service
                 self.warned.add(m.key_loc[key])
-                self.diags.warning("C2C212", f"'{key}' on {what} is ignored: it only applies to `type: push` "
+                self.diags.warning("C2C213", f"'{key}' on {what} is ignored: it only applies to `type: push` "
                                    f"steps ({_PUSH_ONLY_KEYS[key]})", m.key_loc[key],
                                    "remove it, or make this a push step: `type: push` with `service` and "
                                    "`image_name`")

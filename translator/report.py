@@ -68,7 +68,7 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
         for key, loc in step.key_loc.items():
             rule = STEP_RULES.get(key)
             if key in ("registry", "image_name", "image_tag") and not isinstance(step, PushStep):
-                rule = _PUSH_ONLY  # warned about (C2C212)
+                rule = _PUSH_ONLY  # warned about (C2C213)
             add(label, str(key), rule, loc)
     report.manual_tasks = _manual_tasks(project, diagnostics)
     report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
