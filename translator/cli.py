@@ -84,7 +84,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
         outputs[report_path] = (to_json if fmt == "json" else to_markdown)(result.report)
     try:
-        write_outputs(outputs, force=force, modes=result.modes)
+        removed = write_outputs(outputs, force=force, modes=result.modes, stale=[] if failed else result.stale)
     except OutputError as exc:
         click.echo(f"{exc.path}: error: {exc.message}; nothing was written\n  hint: {exc.hint}", err=True)
         sys.exit(EXIT_OUTPUT)
@@ -99,11 +99,28 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         sys.exit(EXIT_INVALID)
     for path in outputs:
         click.echo(f"wrote {path}", err=True)
+    for path in removed:
+        click.echo(f"removed {path} (written by an earlier translation; nothing needs it now)", err=True)
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
     click.echo(f"{len(project.services)} services, {_count_steps(project)} steps. Next: "
                f"`{_shell_path(script)} --list`, then `{_shell_path(script)}` to run them.", err=True)
+    _local_summary(result, script.parent)
+
+
+def _local_summary(result, out_dir: Path) -> None:
+    """What `docker compose up` starts, and where to reach it."""
+    from .localdev import compose_command, other_compose_files, summary
+
+    local = result.local
+    if local is None:
+        return
+    compose = compose_command(bool(local.document), other_compose_files(out_dir))
+    here = _shell_path(out_dir)
+    where = "" if here in ("./", "./.") else f" in {_shell_word(here.removeprefix('./'))}"
+    for line in summary(local, compose, where):
+        click.echo(line, err=True)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -273,6 +290,12 @@ def _count_steps(project) -> int:
     from .model import GroupStep, walk
 
     return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _shell_path(path: Path) -> str:
