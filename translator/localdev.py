@@ -230,13 +230,20 @@ def summary(local: LocalDev, compose: str, where: str = "") -> list[str]:
     if not local.started:
         first = f"`{compose} up`{where} starts no service: only steps use them."
     else:
-        first = f"`{compose} up`{where} starts {', '.join(local.started)}"
+        first = f"`{compose} up`{where} starts {_names(local.started)}"
         if by_service:
             first += "; reach " + "; ".join(f"{s} on {', '.join(w)}" for s, w in by_service.items()) + "."
         else:
             first += " (no service publishes a port: add `ports:` to the services file)."
     lines = [first]
     if local.step_only:
-        lines.append(f"Only steps use {', '.join(local.step_only)}: `{compose} run --rm SERVICE` runs one, "
+        lines.append(f"Only steps use {_names(list(local.step_only))}: `{compose} run --rm SERVICE` runs one, "
                      f"`{compose} --profile {PROFILE} up` starts them too.")
     return lines
+
+
+def _names(names: list[str], shown: int = 8) -> str:
+    """A list a line can hold: the first few names, then how many more."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{len(names)} services ({', '.join(names[:shown])} and {len(names) - shown} more)"

@@ -78,7 +78,7 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
     *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
     *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
-    *(KeyRule(k, LOCAL, f"`{k}` in compose.override.yaml, for `docker compose up`",
+    *(KeyRule(k, LOCAL, "the same key in compose.override.yaml, for `docker compose up`",
               "the steps never use it, as on Codeship") for k in LOCAL_ONLY),
     *(KeyRule(k, CONVERTED, "the same Compose key, unchanged (Codeship passes it to Docker)")
       for k in sorted(PASSTHROUGH)),
