@@ -345,6 +345,6 @@ def test_compose_up_serves_the_web_port_and_the_steps_publish_none(tmp_path, com
         assert _get(f"http://127.0.0.1:{web_port}/index.html") == "built\n"  # `up` was left alone
     finally:
         down = run("down", "-t", "1")
+        remove_images(image)
     assert down.returncode == 0, down.stderr
     assert _project_objects(name) == []
-    remove_images(image)
