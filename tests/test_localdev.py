@@ -131,6 +131,9 @@ def test_the_script_never_reads_the_override(tmp_path):
     ("'${PORT}:80'", "ports entry '${PORT}:80' is not a port mapping"),
     ("'70000:80'", "ports entry '70000:80' is not a port mapping"),
     ("{target: web}", "a long-form 'ports' entry needs a numeric 'target'"),
+    ("{target: 80, host_ip: 127.0.0.1}", "a long-form 'ports' entry needs"),  # Compose v1 refuses host_ip
+    ("{target: 80, published: null}", "a long-form 'ports' entry needs"),
+    ("[80]", "a ports entry must be text"),
 ])
 def test_a_bad_port_is_located_and_left_out(tmp_path, entry, message):
     write_project(tmp_path, f"app:\n  image: busybox\n  ports:\n    - '8080:80'\n    - {entry}\n")
@@ -233,6 +236,22 @@ def test_compose_accepts_both_files_together(tmp_path, compose):
     assert merged["services"]["web"]["ports"]
     # v2 leaves out inactive profiles, v1 shows them with their profile
     assert merged["services"].get("deploy", {"profiles": ["steps"]})["profiles"] == ["steps"]
+
+
+ALL_FORMS = ["80", "8080:80", "127.0.0.1:8081:80", "127.0.0.1::81", "[::1]:8082:80", "9000-9001:90-91",
+             "5353:53/udp", "22:22", {"target": 82, "published": 8083, "protocol": "tcp", "mode": "host"}]
+
+
+@pytest.mark.parametrize("compose", [("docker", "compose"), ("docker-compose",)], ids=["v2", "v1"])
+def test_every_accepted_port_form_is_accepted_by_compose(tmp_path, compose):
+    need_tool(*compose, "version")
+    write_project(tmp_path, yaml.safe_dump({"app": {"image": "busybox", "ports": ALL_FORMS}}))
+    result = translate(tmp_path)
+    assert "C2C601" not in codes(result)
+    translate_to_disk(tmp_path)
+    config = subprocess.run([*compose, "config"], cwd=tmp_path, capture_output=True, text=True)
+    assert config.returncode == 0, config.stderr
+    assert len(yaml.safe_load(config.stdout)["services"]["app"]["ports"]) >= len(ALL_FORMS)
 
 
 # --- the real engine ----------------------------------------------------------------------------

@@ -29,7 +29,10 @@ OTHER_DEFAULT_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml
 
 _PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?"
                    r"(?:(?P<host>\d+(?:-\d+)?)?:)?(?P<container>\d+(?:-\d+)?)(?:/(?P<proto>tcp|udp|sctp))?$")
-_LONG_PORT_KEYS = {"target", "published", "host_ip", "protocol", "mode"}
+_LONG_PORT_VALUES = {"target": re.compile(r"^\d{1,5}$"), "published": re.compile(r"^\d{1,5}$"),
+                     "protocol": re.compile(r"^(?:tcp|udp|sctp)$"),  # no host_ip: Compose v1 refuses it
+                     "mode": re.compile(r"^(?:host|ingress)$")}
+_LONG_PORT_KEYS = set(_LONG_PORT_VALUES)
 _NOOP_COMMANDS = (["true"], ["/bin/true"], [":"])
 
 
@@ -129,12 +132,17 @@ def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[object, P
             entry = _long_port(service, item)
             if entry is None:
                 diags.warning("C2C601", f"service '{service}': a long-form 'ports' entry needs a numeric "
-                              f"'target' and only the keys {', '.join(sorted(_LONG_PORT_KEYS))}; it is left "
-                              "out of compose.override.yaml", where)
+                              f"'target' and only the keys {', '.join(sorted(_LONG_PORT_KEYS))} (port "
+                              "numbers, tcp/udp/sctp, host/ingress); it is left out of compose.override.yaml",
+                              where, "or write the short form IP:HOST:CONTAINER, e.g. \"127.0.0.1:8080:80\"")
                 continue
             out.append(entry)
             continue
-        text = value.text_of(i) if not isinstance(item, LSeq) else ""
+        if isinstance(item, LSeq):
+            diags.warning("C2C601", f"service '{service}': a ports entry must be text like \"8080:80\" or a "
+                          "mapping, not a list; it is left out of compose.override.yaml", where)
+            continue
+        text = value.text_of(i)
         match = _PORT.match(text) if text and not text.startswith(":") else None
         if match is None or not _port_numbers_ok(match):
             diags.warning("C2C601", f"service '{service}': ports entry '{text}' is not a port mapping; it is "
@@ -162,15 +170,17 @@ def _port_numbers_ok(match: re.Match) -> bool:
 def _long_port(service: str, item: LMap) -> tuple[dict, Published] | None:
     if set(map(str, item)) - _LONG_PORT_KEYS or "target" not in item:
         return None
-    texts = {str(k): item.text_of(k) for k in item if not isinstance(item[k], (LMap, LSeq))}
-    if len(texts) != len(item) or not texts["target"].isdigit():
+    texts = {str(k): item.text_of(k) for k in item if item[k] is not None and not isinstance(item[k], (LMap, LSeq))}
+    if len(texts) != len(item) or not _LONG_PORT_VALUES["target"].match(texts["target"]):
+        return None
+    if not all(_LONG_PORT_VALUES[k].match(v) for k, v in texts.items()):
         return None
     value: dict = {}
     for key, text in texts.items():
         value[key] = int(text) if key == "target" else esc(text)
     proto = texts.get("protocol", "tcp")
     container = texts["target"] + ("" if proto == "tcp" else f"/{proto}")
-    return value, Published(service, container, texts.get("published", ""), texts.get("host_ip", ""))
+    return value, Published(service, container, texts.get("published", ""))
 
 
 def _host_ports(p: Published) -> set[tuple[int, str]]:
