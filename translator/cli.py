@@ -68,7 +68,9 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
               volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
-    Both files are written or neither is; a file that codeship2compose did not write is never
+    Also compose.override.yaml when there is something only `docker compose up` uses (published
+    ports; step-only helpers held back with the profile `steps`); the script never reads it.
+    All files are written or none is; a file that codeship2compose did not write is never
     replaced unless --force. Warnings and errors go to stderr as FILE:LINE:COL: level[CODE]: ...
     """
     from .api import translate as run_translate
