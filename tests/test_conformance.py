@@ -134,7 +134,10 @@ def _shellcheck(translation: Translation) -> subprocess.CompletedProcess:
 
 def _compose_config(check: str):
     def run(translation: Translation) -> subprocess.CompletedProcess:
-        return subprocess.run([*COMPOSE[check], "-f", "compose.yaml", "config", "-q"], cwd=translation.directory,
+        files = ["-f", "compose.yaml"]
+        if (translation.directory / "compose.override.yaml").is_file():  # for `docker compose up`
+            files += ["-f", "compose.override.yaml"]
+        return subprocess.run([*COMPOSE[check], *files, "config", "-q"], cwd=translation.directory,
                               capture_output=True, text=True, env=RUN_ENV, timeout=TIMEOUT)
     return run
 
@@ -249,7 +252,8 @@ def test_accepted_project_translates(project: CorpusProject, translated, manifes
     for name in filter(None, (project.services_name, project.steps_name)):
         reasons = malformed_reasons(manifest.get(project.manifest_key(name)), project.path / name)
         assert not reasons, f"{name} is flagged malformed ({reasons}) but was accepted"
-    assert sorted(p.name for p in translation.result.outputs) == ["codeship-steps.sh", "compose.yaml"]
+    names = {p.name for p in translation.result.outputs}
+    assert {"codeship-steps.sh", "compose.yaml"} <= names <= {"codeship-steps.sh", "compose.yaml", "compose.override.yaml"}
 
 
 @pytest.mark.parametrize("project", _params(ACCEPTED, "schema"))
@@ -257,6 +261,9 @@ def test_compose_matches_the_compose_schema(project: CorpusProject, translated):
     translation = _accepted(translated, project)
     document = yaml.safe_load((translation.directory / "compose.yaml").read_text(encoding="utf-8"))
     assert compose_schema_errors(document) == []
+    override = translation.directory / "compose.override.yaml"
+    if override.is_file():
+        assert compose_schema_errors(yaml.safe_load(override.read_text(encoding="utf-8"))) == []
 
 
 @pytest.mark.parametrize("project, check", _compose_params(ACCEPTED))

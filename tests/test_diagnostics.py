@@ -125,6 +125,12 @@ CASES = [
      "C2C213", "warning", 3, 3, "type: push"),
     ("missing env_file", "app:\n  image: busybox\n  env_file: missing.env\n", OK_STEPS, "C2C402", "warning",
      3, 13, "does not exist"),
+    ("port that is no port mapping", "app:\n  image: busybox\n  ports: ['80:http']\n", OK_STEPS, "C2C601",
+     "warning", 3, 11, "HOST:CONTAINER"),
+    ("host port published twice", "app:\n  image: busybox\n  ports: ['80:80', '80:81']\n", OK_STEPS, "C2C602",
+     "warning", 3, 3, "own host port"),
+    ("tty that is no boolean", "app:\n  image: busybox\n  tty: yes please\n", OK_STEPS, "C2C603", "warning",
+     3, 3, "true or false"),
 ]
 
 

@@ -184,10 +184,9 @@ def test_parallel_failure_lets_siblings_finish_and_stops_the_build(parallel_proj
     assert "(step: bad) error ✗ container exited with a 7 code" in run.output
     assert run.said("ok1") == ["ok1 finished"] and run.said("ok2") == ["ok2 finished"]
     assert run.passed() == {"ok1", "ok2"} and run.failed() == {"bad"}
-    # The siblings were still running when `bad` had failed, and were allowed to finish.
-    failed_at = run.index(lambda line: line.startswith("(step: bad) error"))
-    assert failed_at < run.index(lambda line: line.endswith("ok1 finished"))
-    assert failed_at < run.index(lambda line: line.endswith("ok2 finished"))
+    # The siblings finished after `bad` had failed (the chain makes them: ok1 waits for bad's
+    # signal, ok2 for ok1's), so the failure did not stop them. The log's order is not compared:
+    # Compose v1 can take seconds to report bad's exit on a busy machine.
     # The group failed, so the next step did not run.
     assert "after" not in run.started() and "after ran" not in run.output
 

@@ -3,7 +3,8 @@
 A case is `input/` (a Codeship project) or `source` (the name of a folder in ../shared/corpus),
 plus an optional `options` file (extra `translate` arguments, one per line) and `expected/`
 (compose.yaml, codeship-steps.sh, report.md — the migration report — and diagnostics.txt: what
-translate printed on stderr).
+translate printed on stderr; compose.override.yaml, the local-development file, where the case has
+one, and only there).
 `pytest --update-golden` rewrites expected/; review that diff like code.
 """
 
@@ -24,6 +25,7 @@ from conftest import CORPUS, GOLDEN, copy_project, need_tool
 
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
 OUTPUTS = ("compose.yaml", "codeship-steps.sh", "report.md", "diagnostics.txt")
+OVERRIDE = "compose.override.yaml"  # written only where a case needs it
 
 
 def _source(case: Path) -> Path:
@@ -76,14 +78,23 @@ def test_golden_output_is_byte_identical(case: Path, translated, update_golden):
         "report.md": (project / "report.md").read_bytes(),
         "diagnostics.txt": stderr.encode(),
     }
+    if (project / OVERRIDE).is_file():
+        actual[OVERRIDE] = (project / OVERRIDE).read_bytes()
     expected_dir = case / "expected"
     if update_golden:
         expected_dir.mkdir(exist_ok=True)
         for name, data in actual.items():
             (expected_dir / name).write_bytes(data)
+        if OVERRIDE not in actual:
+            (expected_dir / OVERRIDE).unlink(missing_ok=True)
     for name in OUTPUTS:
         expected = (expected_dir / name).read_bytes()
         assert actual[name] == expected, f"{case.name}/{name} differs; run pytest --update-golden and review"
+    assert (OVERRIDE in actual) == (expected_dir / OVERRIDE).is_file(), \
+        f"{case.name}/{OVERRIDE} is {'new' if OVERRIDE in actual else 'gone'}; run pytest --update-golden and review"
+    if OVERRIDE in actual:
+        assert actual[OVERRIDE] == (expected_dir / OVERRIDE).read_bytes(), \
+            f"{case.name}/{OVERRIDE} differs; run pytest --update-golden and review"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -91,6 +102,8 @@ def test_golden_compose_matches_the_compose_schema(case: Path, translated):
     project, _, _ = translated(case)
     document = yaml.safe_load((project / "compose.yaml").read_text())
     assert compose_schema_errors(document) == []
+    if (project / OVERRIDE).is_file():
+        assert compose_schema_errors(yaml.safe_load((project / OVERRIDE).read_text())) == []
 
 
 @pytest.mark.parametrize("compose", [("docker", "compose"), ("docker-compose",)], ids=["v2", "v1"])
@@ -98,7 +111,8 @@ def test_golden_compose_matches_the_compose_schema(case: Path, translated):
 def test_golden_compose_is_accepted_by_compose(case: Path, compose: tuple[str, ...], translated):
     need_tool(*compose, "version")
     project, _, _ = translated(case)
-    result = subprocess.run([*compose, "-f", "compose.yaml", "config", "-q"], cwd=project,
+    files = ["-f", "compose.yaml"] + (["-f", OVERRIDE] if (project / OVERRIDE).is_file() else [])
+    result = subprocess.run([*compose, *files, "config", "-q"], cwd=project,
                             capture_output=True, text=True, env={**os.environ, "C2C_RUN_ID": "c2ctest"})
     assert result.returncode == 0, result.stderr
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .compose import to_compose
 from .diagnostics import Diagnostic, Level
-from .emit import COMPOSE_NAME, SCRIPT_NAME, render_compose, render_script
+from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
+from .localdev import PROFILE, LocalDev, plan_local
 from .model import Project
 from .project import load_project
 from .records import Record
@@ -23,6 +24,8 @@ class Result(Record):
     outputs: dict[Path, str] = {}  # path → content
     modes: dict[Path, int] = {}
     report: object | None = None  # report.Report, when a project was read
+    local: LocalDev | None = None  # what `docker compose up` starts, when translated
+    stale: list[Path] = []  # earlier outputs this translation no longer has (removed if ours)
 
     @property
     def ok(self) -> bool:
@@ -37,6 +40,7 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
         out_dir = project.services_file.parent
         compose = to_compose(project, out_dir, diags, volumes_from_scope)
         plan_script(project, compose, diags, volumes_from_scope)
+        plan_local(project, diags)
     return Result(diags.sorted(), project)
 
 
@@ -52,9 +56,11 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     steps_name = _relative(project.steps_file, out) if project.steps_file else "(no steps file)"
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
+    local = stale = None
     if not diags.has_errors:
         compose = to_compose(project, out, diags, volumes_from_scope)
         plan = plan_script(project, compose, diags, volumes_from_scope)
+        local = plan_local(project, diags)
         if not diags.has_errors:
             compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
             outputs = {
@@ -62,7 +68,13 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 script_path: render_script(plan, services_name, steps_name),
             }
             modes = {compose_path: 0o644, script_path: 0o755}
-    result = Result(diags.sorted(), project, outputs, modes)
+            override_path = out / OVERRIDE_NAME
+            if local.document:
+                outputs[override_path] = render_override(local.document, services_name, PROFILE)
+                modes[override_path] = 0o644
+            else:
+                stale = [override_path]
+    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
     if report:
         from .report import build_report
 

@@ -294,6 +294,22 @@ CODES = (
          "matches a tag equal to the whole text.",
          "Fix the regex, or write the branch name without ^ and $.",
          steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
+    # 6xx: what only `docker compose up` uses (compose.override.yaml)
+    Code("C2C601", WARNING, "ports entry left out",
+         "Codeship ignored `ports`; they go to compose.override.yaml for local work, and this entry is "
+         "not a port mapping Compose accepts, so it is left out.",
+         "Write CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER (e.g. \"8080:80\"), or the long form with "
+         "a numeric `target`.",
+         services="app:\n  image: busybox\n  ports:\n    - web\n"),
+    Code("C2C602", WARNING, "host port published twice",
+         "Two services publish the same host port: `docker compose up` cannot start both.",
+         "Give each service its own host port.",
+         services="web:\n  image: busybox\n  ports: ['8080:80']\napi:\n  image: busybox\n  ports: ['8080:81']\n",
+         steps="- service: web\n  command: 'true'\n"),
+    Code("C2C603", WARNING, "tty or stdin_open not true or false",
+         "`tty` and `stdin_open` go to compose.override.yaml for local work and must be true or false.",
+         "Write `tty: true` (or false).",
+         services="app:\n  image: busybox\n  tty: sometimes\n"),
 )
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}

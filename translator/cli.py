@@ -91,9 +91,11 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
               volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
-    Both files are written or neither is; a file that codeship2compose did not write, or one
-    edited by hand since it wrote it, is never replaced unless --force. Warnings and errors go
-    to stderr as FILE:LINE:COL: level[CODE]: ...
+    Also compose.override.yaml when there is something only `docker compose up` uses (published
+    ports; step-only helpers held back with the profile `steps`); the script never reads it.
+    All files are written or none is; a file that codeship2compose did not write, or one edited
+    by hand since it wrote it, is never replaced unless --force. Warnings and errors go to stderr
+    as FILE:LINE:COL: level[CODE]: ...
     """
     from . import reporters
     from .api import translate as run_translate
@@ -112,7 +114,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
         outputs[report_path] = reporters.REPORT_FORMATS[fmt](result.report)
     try:
-        write_outputs(outputs, force=force, modes=result.modes)
+        removed = write_outputs(outputs, force=force, modes=result.modes, stale=[] if failed else result.stale)
     except OutputError as exc:
         click.echo(reporters.user_error(exc, exc.path, "; nothing was written"), err=True)
         sys.exit(EXIT_OUTPUT)
@@ -128,10 +130,28 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         sys.exit(EXIT_INVALID)
     for path in outputs:
         click.echo(reporters.wrote(path), err=True)
+    for path in removed:
+        click.echo(reporters.wrote(path).replace("wrote", "removed", 1) +
+                   " (written by an earlier translation; nothing needs it now)", err=True)
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
     click.echo(reporters.translated(len(project.services), _count_steps(project), _shell_path(script)), err=True)
+    _local_summary(result, script.parent)
+
+
+def _local_summary(result, out_dir: Path) -> None:
+    """What `docker compose up` starts, and where to reach it."""
+    from .localdev import compose_command, other_compose_files, summary
+
+    local = result.local
+    if local is None:
+        return
+    compose = compose_command(bool(local.document), other_compose_files(out_dir))
+    here = _shell_path(out_dir)
+    where = "" if here in ("./", "./.") else f" in {_shell_word(here.removeprefix('./'))}"
+    for line in summary(local, compose, where):
+        click.echo(line, err=True)
 
 
 def _check_outputs(result, failed: bool, strict: bool) -> None:
@@ -141,7 +161,7 @@ def _check_outputs(result, failed: bool, strict: bool) -> None:
     if failed:
         click.echo(reporters.fail_summary(result.diagnostics, strict, "nothing was written"), err=True)
         sys.exit(EXIT_INVALID)
-    stale = stale_outputs(result.outputs)
+    stale = stale_outputs(result.outputs, result.stale)
     click.echo(reporters.freshness(stale, list(result.outputs)), err=True)
     if stale:
         sys.exit(EXIT_INVALID)
@@ -303,6 +323,12 @@ def _count_steps(project) -> int:
     from .model import GroupStep, walk
 
     return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _shell_path(path: Path) -> str:

@@ -76,6 +76,7 @@ class Service(Record):
     encrypted_dockercfg_path: str | None = None
     dockercfg_service: str | None = None
     extra: dict[str, object] = {}  # compose keys passed through
+    local: dict[str, object] = {}  # keys for `docker compose up` only (rules.LOCAL_ONLY), as located YAML
     key_loc: dict[str, Loc] = {}
 
     @property

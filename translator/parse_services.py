@@ -6,7 +6,7 @@ from .diagnostics import Diagnostics, Loc
 from .fields import Fields, is_scalar, type_name
 from .model import Build, EnvFile, Ref, Service, Volume
 from .names import compose_service_name
-from .rules import (BUILD_RULES, IGNORED, MISPLACED_BUILD_KEYS, MISPLACED_SERVICE_KEYS, PASSTHROUGH,
+from .rules import (BUILD_RULES, IGNORED, LOCAL, MISPLACED_BUILD_KEYS, MISPLACED_SERVICE_KEYS, PASSTHROUGH,
                     SERVICE_RULES, suggest)
 from .yaml_loader import LMap, LSeq
 
@@ -91,6 +91,8 @@ def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
                           key_loc, rule.hint or None)
         elif key in PASSTHROUGH:
             svc.extra[key] = m[key]
+        elif rule.outcome == LOCAL:  # checked and emitted by localdev.py
+            svc.local[key] = m[key]
     svc.image = f.text("image")
     if "build" in m:
         svc.build = _build(name, m, diags)

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Level, Loc
 from .model import GroupStep, Project, PushStep, walk, with_credentials
-from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, SERVICE_RULES, STEP_RULES,
+from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, LOCAL, SERVICE_RULES, STEP_RULES,
                     UNSUPPORTED, KeyRule)
 
 ERROR = "error"  # the outcome of a key a diagnostic of level error points at
-OUTCOMES = (CONVERTED, CAVEAT, IGNORED, HOSTED_ONLY, UNSUPPORTED, ERROR)
+OUTCOMES = (CONVERTED, CAVEAT, LOCAL, IGNORED, HOSTED_ONLY, UNSUPPORTED, ERROR)
 
 
 @dataclass

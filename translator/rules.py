@@ -10,6 +10,7 @@ CAVEAT = "converted with a caveat"
 IGNORED = "dropped (Codeship ignores it too)"
 UNSUPPORTED = "unsupported"
 HOSTED_ONLY = "dropped (hosted-only: jet ignores it locally too)"
+LOCAL = "kept for local use only"
 
 
 class KeyRule(NamedTuple):
@@ -26,10 +27,14 @@ def _table(*rules: KeyRule) -> dict[str, KeyRule]:
 _IGNORED_BY_CODESHIP = (
     "cgroup_parent container_name cpu_quota devices extends group_add init ipc isolation logging "
     "log_driver log_opt mac_address memswap_limit mem_swappiness networks network_mode "
-    "oom_score_adj oom_scope_adj pid stop_signal stop_grace_period tty tmpfs ulimits volume_driver "
+    "oom_score_adj oom_scope_adj pid stop_signal stop_grace_period tmpfs ulimits volume_driver "
     "privileged labels"
 ).split()
-_HOST_LINKING = ("external_links", "ports", "stdin_open")
+_HOST_LINKING = ("external_links",)
+# Keys Codeship ignores that only matter on a developer's machine: published ports, and a terminal
+# to attach to (a debugger). They go to compose.override.yaml, which `docker compose up` reads and
+# the steps script never does, so steps never publish a port.
+LOCAL_ONLY = ("ports", "stdin_open", "tty")
 
 # Compose keys that Codeship passes to Docker unchanged ("should function as expected").
 PASSTHROUGH = frozenset(
@@ -75,6 +80,8 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("dockerfile", CAVEAT, "`build.dockerfile` (Compose v1 style, as Codeship's own examples use it)"),
     *(KeyRule(k, IGNORED, "nothing: Codeship ignores this key") for k in _IGNORED_BY_CODESHIP),
     *(KeyRule(k, IGNORED, "nothing: Codeship does not allow linking to the host") for k in _HOST_LINKING),
+    *(KeyRule(k, LOCAL, "the same key in compose.override.yaml, for `docker compose up`",
+              "the steps never use it, as on Codeship") for k in LOCAL_ONLY),
     *(KeyRule(k, CONVERTED, "the same Compose key, unchanged (Codeship passes it to Docker)")
       for k in sorted(PASSTHROUGH)),
 )
