@@ -345,7 +345,9 @@ c2c_enter() {
   fi
   ((requested)) || return 1
   if [[ -n $C2C_SKIP ]]; then
-    [[ $kind == group || $kind == manual ]] || c2c_record "$name" skipped 0 "$C2C_SKIP"
+    # a filtered-out group is still walked: each of its steps is recorded with the reason
+    [[ $kind == group || $kind == manual ]] && return 0
+    c2c_record "$name" skipped 0 "$C2C_SKIP"
     return 1
   fi
   return 0
@@ -362,7 +364,7 @@ c2c_serial() {
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE != run ]]; then  # listing and dry runs show the branches one after another
+  if [[ $C2C_MODE != run || -n $C2C_SKIP ]]; then  # listing, dry runs and skipping: one after another
     c2c_serial "$@"
     return
   fi
@@ -383,7 +385,7 @@ c2c_parallel() {
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 ]]; then
+  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $C2C_SKIP ]]; then
     c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     c2c_record "$name" skipped 0 "manual (use --manual)"
     return 0
