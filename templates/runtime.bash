@@ -43,7 +43,7 @@ C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
-C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
+C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_BUILD_APPROVED CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
 
@@ -60,7 +60,8 @@ Selecting steps:
                         without it, steps that carry a tag: are skipped, as with jet
   --step NAME           run only this step or group (repeatable)
   --push                run push steps (skipped by default, as with jet)
-  --manual              run manual (approval) groups instead of skipping them
+  --manual              run manual (approval) groups instead of skipping them, as the
+                        approved build does (CI_BUILD_APPROVED=true in every step)
 Seeing what would happen:
   --list                print the step tree and which steps the filters select; run nothing
   --dry-run             print the exact docker commands; run nothing
@@ -162,6 +163,9 @@ c2c_ci_defaults() {
   : "${CI_TIMESTAMP=$(date +%s)}"
   : "${CI_STRING_TIME=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)}"
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
+  # Codeship: false until a manual group is approved; the approved build (--manual) has true
+  CI_BUILD_APPROVED=false
+  [[ $C2C_MANUAL == 0 ]] || CI_BUILD_APPROVED=true
   export "${C2C_CI_VARS[@]}"
 }
 
