@@ -12,6 +12,7 @@ C2C_HAVE_TAG=0
 C2C_PUSH=0
 C2C_MANUAL=0
 C2C_REMOVE=1
+C2C_TTY=auto  # auto | 0 | 1: a TTY for the step containers (c2c_detect_tty)
 C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
@@ -76,6 +77,8 @@ Running:
                         credentials (default: codeship.aes next to the services file; the
                         CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
+  -T, --no-tty          no TTY for the step containers (by default they get one when this
+                        script runs in the foreground of a terminal and CI is not set)
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
   -h, --help            show this help
@@ -105,6 +108,7 @@ c2c_parse_args() {
       --push) C2C_PUSH=1; shift ;;
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
+      -T|--no-tty) C2C_TTY=0; shift ;;
       --tag|--step|-e|--env|--key-path|--stop-timeout|--compose|--ci-*)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
@@ -164,9 +168,24 @@ c2c_ci_defaults() {
   : "${CI_STRING_TIME=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)}"
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
   # Codeship: false until a manual group is approved; the approved build (--manual) has true
-  CI_BUILD_APPROVED=false
+  export CI_BUILD_APPROVED=false
   [[ $C2C_MANUAL == 0 ]] || CI_BUILD_APPROVED=true
   export "${C2C_CI_VARS[@]}"
+}
+
+# Like jet, a step gets a TTY when there is one: when this script runs in a terminal (stdin and
+# stdout are TTYs, and its process group is the terminal's foreground group), never on a CI host
+# (CI set) or as a background job. The step's TTY gives it no keyboard: its standard input stays
+# empty, and Ctrl-C still reaches this script, which removes what the run created.
+c2c_detect_tty() {
+  [[ $C2C_TTY == auto ]] || return 0
+  C2C_TTY=0
+  [[ -t 0 && -t 1 && -z ${CI:-} ]] || return 0
+  local groups
+  groups=$(ps -o pgid= -o tpgid= -p "$$" 2>/dev/null) || return 0
+  read -r -a groups <<<"$groups"
+  [[ ${#groups[@]} == 2 && ${groups[0]} == "${groups[1]}" ]] && C2C_TTY=1
+  return 0
 }
 
 c2c_detect_compose() {
@@ -550,6 +569,13 @@ c2c_run() {
   if ((status == 0)); then
     created=1
     local -a run=(run -T)
+    local C2C_STDIN=/dev/null
+    if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
+      run=(run --interactive=false --tty)  # a TTY without attaching stdin
+    elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
+      run=(run)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
+      C2C_STDIN=/dev/ptmx
+    fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
@@ -644,7 +670,7 @@ c2c_decrypt_sources() {
       fi
     fi
     c2c_key "$label" || return 1
-    c2c_decrypt "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
+    c2c_decrypt_private "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
     C2C_DECRYPTED+=("$dest.$n")
   done
   C2C_FAILURE=''
@@ -990,6 +1016,7 @@ c2c_main() {
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
+  [[ $C2C_MODE == list ]] || c2c_detect_tty  # before c2c_ci_defaults sets CI
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then

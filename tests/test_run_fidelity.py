@@ -257,25 +257,24 @@ def test_decryption_keeps_the_key_off_command_lines(tmp_path, which, key_file, e
     state = tmp_path / "state"
     state.mkdir()
     key_b64 = (DATA / key_file).read_text()
-    script = ('set -euo pipefail; source "$1"; source "$2"; C2C_STATE=$3; '
-              'c2c_decrypt_private "$4" "$5" "$(cat "$6")"; c2c_decrypt_private "$4" "$5" "$(cat "$6")"')
+    script = ('set -euo pipefail; source "$1"; C2C_STATE=$2; '
+              'c2c_decrypt_private "$3" "$4" "$(cat "$5")"; c2c_decrypt_private "$3" "$4" "$(cat "$5")"')
     env = {"PATH": decryptor_path(tmp_path, which), "HOME": os.environ.get("HOME", "/root"),
            "C2C_TEST_RECORD": str(record)}
-    proc = subprocess.run(["bash", "-c", script, "t", str(REPO / "templates" / "runtime.bash"),
+    proc = subprocess.run(["bash", "-c", script, "t",
                            str(REPO / "templates" / "decrypt.bash"), str(state), str(DATA / enc_file),
                            str(out), str(DATA / key_file)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.read_bytes() == (DATA / plain_file).read_bytes()
     recorded = record.read_text()
-    assert f"argv: {which}" not in recorded or which != "openssl" or "-K" in recorded
     leaked = [form for form in key_forms(key_b64) if form in recorded]
     if which == "openssl":
         # the fallback: openssl takes the key only as -K HEX, and says so once in the log
         assert leaked == [key_forms(key_b64)[1]], "the recording should have seen openssl's -K"
         assert (proc.stdout + proc.stderr).count("the AES key is on openssl's command line") == 1
     else:
-        assert "argv: " + ("codeship2compose decrypt" if which == "codeship2compose" else "-c") in recorded \
-            or "argv: -" in recorded, recorded
+        # the private decryptor did the work (the wrapper recorded its arguments)
+        assert ("argv: decrypt --force --" if which == "codeship2compose" else "argv: -c") in recorded, recorded
         assert leaked == [], f"the key was on a command line:\n{recorded}"
         assert "openssl" not in proc.stdout + proc.stderr
         assert "-K" not in recorded
@@ -290,9 +289,8 @@ def test_private_decryptors_report_a_wrong_key_and_leave_nothing(tmp_path, which
     (tmp_path / "record").touch()
     env = {"PATH": decryptor_path(tmp_path, which), "HOME": os.environ.get("HOME", "/root"),
            "C2C_TEST_RECORD": str(tmp_path / "record")}
-    script = 'source "$1"; source "$2"; C2C_STATE=$3; c2c_decrypt_private "$4" "$5" "$6"'
-    proc = subprocess.run(["bash", "-c", script, "t", str(REPO / "templates" / "runtime.bash"),
-                           str(REPO / "templates" / "decrypt.bash"), str(state), str(DATA / "env.v2.encrypted"),
+    script = 'source "$1"; C2C_STATE=$2; c2c_decrypt_private "$3" "$4" "$5"'
+    proc = subprocess.run(["bash", "-c", script, "t", str(REPO / "templates" / "decrypt.bash"), str(state), str(DATA / "env.v2.encrypted"),
                            str(out), codeship_aes.generate_key()], capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.returncode == 1
