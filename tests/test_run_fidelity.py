@@ -296,3 +296,33 @@ def test_private_decryptors_report_a_wrong_key_and_leave_nothing(tmp_path, which
     assert proc.returncode == 1
     assert "checksum for decrypted data is invalid" in proc.stderr and "env.v2.encrypted" in proc.stderr
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def keyed_project(tmp_path_factory) -> Path:
+    key_b64 = codeship_aes.generate_key()
+    key = codeship_aes.load_key(None, {"CODESHIP_AES_KEY": key_b64})
+    services = {"app": {"image": BUSYBOX, "encrypted_env_file": "secret.env.encrypted"}}
+    steps = [{"name": "show", "service": "app", "command": sh('echo "S=$S"')}]
+    files = {"secret.env.encrypted": codeship_aes.encrypt(b"S=decrypted privately\n", key).decode(),
+             "codeship.aes": key_b64 + "\n"}
+    return make_project(tmp_path_factory.mktemp("keyed"), services, steps, files)
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_leftovers")
+@pytest.mark.parametrize("which", ["codeship2compose", "openssl"])
+def test_a_run_decrypts_with_the_key_off_command_lines(keyed_project, compose, which, tmp_path):
+    record = tmp_path / "record"
+    record.touch()
+    path = decryptor_path(tmp_path, which)
+    run = run_script(keyed_project, compose, env={"PATH": path, "C2C_TEST_RECORD": str(record)})
+    assert run.returncode == 0, run
+    assert run.said("show") == ["S=decrypted privately"]
+    recorded = record.read_text()
+    leaked = [form for form in key_forms((keyed_project / "codeship.aes").read_text()) if form in recorded]
+    if which == "openssl":  # the fallback, said once; the recording sees the key (the check works)
+        assert run.output.count("the AES key is on openssl's command line") == 1 and leaked, run
+    else:
+        assert "argv: decrypt --force --" in recorded and leaked == [], recorded
+        assert "openssl" not in run.output
