@@ -26,6 +26,7 @@
 # password KDF; the stdin "interactive mode" that once hid arguments was removed in OpenSSL 3), so
 # the key hex is visible in `ps`/`/proc/PID/cmdline` for the few milliseconds openssl runs.  On
 # a shared host, mount /proc with hidepid=2 or decrypt in a single-tenant build container.
+# The runner calls c2c_decrypt_private (below), which uses this only when nothing better is at hand.
 #
 # The body runs in a subshell: umask, cd and the cleanup trap do not leak into the caller.
 # Errors are checked explicitly (not via `set -e`, which bash disables when the caller writes
