@@ -26,6 +26,7 @@
 # password KDF; the stdin "interactive mode" that once hid arguments was removed in OpenSSL 3), so
 # the key hex is visible in `ps`/`/proc/PID/cmdline` for the few milliseconds openssl runs.  On
 # a shared host, mount /proc with hidepid=2 or decrypt in a single-tenant build container.
+# The runner calls c2c_decrypt_private (below), which uses this only when nothing better is at hand.
 #
 # The body runs in a subshell: umask, cd and the cleanup trap do not leak into the caller.
 # Errors are checked explicitly (not via `set -e`, which bash disables when the caller writes
@@ -162,3 +163,98 @@ c2c_decrypt() (
   chmod 600 -- "$c2c_out" 2>/dev/null || true
   return 0
 )
+
+# ---------------------------------------------------------------------------------------------
+# c2c_decrypt_private IN OUT KEY_B64 -- c2c_decrypt with the key kept off every command line.
+#
+# `openssl enc` takes a raw key only as `-K HEX` on its command line, where every user of the
+# host can read it (ps, /proc/PID/cmdline) while openssl runs. Where a decryptor that takes the
+# key privately is at hand, it is used instead, with the key in its environment (readable only
+# by this user): this package's own `codeship2compose decrypt`, else a python3 that can import
+# `cryptography`. openssl stays the fallback, said once per run (C2C_STATE, when set, holds the
+# mark). C2C_DECRYPTOR caches the choice: codeship2compose | python3 | openssl.
+# Same contract as c2c_decrypt: messages naming IN on stderr, OUT (0600) only on success.
+# ---------------------------------------------------------------------------------------------
+c2c_decrypt_private() {
+  local c2c_in="${1-}" c2c_out="${2-}" c2c_err="" c2c_status=0 c2c_py
+  if [ -z "${C2C_DECRYPTOR:-}" ]; then
+    if codeship2compose decrypt --help >/dev/null 2>&1; then
+      C2C_DECRYPTOR=codeship2compose
+    elif python3 -c 'import cryptography' >/dev/null 2>&1; then
+      C2C_DECRYPTOR=python3
+    else
+      C2C_DECRYPTOR=openssl
+    fi
+  fi
+  case $C2C_DECRYPTOR in
+    codeship2compose)
+      rm -f -- "$c2c_out" 2>/dev/null || true
+      c2c_err=$(CODESHIP_AES_KEY="${3-}" codeship2compose decrypt --force -- "$c2c_in" "$c2c_out" 2>&1 >/dev/null) ||
+        c2c_status=$?
+      if [ "$c2c_status" != 0 ]; then
+        rm -f -- "$c2c_out" 2>/dev/null || true
+        printf '%s\n' "${c2c_err:-codeship2compose decrypt failed on $c2c_in}" >&2
+        return 1
+      fi ;;
+    python3)
+      c2c_py='
+import base64, binascii, hashlib, os, sys, tempfile
+src, out = sys.argv[1], sys.argv[2]
+def fail(message):
+    sys.stderr.write(message + ": " + src + "\n")
+    sys.exit(1)
+try:
+    key = base64.b64decode("".join(os.environ.pop("C2C_AES_KEY", "").split()), validate=True)
+except (binascii.Error, ValueError):
+    fail("invalid AES key (not base64) for encrypted file")
+if len(key) not in (16, 24, 32):
+    fail("invalid AES key: %d bytes, expected 16, 24 or 32, for encrypted file" % len(key))
+try:
+    with open(src, "rb") as fh:
+        data = fh.read()
+except OSError:
+    fail("cannot read encrypted file")
+head, _, rest = data.partition(b"\n")
+head = head.rstrip(b"\r")
+if head == b"codeship:v2":
+    version, body = 2, rest
+elif head.startswith(b"codeship:"):
+    fail("unsupported encrypted file format (only v1 and codeship:v2 are known)")
+else:
+    version, body = 1, data
+try:
+    raw = base64.b64decode(b"".join(body.split()), validate=True)
+except (binascii.Error, ValueError):
+    fail("encrypted data is not valid base64")
+if len(raw) < 16:
+    fail("encrypted data is too short (%d bytes, at least 16 needed)" % len(raw))
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+try:
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+except ImportError:
+    from cryptography.hazmat.primitives.ciphers.modes import CFB
+dec = Cipher(algorithms.AES(key), CFB(raw[:16])).decryptor()
+plain = dec.update(raw[16:]) + dec.finalize()
+if version == 2:
+    checksum, plain = plain[:32], plain[32:]
+    if len(checksum) < 32 or checksum != hashlib.md5(plain).hexdigest().encode():
+        fail("checksum for decrypted data is invalid, corrupt AES key or data")
+fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)))
+with os.fdopen(fd, "wb") as fh:
+    fh.write(plain)
+os.replace(tmp, out)
+'
+      rm -f -- "$c2c_out" 2>/dev/null || true
+      if ! C2C_AES_KEY="${3-}" python3 -c "$c2c_py" "$c2c_in" "$c2c_out"; then
+        rm -f -- "$c2c_out" 2>/dev/null || true
+        return 1
+      fi ;;
+    *)
+      if [ -z "${C2C_STATE:-}" ] || mkdir "$C2C_STATE/openssl-noted" 2>/dev/null; then
+        printf '%s\n' "note: decrypting with openssl: the AES key is on openssl's command line while it runs" \
+          "  (other users of this host can read it with ps); install codeship2compose, or python3 with" \
+          "  the cryptography package, to keep it private"
+      fi
+      c2c_decrypt "$c2c_in" "$c2c_out" "${3-}" ;;
+  esac
+}

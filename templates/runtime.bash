@@ -12,6 +12,7 @@ C2C_HAVE_TAG=0
 C2C_PUSH=0
 C2C_MANUAL=0
 C2C_REMOVE=1
+C2C_TTY=auto  # auto | 0 | 1: a TTY for the step containers (c2c_detect_tty)
 C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
@@ -44,7 +45,7 @@ C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
 C2C_CI_FLAGS=''  # the --ci-* options given
-C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
+C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_BUILD_APPROVED CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
   CI_STRING_TIME CI_PR_NUMBER CI_PULL_REQUEST)
 
@@ -61,7 +62,8 @@ Selecting steps:
                         without it, steps that carry a tag: are skipped, as with jet
   --step NAME           run only this step or group (repeatable)
   --push                run push steps (skipped by default, as with jet)
-  --manual              run manual (approval) groups instead of skipping them
+  --manual              run manual (approval) groups instead of skipping them, as the
+                        approved build does (CI_BUILD_APPROVED=true in every step)
 Seeing what would happen:
   --list                print the step tree and which steps the filters select; run nothing
   --dry-run             print the exact docker commands; run nothing
@@ -78,6 +80,8 @@ Running:
                         credentials (default: codeship.aes next to the services file; the
                         CODESHIP_AES_KEY variable, base64, wins)
   --no-remove           keep each step's containers, networks and volumes
+  -T, --no-tty          no TTY for the step containers (by default they get one when this
+                        script runs in the foreground of a terminal and CI is not set)
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
   -h, --help            show this help
@@ -107,6 +111,7 @@ c2c_parse_args() {
       --push) C2C_PUSH=1; shift ;;
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
+      -T|--no-tty) C2C_TTY=0; shift ;;
       --tag|--step|-e|--env|--key-path|--stop-timeout|--compose|--ci-*)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
@@ -252,6 +257,9 @@ c2c_ci_defaults() {
   : "${CI_REPO_NAME=${repo_dir##*/}}" "${CI_PROJECT_ID=}" "${CI_BUILD_ID=$C2C_RUN_ID}"
   c2c_times
   : "${CI_PR_NUMBER=}" "${CI_PULL_REQUEST=false}"
+  # Codeship: false until a manual group is approved; the approved build (--manual) has true
+  export CI_BUILD_APPROVED=false
+  [[ $C2C_MANUAL == 0 ]] || CI_BUILD_APPROVED=true
   export "${C2C_CI_VARS[@]}"
 }
 
@@ -268,6 +276,21 @@ c2c_times() {
   while [[ $frac == *0 ]]; do frac=${frac%0}; done
   C2C_TIME="$day${frac:+.$frac} +0000 UTC"
   export C2C_TIME  # build args ({{ .Time }}) are interpolated by Compose
+}
+
+# Like jet, a step gets a TTY when there is one: when this script runs in a terminal (stdin and
+# stdout are TTYs, and its process group is the terminal's foreground group), never on a CI host
+# (CI set) or as a background job. The step's TTY gives it no keyboard: its standard input stays
+# empty, and Ctrl-C still reaches this script, which removes what the run created.
+c2c_detect_tty() {
+  [[ $C2C_TTY == auto ]] || return 0
+  C2C_TTY=0
+  [[ -t 0 && -t 1 && -z ${CI:-} ]] || return 0
+  local groups
+  groups=$(ps -o pgid= -o tpgid= -p "$$" 2>/dev/null) || return 0
+  read -r -a groups <<<"$groups"
+  [[ ${#groups[@]} == 2 && ${groups[0]} == "${groups[1]}" ]] && C2C_TTY=1
+  return 0
 }
 
 c2c_detect_compose() {
@@ -340,13 +363,30 @@ C2C_PROGRESS_RE='^ *(Container|Network|Volume) [^ ]+ +(Creating|Created|Starting
 C2C_AWK=(awk)
 if awk -W version 2>/dev/null | grep -q '^mawk'; then C2C_AWK=(awk -W interactive); fi
 
+# With C2C_TRAILER set (a step's `run`), the line Compose adds after a failed run's output is
+# dropped: a blank line (v2) or the bare exit code (v1). The last line that could be it is held
+# back until the next line, or the exit status (sent after a \036 mark), shows what it is.
 c2c_prefixed() {
   local prefix=$1
   shift
-  "$@" 2>&1 </dev/null | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE "${C2C_AWK[@]}" '
-    { sub(/\r$/, "") }
+  {
+    local s=0
+    "$@" 2>&1 <"${C2C_STDIN:-/dev/null}" || s=$?
+    [[ -z ${C2C_TRAILER:-} ]] || printf '\036%d\n' "$s"
+    exit "$s"
+  } | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE C2C_T=${C2C_TRAILER:-} "${C2C_AWK[@]}" '
+    { sub(/\r+$/, "") }
     $0 ~ ENVIRON["C2C_Q"] { next }
-    { print ENVIRON["C2C_P"] $0; fflush() }'
+    ENVIRON["C2C_T"] != "" && /^\036[0-9]+$/ {
+      s = substr($0, 2)
+      drop = s != 0 && ((ENVIRON["C2C_T"] == "v2" && held == "") || (ENVIRON["C2C_T"] == "v1" && held == s))
+      if (holding && !drop) print ENVIRON["C2C_P"] held
+      holding = 0; fflush(); next
+    }
+    holding { print ENVIRON["C2C_P"] held; holding = 0 }
+    ENVIRON["C2C_T"] != "" && /^[0-9]*$/ { held = $0; holding = 1; fflush(); next }
+    { print ENVIRON["C2C_P"] $0; fflush() }
+    END { if (holding) print ENVIRON["C2C_P"] held }'
   return "${PIPESTATUS[0]}"
 }
 
@@ -436,7 +476,9 @@ c2c_enter() {
   fi
   ((requested)) || return 1
   if [[ -n $C2C_SKIP ]]; then
-    [[ $kind == group || $kind == manual ]] || c2c_record "$name" skipped 0 "$C2C_SKIP"
+    # a filtered-out group is still walked: each of its steps is recorded with the reason
+    [[ $kind == group || $kind == manual ]] && return 0
+    c2c_record "$name" skipped 0 "$C2C_SKIP"
     return 1
   fi
   return 0
@@ -453,7 +495,7 @@ c2c_serial() {
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE != run ]]; then  # listing and dry runs show the branches one after another
+  if [[ $C2C_MODE != run || -n $C2C_SKIP ]]; then  # listing, dry runs and skipping: one after another
     c2c_serial "$@"
     return
   fi
@@ -474,7 +516,7 @@ c2c_parallel() {
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 ]]; then
+  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $C2C_SKIP ]]; then
     c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     c2c_record "$name" skipped 0 "manual (use --manual)"
     return 0
@@ -520,15 +562,13 @@ c2c_ensure_images() {
 c2c_build_image() {
   local service=$1
   local -a C2C_BUILD_ARGS=()  # this build's: a generator built for its credentials has its own
-  if ! c2c_secret_build_args "$service"; then
-    c2c_say "(service: $service) cannot decrypt its build arguments"
-    return 1
-  fi
+  c2c_secret_build_args "$service" || return 1
   c2c_image_credentials "$service" || return 1
   c2c_service "$service"
   if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
     c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
+    C2C_FAILURE="could not build the image of $service"
     return 1
   fi
   : >"$C2C_STATE/built/$service"
@@ -589,7 +629,7 @@ c2c_end_step() {
     c2c_say "(step: $name) kept its containers, network and volumes: project $project"
   elif [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
     c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
-  elif [[ $C2C_REMOVE == 1 ]]; then
+  elif [[ $C2C_REMOVE == 1 && ${created:-1} == 1 ]]; then  # (nothing to remove when nothing was made)
     c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
@@ -603,7 +643,7 @@ c2c_end_step() {
     c2c_record "$name" passed "$elapsed"
   else
     c2c_say "(step: $name) error ✗ $failure ($took)"
-    c2c_record "$name" failed "$elapsed" "exit code $status"
+    c2c_record "$name" failed "$elapsed" "${5:-exit code $status}"
   fi
 }
 
@@ -612,7 +652,7 @@ c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
   shift 6
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started=0 status=0
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE=''
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
@@ -620,28 +660,39 @@ c2c_run() {
   local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_begin_step "$name" "$project"
   for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
-    c2c_env_override "$secret" || { status=1; c2c_say "(step: $name) cannot read the env_file of $secret"; break; }
+    c2c_env_override "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
   done
   ((status != 0)) || for secret in $secrets; do
-    c2c_secret_override "$secret" || { status=1; c2c_say "(step: $name) cannot decrypt the environment of $secret"; break; }
+    c2c_secret_override "$secret" || { status=1; break; }
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
   ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
   # shellcheck disable=SC2086
   ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
+    created=1
     # shellcheck disable=SC2086
     c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
+    created=1
     local -a run=(run -T)
+    local C2C_STDIN=/dev/null
+    if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
+      run=(run --interactive=false --tty)  # a TTY without attaching stdin
+    elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
+      run=(run)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
+      C2C_STDIN=/dev/ptmx
+    fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
-    C2C_STEP_ENV=1 c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
-      "$service" "$@" || status=$?
+    local trailer=v2
+    [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
+    C2C_STEP_ENV=1 C2C_TRAILER=$trailer c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" \
+      "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started"
+  c2c_end_step "$name" "$project" "$status" "$started" "$C2C_FAILURE"
   return "$status"
 }
 
@@ -661,7 +712,7 @@ c2c_push() {
     c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
     return 1
   fi
-  local project="$C2C_RUN_ID-$index" started=0 status=0
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE=''
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
@@ -686,38 +737,43 @@ c2c_push() {
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started" "push failed"
+  c2c_end_step "$name" "$project" "$status" "$started" "${C2C_FAILURE:-push failed}"
   return "$status"
 }
 
 # --- secrets ---------------------------------------------------------------------------------
 # Encrypted files stay encrypted in the repository. They are decrypted when a step needs them,
 # into this run's private directory (0700, files 0600), removed on every exit path.
+# c2c_key WHAT : loads the key into C2C_KEY_B64, or says which encrypted file needs it.
 c2c_key() {
   [[ -n $C2C_KEY_B64 ]] && return 0
   if [[ -n ${CODESHIP_AES_KEY:-} ]]; then
     C2C_KEY_B64=$CODESHIP_AES_KEY
     return 0
   fi
-  local path=${C2C_KEY_PATH:-$C2C_DIR/$C2C_DEFAULT_KEY_PATH}
+  local path=${C2C_KEY_PATH:-$C2C_DIR/$C2C_DEFAULT_KEY_PATH} step=${name:+(step: $name) }
   if [[ ! -f $path || ! -r $path ]]; then
-    c2c_say "no AES key: $path does not exist and CODESHIP_AES_KEY is not set"
-    c2c_say "  provide the project's key (Project Settings > General in Codeship) as $path,"
-    c2c_say "  with --key-path FILE, or as the base64 text in CODESHIP_AES_KEY"
+    c2c_say "${step}no AES key to decrypt $1: $path does not exist and CODESHIP_AES_KEY is not set"
+    c2c_say "${step}  provide the project's key (Project Settings > General in Codeship) as $path,"
+    c2c_say "${step}  with --key-path FILE, or as the base64 text in CODESHIP_AES_KEY"
     return 1
   fi
   C2C_KEY_B64=$(tr -d ' \t\r\n' <"$path")
 }
 
-# c2c_decrypt_sources DEST KIND VALUE... : decrypts each source to DEST.N; sets C2C_DECRYPTED.
+# c2c_decrypt_sources DEST WHAT KIND VALUE... : decrypts each source to DEST.N; sets C2C_DECRYPTED.
+# WHAT names inline values in messages; on failure, C2C_FAILURE says what could not be decrypted.
 c2c_decrypt_sources() {
-  local dest=$1 n=0 kind value src
-  shift
+  local dest=$1 what=$2 n=0 kind value src label
+  shift 2
   C2C_DECRYPTED=()
   while (($# >= 2)); do
     kind=$1 value=$2
     shift 2
     n=$((n + 1))
+    label=$value
+    [[ $kind != inline ]] || label=$what
+    C2C_FAILURE="could not decrypt $label"
     if [[ $kind == inline ]]; then
       src=$dest.$n.in
       (umask 077 && printf '%s' "$value" >"$src")
@@ -729,9 +785,11 @@ c2c_decrypt_sources() {
         return 1
       fi
     fi
-    c2c_decrypt "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
+    c2c_key "$label" || return 1
+    c2c_decrypt_private "$src" "$dest.$n" "$C2C_KEY_B64" || return 1
     C2C_DECRYPTED+=("$dest.$n")
   done
+  C2C_FAILURE=''
 }
 
 c2c_json() {
@@ -800,8 +858,8 @@ c2c_service_secrets() {
   local service=$1
   local out=$C2C_STATE/secrets/$service.json i entries='' k v
   c2c_service "$service"
-  c2c_key || return 1
-  c2c_decrypt_sources "$C2C_STATE/secrets/$service.env" "${C2C_S_ENC_ENV[@]}" || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.env" "the encrypted_environment of $service" \
+    "${C2C_S_ENC_ENV[@]}" || return 1
   c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
   for i in "${!C2C_ENV_KEYS[@]}"; do
     k=$(c2c_json "${C2C_ENV_KEYS[i]}") || return 1
@@ -904,8 +962,8 @@ c2c_secret_build_args() {
     C2C_BUILD_ARGS=(--build-arg "…decrypted from the encrypted build args of $service…")
     return 0
   fi
-  c2c_key || return 1
-  c2c_decrypt_sources "$C2C_STATE/secrets/$service.args" "${C2C_S_ENC_ARGS[@]}" || return 1
+  c2c_decrypt_sources "$C2C_STATE/secrets/$service.args" "the encrypted_args of $service" \
+    "${C2C_S_ENC_ARGS[@]}" || return 1
   c2c_read_env_files "${C2C_DECRYPTED[@]}" || return 1
   rm -f "$C2C_STATE/secrets/$service.args".*
   for i in "${!C2C_ENV_KEYS[@]}"; do
@@ -981,6 +1039,7 @@ c2c_pull_private() {
     if ! c2c_logged "(image: $image) (step: $name) " docker --config "$C2C_CFG_DIR" \
       ${C2C_USER_CONTEXT:+--context "$C2C_USER_CONTEXT"} pull -q "$image"; then
       c2c_say "(step: $name) pulling $image with the registry credentials of $C2C_CFG_FROM failed: see Docker's message above"
+      C2C_FAILURE="could not pull $image"
       return 1
     fi
   done
@@ -1041,6 +1100,7 @@ c2c_docker_config() {
     # shellcheck disable=SC2086
     c2c_ensure_images $builds || return 1
     [[ $C2C_MODE == dry-run ]] || (umask 077 && mkdir -p "$dir/out") || return 1
+    created=1
     c2c_logged "(service: $generator) (step: $name) " c2c_compose "$project" run --rm -T \
       -v "$dir/out:/codeship-dockercfg" "$generator" /codeship-dockercfg/dockercfg || return 1
     [[ $C2C_MODE == dry-run ]] && return 0
@@ -1051,9 +1111,8 @@ c2c_docker_config() {
     fi
   else
     [[ $C2C_MODE == dry-run ]] && return 0
-    c2c_key || return 1
     (umask 077 && mkdir -p "$dir") || return 1
-    c2c_decrypt_sources "$dir/cfg" file "$source" || return 1
+    c2c_decrypt_sources "$dir/cfg" "$source" file "$source" || return 1
     raw=${C2C_DECRYPTED[0]}
   fi
   if grep -q '"auths"' "$raw"; then
@@ -1191,6 +1250,7 @@ c2c_main() {
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
+  [[ $C2C_MODE == list ]] || c2c_detect_tty  # before c2c_ci_defaults sets CI
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then

@@ -603,13 +603,13 @@ def test_bash_does_not_leak_umask_or_names(tmp_path):
     assert lines[0] == "0022"
     assert lines[1] == "vars:"
     assert lines[2] == f"cwd:{tmp_path}"
-    assert lines[3].split() == ["c2c_decrypt"]
+    assert lines[3].split() == ["c2c_decrypt", "c2c_decrypt_private"]
 
 
 def test_bash_lib_names_are_prefixed():
     text = BASH_LIB.read_text()
     functions = re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\(\)", text, re.M)
-    assert functions == ["c2c_decrypt"]
+    assert functions == ["c2c_decrypt", "c2c_decrypt_private"]
     for line in text.splitlines():
         m = re.match(r"\s*local\s+(.*)", line)
         if m:
