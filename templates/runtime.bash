@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------
-# Runtime: the same in every generated script. The build itself is at the end of the file.
+# Runtime: the same in every generated script (the pipeline and the services are above it).
 # Every step runs as its own Compose project (fresh containers, networks and volumes), which is
 # removed when the step ends, also on failure and on Ctrl-C.
 # ---------------------------------------------------------------------------------------------
@@ -44,6 +44,7 @@ C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
+C2C_DETAIL=''  # a step's command, for --list
 C2C_CI_FLAGS=''  # the --ci-* options given
 C2C_CI_VARS=(CI CI_NAME CI_BRANCH CI_BUILD_ID CI_BUILD_APPROVED CI_COMMIT_ID CI_COMMIT_MESSAGE CI_COMMIT_DESCRIPTION
   CI_COMMITTER_NAME CI_COMMITTER_EMAIL CI_COMMITTER_USERNAME CI_REPO_NAME CI_PROJECT_ID CI_TIMESTAMP
@@ -87,7 +88,35 @@ Running:
   -h, --help            show this help
 
 Exit status: 0 when every selected step passed; otherwise the failing step's exit code;
-130 on Ctrl-C (SIGINT), 143 on SIGTERM; 2 for a usage error.
+130 on Ctrl-C (SIGINT), 143 on SIGTERM; 2 for a usage error or a malformed pipeline.
+
+The pipeline (the function c2c_pipeline at the top of this file) is what runs, one line per
+step, in order. Edit it to add, remove, reorder or regroup steps; a malformed line is refused,
+with its line number, before anything runs. Values are bash words: quote them with '…'.
+  step NAME SERVICE [OPTIONS] -- COMMAND...
+                        run COMMAND (its words, no shell) in a fresh container of SERVICE
+                        (a service of the table below the pipeline); nothing after --
+                        runs the service's own command
+  push NAME SERVICE IMAGE TAG [--registry HOST] [OPTIONS]
+                        tag SERVICE's image as IMAGE:TAG and push it (only with --push);
+                        TAG may use {{ .Branch }}, {{ .CommitID }}, {{ printf "%.8s" .CommitID }}…
+  group serial|parallel|manual NAME [OPTIONS]
+    … the group's steps and groups …
+  end                   serial: one after another; parallel: side by side; manual: only
+                        with --manual; the group's filters apply to all its steps
+  on_fail step|push|group …
+                        runs when the nearest step above it, in the same group, fails
+                        (the build still fails); on_fail on_fail … belongs to an on_fail step
+OPTIONS:
+  --tag FILTER          run only when --tag is FILTER, or matches it when FILTER has ^ or $
+                        (a bash regex, e.g. '^(master|release/.*)\$')
+  --exclude FILTER      never run when --tag is or matches FILTER (wins over --tag)
+  --codeship-tag TEXT, --codeship-exclude TEXT
+                        the filter as written in Codeship, when the regex had to be rewritten
+  --dockercfg FILE, --dockercfg-service SERVICE
+                        registry credentials (encrypted Docker config, or a service that
+                        writes one) for the step's pulls, builds and pushes
+Indentation is for people; \`group\` … \`end\` decide what belongs to a group.
 EOF
 }
 
@@ -484,11 +513,244 @@ c2c_enter() {
   return 0
 }
 
-# --- running the tree ------------------------------------------------------------------------
+# --- the pipeline: its lines build the step tree -----------------------------------------------
+# c2c_pipeline's lines (step, push, group … end, on_fail) are calls that add nodes to these
+# arrays, checking each line first; nothing runs until the whole pipeline is read. Node 0 is the
+# build itself (a serial group); C2C_KIDS holds each node's children, C2C_FAILS a step's on_fail
+# nodes, C2C_LEAF the number of a step (its Compose project is "RUN_ID-NUMBER").
+C2C_KIND=(serial) C2C_NAME=('') C2C_SVC=('') C2C_KIDS=('') C2C_FAILS=('') C2C_LEAF=(0)
+C2C_TAGF=('') C2C_TAGW=('') C2C_EXCF=('') C2C_EXCW=('') C2C_CFGF=('') C2C_CFGS=('')
+C2C_ARG0=(0) C2C_ARGC=(0) C2C_IMG=('') C2C_ITAG=('') C2C_REG=('') C2C_LINE=(0)
+C2C_ARGS=()  # every step's command words, C2C_ARGC[i] of them from C2C_ARG0[i]
+C2C_B_OPEN=(0)  # the groups open while reading, innermost last
+C2C_B_LAST=()  # [GROUP * 16 + N]: the last step in GROUP led by N on_fail words
+C2C_B_FAILS=0  # the on_fail words leading the line being read
+C2C_B_LINE=0
+C2C_B_STEPS=0
+
+c2c_load_pipeline() {
+  # shellcheck disable=SC2317 # bash calls it for a misspelt word of the pipeline (in a subshell)
+  command_not_found_handle() {
+    C2C_B_LINE=${BASH_LINENO[0]}
+    c2c_bad "'$1' is not a word of the pipeline (step, push, group, end, on_fail)"
+  }
+  c2c_pipeline
+  unset -f command_not_found_handle
+  if ((${#C2C_B_OPEN[@]} > 1)); then
+    local open=${C2C_B_OPEN[${#C2C_B_OPEN[@]} - 1]}
+    C2C_B_LINE=${C2C_LINE[open]}
+    c2c_bad "group '${C2C_NAME[open]}' has no 'end'"
+  fi
+}
+
+c2c_bad() {
+  printf '%s:%s: %s\n' "${0##*/}" "$C2C_B_LINE" "$1" >&2
+  printf '%s: the pipeline is malformed; nothing was run (see --help for its lines)\n' "${0##*/}" >&2
+  exit 2
+}
+
+step() {
+  c2c_line
+  (($# >= 2)) || c2c_bad "step needs: step NAME SERVICE [OPTIONS] -- COMMAND..."
+  c2c_add step "$1" "$2"
+  shift 2
+  c2c_options step "$@"
+}
+
+push() {
+  c2c_line
+  (($# >= 4)) || c2c_bad "push needs: push NAME SERVICE IMAGE TAG [OPTIONS]"
+  [[ -n $3 ]] || c2c_bad "push '$1': the image name is empty"
+  c2c_render_template "$4" push "$1" "$2" "$3" || c2c_bad "push '$1': image tag '$4': $C2C_RENDERED"
+  local i=${#C2C_KIND[@]}
+  c2c_add push "$1" "$2"
+  C2C_IMG[i]=$3 C2C_ITAG[i]=$4
+  shift 4
+  c2c_options push "$@"
+}
+
+group() {
+  c2c_line
+  (($# >= 2)) || c2c_bad "group needs: group serial|parallel|manual NAME [OPTIONS]"
+  [[ $1 == serial || $1 == parallel || $1 == manual ]] ||
+    c2c_bad "group '$2': the kind is '$1'; it must be serial, parallel or manual"
+  c2c_add "$1" "$2" ''
+  C2C_B_OPEN+=($((${#C2C_KIND[@]} - 1)))
+  shift 2
+  c2c_options group "$@"
+}
+
+# shellcheck disable=SC2120 # `end` takes no arguments: it says so when it gets some
+end() {
+  c2c_line
+  (($# == 0)) || c2c_bad "end takes nothing, got: $*"
+  ((${#C2C_B_OPEN[@]} > 1)) || c2c_bad "'end' without a group to close"
+  unset 'C2C_B_OPEN[${#C2C_B_OPEN[@]}-1]'
+}
+
+on_fail() {
+  c2c_line
+  case ${1:-} in
+    step|push|group|on_fail) ;;
+    *) c2c_bad "on_fail needs a step, push, group (or on_fail) after it, got: '${1:-}'" ;;
+  esac
+  C2C_B_FAILS=$((C2C_B_FAILS + 1))
+  "$@"
+}
+
+# c2c_add KIND NAME SERVICE : a new node, the child of the open group (or, under on_fail, an
+# on_fail node of the last step before it in that group).
+c2c_add() {
+  local kind=$1 name=$2 service=$3 fails=$C2C_B_FAILS
+  local i=${#C2C_KIND[@]} open=${C2C_B_OPEN[${#C2C_B_OPEN[@]} - 1]} s
+  C2C_B_FAILS=0
+  [[ -n $name ]] || c2c_bad "$kind: the name is empty"
+  if [[ $kind == step || $kind == push ]]; then
+    for s in "${C2C_SERVICES[@]}"; do [[ $s == "$service" ]] && break; s=''; done
+    [[ -n $service && -n $s ]] || c2c_bad "$kind '$name': unknown service '$service' (the services: ${C2C_SERVICES[*]})"
+  fi
+  C2C_KIND[i]=$kind C2C_NAME[i]=$name C2C_SVC[i]=$service C2C_KIDS[i]='' C2C_FAILS[i]='' C2C_LEAF[i]=0
+  C2C_TAGF[i]='' C2C_TAGW[i]='' C2C_EXCF[i]='' C2C_EXCW[i]='' C2C_CFGF[i]='' C2C_CFGS[i]=''
+  C2C_ARG0[i]=0 C2C_ARGC[i]=0 C2C_IMG[i]='' C2C_ITAG[i]='' C2C_REG[i]='' C2C_LINE[i]=$C2C_B_LINE
+  if [[ $kind == step || $kind == push ]]; then
+    C2C_B_STEPS=$((C2C_B_STEPS + 1))
+    C2C_LEAF[i]=$C2C_B_STEPS
+  fi
+  if ((fails == 0)); then
+    C2C_KIDS[open]+="${C2C_KIDS[open]:+ }$i"
+  else
+    local under=${C2C_B_LAST[open * 16 + fails - 1]:-}
+    [[ -n $under ]] || c2c_bad "on_fail $kind '$name': no step above it in its group to run it for"
+    C2C_FAILS[under]+="${C2C_FAILS[under]:+ }$i"
+  fi
+  local n
+  for ((n = fails; n < 16; n++)); do unset 'C2C_B_LAST[open * 16 + n]'; done
+  [[ $kind != step ]] || C2C_B_LAST[open * 16 + fails]=$i
+}
+
+# The script's line of the pipeline word being read (an on_fail line: of its first word).
+c2c_line() {
+  ((C2C_B_FAILS)) || C2C_B_LINE=${BASH_LINENO[1]}
+}
+
+# c2c_options KIND OPTION... [-- COMMAND...] : the options of the node just added.
+c2c_options() {
+  local kind=$1 i=$((${#C2C_KIND[@]} - 1)) opt value
+  shift
+  while (($#)); do
+    opt=$1
+    if [[ $opt == -- && $kind == step ]]; then
+      shift
+      C2C_ARG0[i]=${#C2C_ARGS[@]} C2C_ARGC[i]=$#
+      C2C_ARGS+=("$@")
+      return 0
+    fi
+    case $opt in
+      --tag|--exclude|--codeship-tag|--codeship-exclude|--dockercfg|--dockercfg-service|--registry) ;;
+      *)
+        if [[ $kind == step && $opt != -* ]]; then
+          c2c_bad "step '${C2C_NAME[i]}': '$opt' before '--': the command comes after -- (step NAME SERVICE [OPTIONS] -- COMMAND...)"
+        fi
+        c2c_bad "$kind '${C2C_NAME[i]}': unknown option '$opt' (see --help)" ;;
+    esac
+    (($# >= 2)) || c2c_bad "$kind '${C2C_NAME[i]}': $opt needs a value"
+    value=$2
+    shift 2
+    case $opt in
+      --tag|--exclude)
+        c2c_check_filter "$value" || c2c_bad "$kind '${C2C_NAME[i]}': $opt '$value' is not a valid bash regular expression"
+        if [[ $opt == --tag ]]; then C2C_TAGF[i]=$value; else C2C_EXCF[i]=$value; fi ;;
+      --codeship-tag) C2C_TAGW[i]=$value ;;
+      --codeship-exclude) C2C_EXCW[i]=$value ;;
+      --dockercfg|--dockercfg-service|--registry)
+        [[ $kind != group ]] || c2c_bad "group '${C2C_NAME[i]}': $opt belongs on its steps"
+        case $opt in
+          --dockercfg) C2C_CFGF[i]=$value ;;
+          --dockercfg-service)
+            local s
+            for s in "${C2C_SERVICES[@]}"; do [[ $s == "$value" ]] && break; s=''; done
+            [[ -n $s ]] || c2c_bad "$kind '${C2C_NAME[i]}': --dockercfg-service: unknown service '$value'"
+            C2C_CFGS[i]=$value ;;
+          --registry)
+            [[ $kind == push ]] || c2c_bad "step '${C2C_NAME[i]}': --registry belongs on push lines"
+            C2C_REG[i]=$value ;;
+        esac ;;
+    esac
+  done
+  [[ $kind != step ]] || c2c_bad "step '${C2C_NAME[i]}': no '--' before the command (step NAME SERVICE [OPTIONS] -- COMMAND...)"
+  [[ -z ${C2C_TAGW[i]} || -n ${C2C_TAGF[i]} ]] || c2c_bad "$kind '${C2C_NAME[i]}': --codeship-tag without --tag"
+  [[ -z ${C2C_EXCW[i]} || -n ${C2C_EXCF[i]} ]] || c2c_bad "$kind '${C2C_NAME[i]}': --codeship-exclude without --exclude"
+}
+
+# A filter with ^ or $ is a bash regex: it must compile.
+c2c_check_filter() {
+  [[ $1 == *['^$']* ]] || return 0
+  local status=0
+  # shellcheck disable=SC2319 # the status of =~ itself: 2 when the regex does not compile
+  [[ '' =~ $1 ]] || status=$?
+  ((status != 2))
+}
+
+# --- running the tree --------------------------------------------------------------------------
+# c2c_node N : selects, lists or runs node N and what is under it.
+c2c_node() {
+  local i=$1
+  local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
+  local kind=${C2C_KIND[i]} name=${C2C_NAME[i]} detail=''
+  # a filter is matched like jet: the Codeship text as a whole name first, then the regex
+  local tag=${C2C_TAGW[i]:-${C2C_TAGF[i]}} tag_re='' exclude=${C2C_EXCW[i]:-${C2C_EXCF[i]}} exclude_re=''
+  [[ -z ${C2C_TAGW[i]} && ${C2C_TAGF[i]} != *['^$']* ]] || tag_re=${C2C_TAGF[i]}
+  [[ -z ${C2C_EXCW[i]} && ${C2C_EXCF[i]} != *['^$']* ]] || exclude_re=${C2C_EXCF[i]}
+  # shellcheck disable=SC2206 # node numbers
+  local -a kids=(${C2C_KIDS[i]}) fails=(${C2C_FAILS[i]}) argv=()
+  case $kind in
+    serial|parallel)
+      c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" || return 0
+      "c2c_$kind" ${kids[@]+"${kids[@]}"} ;;
+    manual)
+      c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" || return 0
+      c2c_manual "$name" ${kids[@]+"${kids[@]}"} ;;
+    push)
+      c2c_enter push "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' || return 0
+      c2c_render_template "${C2C_ITAG[i]}" push "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}"
+      local C2C_TAG_BRANCH=$C2C_RENDER_BRANCH
+      c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "${C2C_REG[i]}" \
+        "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" ;;
+    step)
+      ((C2C_ARGC[i] == 0)) || argv=("${C2C_ARGS[@]:${C2C_ARG0[i]}:${C2C_ARGC[i]}}")
+      [[ $C2C_MODE != list ]] || c2c_detail "${C2C_SVC[i]}" ${argv[@]+"${argv[@]}"}
+      c2c_enter run "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$C2C_DETAIL" || return 0
+      if ((${#fails[@]} == 0)); then
+        c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"}
+        return
+      fi
+      local status=0
+      c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"} ||
+        status=$?
+      c2c_on_fail "$status" "${fails[@]}" ;;
+  esac
+}
+
+# c2c_detail SERVICE WORD... : "[SERVICE] WORD…" for --list in C2C_DETAIL, plain words bare,
+# others in double quotes.
+c2c_detail() {
+  local word
+  C2C_DETAIL="[$1]"
+  shift
+  for word in "$@"; do
+    if [[ -n $word && $word != *[!A-Za-z0-9_./=:,@%+-]* ]]; then
+      C2C_DETAIL+=" $word"
+    else
+      word=${word//\\/\\\\}
+      C2C_DETAIL+=" \"${word//\"/\\\"}\""
+    fi
+  done
+}
+
 c2c_serial() {
   local fn
   for fn in "$@"; do
-    "$fn" || return
+    c2c_node "$fn" || return
   done
 }
 
@@ -500,7 +762,7 @@ c2c_parallel() {
     return
   fi
   for fn in "$@"; do
-    "$fn" &
+    c2c_node "$fn" &
     pids+=("$!")
   done
   for pid in "${pids[@]}"; do
@@ -976,11 +1238,21 @@ c2c_secret_build_args() {
 }
 
 # c2c_render_build_arg TEXT : the Go template variables of a build argument rendered into
-# C2C_RENDERED exactly as translator/gotemplate.py renders plain build args: {{ .Var }} with Go's
-# trim markers ({{- and -}}); anything else is an error (its reason in C2C_RENDERED, status 1).
+# C2C_RENDERED exactly as translator/gotemplate.py renders plain build args.
 c2c_render_build_arg() {
-  local rest=$1 out='' before body name var trim_next=0 ws=$' \t\r\n'
-  C2C_RENDERED=''
+  c2c_render_template "$1" build-arg
+}
+
+# c2c_render_template TEXT build-arg|push [STEP SERVICE IMAGE] : Go template actions rendered into
+# C2C_RENDERED, as translator/gotemplate.py reads them: {{ .Var }} and, in push tags,
+# {{ printf "%.Ns" .Var }} (or {{ .Var | printf "%.Ns" }}), with Go's trim markers ({{- and -}});
+# anything else is an error (its reason in C2C_RENDERED, status 1). C2C_RENDER_BRANCH is 1 when
+# the text uses .Branch.
+C2C_PRINTF_RE='^printf[[:space:]]+\\?"%\.([0-9]+)s\\?"[[:space:]]+\.([A-Za-z]+)$'
+C2C_PIPE_PRINTF_RE='^\.([A-Za-z]+)[[:space:]]*\|[[:space:]]*printf[[:space:]]+\\?"%\.([0-9]+)s\\?"$'
+c2c_render_template() {
+  local rest=$1 mode=$2 out='' before body name var value width trim_next=0 ws=$' \t\r\n'
+  C2C_RENDERED='' C2C_RENDER_BRANCH=''
   while [[ $rest == *'{{'* ]]; do
     before=${rest%%'{{'*}
     rest=${rest#*'{{'}
@@ -994,27 +1266,39 @@ c2c_render_build_arg() {
     body=${body#"${body%%[!"$ws"]*}"}
     body=${body%"${body##*[!"$ws"]}"}
     out+=$before
-    if [[ ! $body =~ ^\.([A-Za-z]+)$ ]]; then
-      if [[ $body == printf* || $body == *'|'*printf* ]]; then
+    width=''
+    if [[ $body =~ ^\.([A-Za-z]+)$ ]]; then
+      name=${BASH_REMATCH[1]}
+    elif [[ $mode == push && $body =~ $C2C_PRINTF_RE ]]; then
+      width=${BASH_REMATCH[1]} name=${BASH_REMATCH[2]}
+    elif [[ $mode == push && $body =~ $C2C_PIPE_PRINTF_RE ]]; then
+      name=${BASH_REMATCH[1]} width=${BASH_REMATCH[2]}
+    else
+      if [[ $mode != push && ($body == printf* || $body == *'|'*printf*) ]]; then
         C2C_RENDERED="printf truncation is not supported in build arguments"
       else
         C2C_RENDERED="the template action '{{ $body }}' is not supported (only {{ .Var }} and {{ printf \"%.Ns\" .Var }})"
       fi
       return 1
     fi
-    name=${BASH_REMATCH[1]}
+    var=''
     case $name in
       ProjectID) var=CI_PROJECT_ID ;; BuildID) var=CI_BUILD_ID ;; RepoName) var=CI_REPO_NAME ;;
-      Branch) var=CI_BRANCH ;; CommitID) var=CI_COMMIT_ID ;; CommitMessage) var=CI_COMMIT_MESSAGE ;;
+      Branch) var=CI_BRANCH C2C_RENDER_BRANCH=1 ;; CommitID) var=CI_COMMIT_ID ;; CommitMessage) var=CI_COMMIT_MESSAGE ;;
       CommitDescription) var=CI_COMMIT_DESCRIPTION ;; CommitterName) var=CI_COMMITTER_NAME ;;
       CommitterEmail) var=CI_COMMITTER_EMAIL ;; CommitterUsername) var=CI_COMMITTER_USERNAME ;;
       Time) var=C2C_TIME ;; Timestamp) var=CI_TIMESTAMP ;; StringTime) var=CI_STRING_TIME ;;
-      Ci) var=CI ;;
+      Ci) value=true ;;
       StepName|ServiceName|ImageName|CiName)
-        C2C_RENDERED="'.$name' is not available in build arguments"; return 1 ;;
+        if [[ $mode != push ]]; then C2C_RENDERED="'.$name' is not available in build arguments"; return 1; fi
+        case $name in
+          StepName) value=${3:-} ;; ServiceName) value=${4:-} ;; ImageName) value=${5:-} ;; *) value=codeship ;;
+        esac ;;
       *) C2C_RENDERED="unknown template variable '.$name'"; return 1 ;;
     esac
-    out+=${!var:-}
+    [[ -z $var ]] || value=${!var:-}
+    [[ -z $width ]] || value=${value:0:width}
+    out+=$value
   done
   ((trim_next == 0)) || rest=${rest#"${rest%%[!"$ws"]*}"}
   C2C_RENDERED=$out$rest
@@ -1240,6 +1524,7 @@ c2c_summary() {
 
 c2c_main() {
   c2c_parse_args "$@"
+  c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
   if [[ $C2C_MODE == dry-run ]]; then
@@ -1257,6 +1542,7 @@ c2c_main() {
     c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
   fi
   local status=0
-  c2c_build || status=$?
+  # shellcheck disable=SC2086 # node numbers
+  c2c_serial ${C2C_KIDS[0]} || status=$?
   return "$status"
 }

@@ -1,4 +1,4 @@
-"""Codeship steps → the data the script template renders: one bash function per step node."""
+"""Codeship steps → the data the script template renders: the pipeline's lines and the services."""
 
 from __future__ import annotations
 
@@ -25,28 +25,6 @@ def sq(value: str) -> str:
                           for c in value) + "'"
 
 
-class Node(Record):
-    fn: str
-    kind: str  # run | push | serial | parallel | manual
-    name: str
-    where: str
-    tag: str = ""  # as written
-    tag_re: str = ""  # the bash ERE, when the tag is a regex
-    exclude: str = ""
-    exclude_re: str = ""
-    index: int = 0
-    service: str = ""
-    argv: list[str] = []
-    children: list[str] = []
-    on_fail: list[str] = []
-    image_name: str = ""
-    tag_expr: str = ""
-    registry: str = ""
-    dockercfg: str = ""  # registry credentials of the step (own or its group's): an encrypted
-    dockercfg_service: str = ""  # Docker config relative to the script, or the service that writes one
-    detail: str = ""
-
-
 class ServiceInfo(Record):
     name: str
     image: str
@@ -65,8 +43,7 @@ class ServiceInfo(Record):
 
 
 class ScriptPlan(Record):
-    nodes: list[Node]
-    top: list[str]
+    pipeline: list[str]  # the lines of c2c_pipeline, indented: one per step, group and `end`
     services: list[ServiceInfo]
     host_dirs: list[str]
     build_volumes: list[str]
@@ -78,8 +55,8 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
                 volumes_from_scope: str = "step") -> ScriptPlan:
     rebase = compose.rebase
     builder = _Builder(diags, rebase)
-    top = [builder.node(step) for step in project.steps]
-    top = [fn for fn in top if fn]
+    for step in project.steps:
+        builder.node(step)
     base_images = _base_image_services(project, compose)
     # which images a step pulls with credentials is decided at run time; without any, Compose pulls
     private_pulls = any(s.encrypted_dockercfg_path or s.dockercfg_service for s in project.services.values()) or any(
@@ -101,7 +78,7 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             " ".join(s for s in closure if _has_env_precedence(project.services[s])),
             *_env_precedence(svc, project, rebase)))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
-    return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
+    return ScriptPlan(builder.lines, services, compose.host_dirs, build_volumes,
                       rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".")
 
 
@@ -189,19 +166,25 @@ def _closure(project: Project, name: str, base_images: dict[str, list[str]] | No
 
 
 class _Builder:
+    """Writes the pipeline: `step`, `push`, `group … end` lines, `on_fail` before the steps that
+    run when the step above fails (see the script's --help for the syntax)."""
+
     def __init__(self, diags: Diagnostics, rebase):
         self.diags = diags
         self.rebase = rebase
-        self.nodes: list[Node] = []
-        self.leaf_count = 0
+        self.lines: list[str] = []
 
-    def _new(self, step: Step, kind: str) -> Node:
-        node = Node(fn=f"c2c_n{len(self.nodes) + 1}", kind=kind, name=step.name, where=_where(step.loc),
-                    tag=step.tag or "", tag_re=self._regex(step.tag, step.key_loc.get("tag", step.loc), "tag"),
-                    exclude=step.exclude or "",
-                    exclude_re=self._regex(step.exclude, step.key_loc.get("exclude", step.loc), "exclude"))
-        self.nodes.append(node)
-        return node
+    def _filters(self, step: Step) -> str:
+        out = ""
+        for key in ("tag", "exclude"):
+            text = getattr(step, key)
+            if not text:
+                continue
+            regex = self._regex(text, step.key_loc.get(key, step.loc), key)
+            out += f" --{key} {word(regex or text)}"
+            if regex and regex != text:  # the Codeship text, for messages and jet's whole-name match
+                out += f" --codeship-{key} {word(text)}"
+        return out
 
     def _regex(self, value: str | None, loc: Loc, key: str) -> str:
         """The bash ERE for a regex filter ('' for a plain one, matched by equality only)."""
@@ -222,63 +205,50 @@ class _Builder:
                              "(groups, |, [classes], \\d, \\w, anchors)")
             return "x^"
 
-    def _leaf(self, step: RunStep | PushStep, kind: str, creds: Credentials) -> Node:
-        """A step that runs something: numbered, as its Compose project is named by the number."""
-        node = self._new(step, kind)
-        self.leaf_count += 1
-        node.index = self.leaf_count
-        node.service = step.service
-        node.dockercfg = self.rebase.path(creds[0]) if creds[0] else ""
-        node.dockercfg_service = creds[1] or ""
-        return node
+    def _credentials(self, creds: Credentials) -> str:
+        if creds[0]:
+            return f" --dockercfg {word(self.rebase.path(creds[0]))}"
+        if creds[1]:
+            return f" --dockercfg-service {word(creds[1])}"
+        return ""
 
-    def node(self, step: Step, inherited: Credentials = (None, None)) -> str:
-        """`inherited`: the registry credentials of the enclosing group."""
+    def node(self, step: Step, inherited: Credentials = (None, None), depth: int = 0, fails: int = 0) -> None:
+        """`inherited`: the registry credentials of the enclosing group; `fails`: how many
+        `on_fail` words lead the line (an on_fail step's own on_fail steps have two)."""
         creds = credentials_of(step, inherited)
+        lead = "  " * (depth + 1) + "on_fail " * fails
         if isinstance(step, GroupStep):
-            node = self._new(step, step.kind)
-            node.children = [fn for fn in (self.node(child, creds) for child in step.steps) if fn]
-            return node.fn
-        if isinstance(step, RunStep):
-            node = self._leaf(step, "run", creds)
-            node.argv = step.command
-            node.detail = f"[{step.service}] " + " ".join(_display_word(a) for a in step.command)
-            node.on_fail = [fn for fn in (self.node(child, creds) for child in step.on_fail) if fn]
-            return node.fn
-        if isinstance(step, PushStep):
-            node = self._leaf(step, "push", creds)
-            node.image_name = step.image_name
-            node.registry = step.registry or ""
-            node.tag_expr = self._tag_expr(step)
-            return node.fn
-        raise TypeError(step)  # pragma: no cover - the parser creates only these kinds
+            self.lines.append(f"{lead}group {step.kind} {word(step.name)}{self._filters(step)}")
+            for child in step.steps:
+                self.node(child, creds, depth + 1)
+            self.lines.append("  " * (depth + 1) + "end")
+        elif isinstance(step, RunStep):
+            command = "".join(" " + word(a) for a in step.command)
+            self.lines.append(f"{lead}step {word(step.name)} {word(step.service)}{self._filters(step)}"
+                              f"{self._credentials(creds)} --{command}")
+            for child in step.on_fail:
+                self.node(child, creds, depth + 1, fails + 1)
+        elif isinstance(step, PushStep):
+            self._check_tag(step)
+            registry = f" --registry {word(step.registry)}" if step.registry else ""
+            self.lines.append(f"{lead}push {word(step.name)} {word(step.service)} {word(step.image_name)} "
+                              f"{word(step.image_tag)}{registry}{self._filters(step)}{self._credentials(creds)}")
+        else:  # pragma: no cover - the parser creates only these kinds
+            raise TypeError(step)
 
-    def _tag_expr(self, step: PushStep) -> str:
+    def _check_tag(self, step: PushStep) -> None:
+        """The script renders image_tag when it pushes; what it cannot render is an error now."""
         try:
-            parts = gotemplate.parse(step.image_tag)
+            gotemplate.parse(step.image_tag)
         except gotemplate.TemplateError as exc:
             self.diags.error("C2C502", f"push step '{step.name}': image_tag: {exc}", step.loc)
-            return sq("latest")
-        out = []
-        for part in parts:
-            if isinstance(part, str):
-                out.append(sq(part))
-            elif part.width is not None:
-                out.append('"${%s:0:%d}"' % (part.env, part.width))
-            else:
-                out.append('"${%s}"' % part.env)
-        return "".join(out) or sq("latest")
 
 
-def _where(loc: Loc) -> str:
-    """A step's place for the script's comments: the file's name, not the path it was read by,
-    so that the output does not depend on the directory translate ran from."""
-    return str(loc._replace(file=loc.file.replace("\\", "/").rsplit("/", 1)[-1]))
+_PLAIN = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
 
 
-def _display_word(word: str) -> str:
-    """A command word for people (--list): bare when plain, else in double quotes. Single quotes
-    here would be quoted a second time in the script, which reads badly."""
-    if word and all(c.isalnum() or c in "-_./=:,@%+" for c in word):
-        return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def word(value: str) -> str:
+    """A value for the pipeline: bare when bash reads it as it is (nothing in it can expand or
+    split), else single-quoted (see sq)."""
+    value = str(value)
+    return value if _PLAIN.fullmatch(value) else sq(value)
