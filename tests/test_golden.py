@@ -4,13 +4,16 @@ A case is `input/` (a Codeship project) or `source` (the name of a folder in ../
 plus an optional `options` file (extra `translate` arguments, one per line) and `expected/`
 (compose.yaml, codeship-steps.sh, report.md — the migration report — and diagnostics.txt: what
 translate printed on stderr; compose.override.yaml, the local-development file, where the case has
-one, and only there).
+one, and only there). For codeship-steps.sh, expected/ holds the project's part only — the lines
+up to the runtime's fence, with the checksum (which covers the runtime too) left out — and a
+separate test checks that what follows the fence is the runtime, verbatim.
 `pytest --update-golden` rewrites expected/; review that diff like code.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -19,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from translator.cli import main
+from translator.emit import FENCE, runtime_parts
 from translator.schema import compose_schema_errors
 
 from conftest import CORPUS, GOLDEN, copy_project, need_tool
@@ -26,6 +30,15 @@ from conftest import CORPUS, GOLDEN, copy_project, need_tool
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
 OUTPUTS = ("compose.yaml", "codeship-steps.sh", "report.md", "diagnostics.txt")
 OVERRIDE = "compose.override.yaml"  # written only where a case needs it
+_CHECKSUM = re.compile(rb"(# codeship2compose sha256 )[0-9a-f]{64}")
+
+
+def project_part(script: bytes) -> bytes:
+    """The part of a script that depends on the project: up to and including the fence."""
+    fence = FENCE.encode() + b"\n"
+    assert script.count(fence) == 1, "the runtime's fence is missing or repeated"
+    head = script[:script.index(fence) + len(fence)]
+    return _CHECKSUM.sub(rb"\1(covers the runtime too: not compared)", head)
 
 
 def _source(case: Path) -> Path:
@@ -74,7 +87,7 @@ def test_golden_output_is_byte_identical(case: Path, translated, update_golden):
     assert code == 0, stderr
     actual = {
         "compose.yaml": (project / "compose.yaml").read_bytes(),
-        "codeship-steps.sh": (project / "codeship-steps.sh").read_bytes(),
+        "codeship-steps.sh": project_part((project / "codeship-steps.sh").read_bytes()),
         "report.md": (project / "report.md").read_bytes(),
         "diagnostics.txt": stderr.encode(),
     }
@@ -95,6 +108,15 @@ def test_golden_output_is_byte_identical(case: Path, translated, update_golden):
     if OVERRIDE in actual:
         assert actual[OVERRIDE] == (expected_dir / OVERRIDE).read_bytes(), \
             f"{case.name}/{OVERRIDE} differs; run pytest --update-golden and review"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_script_ends_with_the_runtime_verbatim(case: Path, translated):
+    """Below the fence, every script is the same runtime (tested on its own in test_pipeline.py)."""
+    project, _, _ = translated(case)
+    script = (project / "codeship-steps.sh").read_text()
+    runtime, decrypt = runtime_parts()
+    assert script.split(FENCE + "\n", 1)[1] == runtime + "\n" + decrypt + "\n" + 'c2c_main "$@"\n'
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -64,11 +64,11 @@ def test_steps_inherit_their_groups_credentials_and_the_file_wins(tmp_path):
     result = translate(tmp_path)
     assert result.ok, result.diagnostics
     script = result.outputs[tmp_path / "codeship-steps.sh"]
-    assert "c2c_run 1 'inherits' 'app' '' 'gen' -- 'true'" in script
-    assert "c2c_run 2 'rescue' 'app' '' 'gen' -- 'true'" in script
-    assert "c2c_run 3 'own file wins' 'app' 'cfg.encrypted' '' -- 'true'" in script
-    assert "'registry.example/app' 'latest' '' '' 'gen'" in script  # the push inherits too
-    assert "c2c_run 5 'outside' 'app' '' '' -- 'true'" in script
+    assert "\n    step inherits app --dockercfg-service gen -- true\n" in script
+    assert "\n      on_fail step rescue app --dockercfg-service gen -- true\n" in script
+    assert "\n    step 'own file wins' app --dockercfg cfg.encrypted -- true\n" in script
+    assert "\n    push pushes app registry.example/app latest --dockercfg-service gen\n" in script  # inherited too
+    assert "\n  step outside app -- true\n" in script
     assert "      C2C_S_PULLS='app' C2C_S_CFG='' C2C_S_CFG_GEN=''" in service_line(script, "app")
 
 
