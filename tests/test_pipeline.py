@@ -237,3 +237,16 @@ def test_help_explains_the_pipeline(project):
     for words in ("step NAME SERVICE [OPTIONS] -- COMMAND...", "group serial|parallel|manual NAME",
                   "on_fail step|push|group", "--tag FILTER", "--codeship-tag TEXT"):
         assert words in result.stdout
+
+
+def test_the_readme_shows_what_translate_writes(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The pipeline: reading and editing codeship-steps.sh", 1)[1]
+    steps = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    pipeline = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (root / "codeship-steps.yml").write_text(steps)
+    script = (translate(root) / "codeship-steps.sh").read_text()
+    assert "c2c_pipeline() {\n" + "\n".join(pipeline_lines(script)) + "\n}\n" == pipeline
