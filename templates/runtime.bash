@@ -635,7 +635,7 @@ c2c_line() {
 
 # c2c_options KIND OPTION... [-- COMMAND...] : the options of the node just added.
 c2c_options() {
-  local kind=$1 i=$((${#C2C_KIND[@]} - 1)) opt value
+  local kind=$1 i=$((${#C2C_KIND[@]} - 1)) opt value command=0
   shift
   while (($#)); do
     opt=$1
@@ -643,7 +643,8 @@ c2c_options() {
       shift
       C2C_ARG0[i]=${#C2C_ARGS[@]} C2C_ARGC[i]=$#
       C2C_ARGS+=("$@")
-      return 0
+      command=1
+      break
     fi
     case $opt in
       --tag|--exclude|--codeship-tag|--codeship-exclude|--dockercfg|--dockercfg-service|--registry) ;;
@@ -677,14 +678,20 @@ c2c_options() {
         esac ;;
     esac
   done
-  [[ $kind != step ]] || c2c_bad "step '${C2C_NAME[i]}': no '--' before the command (step NAME SERVICE [OPTIONS] -- COMMAND...)"
+  [[ $kind != step || $command == 1 ]] || c2c_bad "step '${C2C_NAME[i]}': no '--' before the command (step NAME SERVICE [OPTIONS] -- COMMAND...)"
   [[ -z ${C2C_TAGW[i]} || -n ${C2C_TAGF[i]} ]] || c2c_bad "$kind '${C2C_NAME[i]}': --codeship-tag without --tag"
   [[ -z ${C2C_EXCW[i]} || -n ${C2C_EXCF[i]} ]] || c2c_bad "$kind '${C2C_NAME[i]}': --codeship-exclude without --exclude"
+  # with the Codeship text beside it, a filter is a regex even without ^ or $
+  [[ -z ${C2C_TAGW[i]} ]] || c2c_check_filter "${C2C_TAGF[i]}" regex ||
+    c2c_bad "$kind '${C2C_NAME[i]}': --tag '${C2C_TAGF[i]}' is not a valid bash regular expression"
+  [[ -z ${C2C_EXCW[i]} ]] || c2c_check_filter "${C2C_EXCF[i]}" regex ||
+    c2c_bad "$kind '${C2C_NAME[i]}': --exclude '${C2C_EXCF[i]}' is not a valid bash regular expression"
 }
 
-# A filter with ^ or $ is a bash regex: it must compile.
+# c2c_check_filter FILTER [regex] : a filter with ^ or $ (or any, with regex) is a bash regex: it
+# must compile.
 c2c_check_filter() {
-  [[ $1 == *['^$']* ]] || return 0
+  [[ $1 == *['^$']* || -n ${2:-} ]] || return 0
   local status=0
   # shellcheck disable=SC2319 # the status of =~ itself: 2 when the regex does not compile
   [[ '' =~ $1 ]] || status=$?

@@ -115,6 +115,8 @@ MALFORMED = [
      "group 'par': the kind is 'paralel'"),
     ("bad regex", lambda ls: [ls[0].replace(" -- ", " --tag '^(master' -- ")] + ls[1:], "  step first",
      "step 'first': --tag '^(master' is not a valid bash regular expression"),
+    ("bad rewritten regex", lambda ls: [ls[0].replace(" -- ", " --tag '[x' --codeship-tag '[x' -- ")] + ls[1:],
+     "  step first", "step 'first': --tag '[x' is not a valid bash regular expression"),
     ("bad image tag", lambda ls: ls + ["  push p app org/app '{{ .Brunch }}'"], "push p",
      "push 'p': image tag '{{ .Brunch }}': unknown template variable '.Brunch'"),
 ]
