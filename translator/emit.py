@@ -17,6 +17,11 @@ _ENV = None
 
 
 def _templates_dir() -> Path:
+    # A source checkout's own templates first: an editable install elsewhere maps
+    # translator.templates to that other checkout's folder.
+    source = Path(__file__).resolve().parent.parent / "templates"
+    if (source / "runtime.bash").is_file():
+        return source
     try:
         from importlib.resources import files
 
