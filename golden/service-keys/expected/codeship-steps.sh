@@ -540,7 +540,9 @@ c2c_run() {
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
-    local -a run=(run -T)
+    # --use-aliases: the step's container answers to its service name on the step's network, so
+    # that dependencies can call it back (Codeship: containers are bidirectionally discoverable)
+    local -a run=(run -T --use-aliases)
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     C2C_STEP_ENV=1 c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" "${run[@]}" \
       "$service" "$@" || status=$?
