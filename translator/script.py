@@ -67,6 +67,7 @@ class ScriptPlan(Record):
     host_dirs: list[str]
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
+    built_images: list[str] = []  # service, image name, service, image name…: what the script builds
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
@@ -94,8 +95,9 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             rebase.path(svc.encrypted_dockercfg_path) if svc.encrypted_dockercfg_path else "",
             "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or ""))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
+    built_images = [part for name in compose.built for part in (name, compose.images[name])]
     return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
-                      rebase.path("codeship.aes"))
+                      rebase.path("codeship.aes"), built_images)
 
 
 def _has_encrypted_env(svc) -> bool:

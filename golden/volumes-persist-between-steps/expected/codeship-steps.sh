@@ -11,6 +11,7 @@ C2C_SOURCE_STEPS='codeship-steps.yml'
 C2C_HOST_DIRS=('./tmp/artifacts')
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
+C2C_BUILT_IMAGES=()
 
 # ---------------------------------------------------------------------------------------------
 # Runtime: the same in every generated script. The build itself is at the end of the file.
@@ -40,6 +41,7 @@ C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
+C2C_RUN_FILES=()  # Compose override files of the whole run (its private image names)
 C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
@@ -281,7 +283,7 @@ c2c_compose() {
   fi
   [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
-    ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
+    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -435,11 +437,16 @@ c2c_build_image() {
   fi
   c2c_image_credentials "$service" || return 1
   c2c_service "$service"
+  c2c_private_image "$C2C_S_IMAGE"
+  [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"
   if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
     c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
     return 1
   fi
+  # The plain name follows the last build, for `docker compose up`, the layer cache and the
+  # Dockerfiles that start FROM it; this run's steps keep using the run's own name.
+  c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " docker tag "$C2C_PRIVATE" "$C2C_S_IMAGE" || return 1
   : >"$C2C_STATE/built/$service"
 }
 
@@ -570,6 +577,10 @@ c2c_push() {
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
   local image=$C2C_S_IMAGE builds=$C2C_S_BUILDS
+  if [[ " $builds " == *" $service "* ]]; then  # the image this run built, not the plain name
+    c2c_private_image "$image"
+    image=$C2C_PRIVATE
+  fi
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
   c2c_ensure_images $builds || status=$?
@@ -868,6 +879,7 @@ c2c_setup() {
   chmod 700 "$C2C_STATE"
   mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
   : >"$C2C_STATE/results"
+  c2c_run_images
   [[ $C2C_MODE == run ]] || return 0
   local dir volume
   for dir in "${C2C_HOST_DIRS[@]}"; do
@@ -876,6 +888,43 @@ c2c_setup() {
   for volume in "${C2C_BUILD_VOLUMES[@]}"; do
     docker volume create --label "codeship2compose.run=$C2C_RUN_ID" "${C2C_RUN_ID}_$volume" >/dev/null
   done
+}
+
+# Two runs at once on one Docker host (two checkouts, or two projects with the same build.image)
+# must not use each other's builds, as on Codeship every build had its own host. The run builds
+# each image under a name of its own, IMAGE's repository with the tag RUN_ID-TAG, through an
+# override file that every Compose command of the run reads; steps and pushes use that name.
+c2c_private_image() {
+  local repo=$1 tag=latest
+  if [[ ${repo##*/} == *:* ]]; then
+    tag=${repo##*:}
+    repo=${repo%:*}
+  fi
+  C2C_PRIVATE=$repo:${C2C_RUN_ID}-$tag
+  C2C_PRIVATE=${C2C_PRIVATE:0:$((${#repo} + 1 + 128))}  # a tag has at most 128 characters
+}
+
+c2c_run_images() {
+  ((${#C2C_BUILT_IMAGES[@]})) || return 0
+  local out=$C2C_STATE/images.json i entries='' shown=''
+  for ((i = 0; i < ${#C2C_BUILT_IMAGES[@]}; i += 2)); do
+    c2c_private_image "${C2C_BUILT_IMAGES[i + 1]}"
+    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")}"
+    shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
+}
+
+# The private names this run may have tagged (a build interrupted at its end may have) go when
+# it ends; the plain names stay (see c2c_build_image). An image that only a kept container
+# (--no-remove) still uses keeps its private name.
+c2c_forget_images() {
+  [[ -s $C2C_STATE/images ]] || return 0
+  local -a names=()
+  mapfile -t names < <(sort -u "$C2C_STATE/images")
+  docker rmi "${names[@]}" >/dev/null 2>&1 || true
 }
 
 # Every process the script started, children first.
@@ -923,6 +972,7 @@ c2c_cleanup() {
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
     fi
+    [[ $C2C_MODE != run ]] || c2c_forget_images
     [[ $C2C_MODE == list ]] || c2c_summary "$status"
     rm -rf -- "$C2C_STATE"
   fi
@@ -965,11 +1015,12 @@ c2c_main() {
   c2c_parse_args "$@"
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
+  c2c_setup
   if [[ $C2C_MODE == dry-run ]]; then
-    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE"
+    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
+      ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"}
     C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
   fi
-  c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
