@@ -60,7 +60,8 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
             "shared within one step by default; `--volumes-from-scope build` keeps them for the run"),
     KeyRule("links", CONVERTED, "`links` (aliases kept)"),
     KeyRule("depends_on", CONVERTED, "`depends_on`"),
-    KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set",
+    KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set (at run time: the socket "
+            "`DOCKER_HOST` names, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` with its directory mounted)",
             "the container drives the host's Docker engine"),
     KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
             "Docker's local layer cache applies"),

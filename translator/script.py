@@ -68,6 +68,7 @@ class ScriptPlan(Record):
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
     built_images: list[str] = []  # service, image name, service, image name…: what the script builds
+    add_docker: list[str] = []  # services with add_docker: they follow the host's Docker settings
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
@@ -97,7 +98,8 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
     built_images = [part for name in compose.built for part in (name, compose.images[name])]
     return ScriptPlan(builder.nodes, top, services, compose.host_dirs, build_volumes,
-                      rebase.path("codeship.aes"), built_images)
+                      rebase.path("codeship.aes"), built_images,
+                      [name for name, svc in project.services.items() if svc.add_docker])
 
 
 def _has_encrypted_env(svc) -> bool:

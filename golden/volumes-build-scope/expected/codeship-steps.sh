@@ -12,6 +12,7 @@ C2C_HOST_DIRS=()
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=('data_artifacts')
 C2C_BUILT_IMAGES=()
+C2C_ADD_DOCKER=()
 
 # ---------------------------------------------------------------------------------------------
 # Runtime: the same in every generated script. The build itself is at the end of the file.
@@ -879,7 +880,6 @@ c2c_setup() {
   chmod 700 "$C2C_STATE"
   mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
   : >"$C2C_STATE/results"
-  c2c_run_images
   [[ $C2C_MODE == run ]] || return 0
   local dir volume
   for dir in "${C2C_HOST_DIRS[@]}"; do
@@ -913,8 +913,52 @@ c2c_run_images() {
     shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
   done
   printf '{"services":{%s}}\n' "$entries" >"$out"
-  C2C_RUN_FILES=(-f "$out")
+  C2C_RUN_FILES+=(-f "$out")
   [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
+}
+
+# add_docker: like jet, the container gets the host's DOCKER_HOST, DOCKER_TLS_VERIFY and
+# DOCKER_CERT_PATH, as this script sees them. compose.yaml mounts /var/run/docker.sock (the
+# default); otherwise a run-wide override file changes that: a unix socket elsewhere (rootless
+# Docker, a socket in a home directory) is mounted at /var/run/docker.sock, any other DOCKER_HOST
+# (tcp://, ssh://) is passed as it is and /dev/null takes the socket's place, and the certificate
+# directory is mounted read-only at /codeship-docker-certs.
+C2C_DOCKER_CERTS=/codeship-docker-certs
+
+c2c_docker_host() {
+  ((${#C2C_ADD_DOCKER[@]})) || return 0
+  local host=${DOCKER_HOST:-} verify=${DOCKER_TLS_VERIFY:-} certs=${DOCKER_CERT_PATH:-}
+  [[ -n $verify$certs || ( -n $host && $host != unix:///var/run/docker.sock ) ]] || return 0
+  local env socket=/var/run/docker.sock mounts service entries='' out=$C2C_STATE/docker-host.json
+  if [[ -z $host || $host == unix://* ]]; then
+    [[ -z $host ]] || socket=${host#unix://}
+    env="\"DOCKER_HOST\":\"unix:///var/run/docker.sock\""
+    mounts=$(c2c_json "${socket//\$/\$\$}:/var/run/docker.sock")
+  else
+    env="\"DOCKER_HOST\":$(c2c_json "${host//\$/\$\$}")"
+    mounts='"/dev/null:/var/run/docker.sock:ro"'
+    if [[ $host =~ ^tcp://(localhost|127\.|\[::1\]) ]]; then
+      c2c_say "note: DOCKER_HOST=$host is this machine's loopback: add_docker containers cannot reach it there"
+    fi
+  fi
+  [[ -z $verify ]] || env+=",\"DOCKER_TLS_VERIFY\":$(c2c_json "${verify//\$/\$\$}")"
+  if [[ -n $certs ]]; then
+    [[ $certs == /* ]] || certs=$PWD/$certs
+    if [[ ! -d $certs ]]; then
+      c2c_say "DOCKER_CERT_PATH=$DOCKER_CERT_PATH is not a directory; add_docker services (${C2C_ADD_DOCKER[*]}) get it mounted: fix the path or unset it"
+      return 1
+    fi
+    env+=",\"DOCKER_CERT_PATH\":\"$C2C_DOCKER_CERTS\""
+    mounts+=",$(c2c_json "${certs//\$/\$\$}:$C2C_DOCKER_CERTS:ro")"
+  elif [[ -n $verify ]]; then
+    c2c_say "note: DOCKER_TLS_VERIFY is set without DOCKER_CERT_PATH: add_docker containers get no certificates (set DOCKER_CERT_PATH to their directory)"
+  fi
+  for service in "${C2C_ADD_DOCKER[@]}"; do
+    entries+="${entries:+,}$(c2c_json "$service"):{\"environment\":{$env},\"volumes\":[$mounts]}"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES+=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # add_docker services follow this host's Docker settings ($out): $(<"$out")"
 }
 
 # The private names this run may have tagged (a build interrupted at its end may have) go when
@@ -1016,14 +1060,18 @@ c2c_main() {
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
   c2c_setup
+  trap c2c_cleanup EXIT
+  trap 'c2c_on_signal 130' INT
+  trap 'c2c_on_signal 143' TERM
+  if [[ $C2C_MODE != list ]]; then
+    c2c_run_images
+    c2c_docker_host || exit 2
+  fi
   if [[ $C2C_MODE == dry-run ]]; then
     printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
       ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"}
     C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
   fi
-  trap c2c_cleanup EXIT
-  trap 'c2c_on_signal 130' INT
-  trap 'c2c_on_signal 143' TERM
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then
