@@ -5,6 +5,7 @@ for `docker compose up` and names the last build; nothing else the runs tagged i
 
 from __future__ import annotations
 
+import signal
 import uuid
 
 import pytest
@@ -65,3 +66,20 @@ def test_two_checkouts_building_the_same_image_at_once_each_use_and_push_their_o
         assert _tags_of(image) == {f"{image}:latest"}
     finally:
         remove_images(image, pushed)
+
+
+def test_an_interrupted_run_removes_its_private_tag_and_keeps_the_plain_name(tmp_path, compose):
+    image = f"c2c-e2e-isolation-{uuid.uuid4().hex[:10]}"
+    project = make_project(tmp_path / "p", {"app": {"build": {"image": image, "context": "."}}},
+                           [{"name": "slow", "service": "app", "command": ["sh", "-c", "echo started; sleep 60"]}],
+                           {"Dockerfile": "FROM busybox\nCOPY code.txt /code.txt\n", "code.txt": "x\n"})
+    try:
+        bg = start_script(project, compose)
+        assert bg.wait_for(lambda lines: "(service: app) (step: slow) started" in lines, 180), "\n".join(bg.lines)
+        assert any(tag.startswith(f"{image}:c2c") for tag in _tags_of(image))  # the run's own name
+        bg.proc.send_signal(signal.SIGINT)
+        run = bg.finish()
+        assert run.returncode == 130, run
+        assert _tags_of(image) == {f"{image}:latest"}
+    finally:
+        remove_images(image)

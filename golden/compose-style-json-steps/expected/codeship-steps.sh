@@ -966,8 +966,9 @@ c2c_docker_host() {
 # (--no-remove) still uses keeps its private name.
 c2c_forget_images() {
   [[ -s $C2C_STATE/images ]] || return 0
+  local name
   local -a names=()
-  mapfile -t names < <(sort -u "$C2C_STATE/images")
+  while IFS= read -r name; do names+=("$name"); done < <(sort -u "$C2C_STATE/images")  # bash 3.2: no mapfile
   docker rmi "${names[@]}" >/dev/null 2>&1 || true
 }
 
