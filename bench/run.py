@@ -489,7 +489,7 @@ def engine_commands(cases: list[str], root: Path, reps: int, env: dict, exe: str
     cmds = []
     for v in composes:
         if "engine-step" in cases:
-            bare = (f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" run --rm -T app true && '
+            bare = (f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" run --rm -T --use-aliases app true && '
                     f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" down')
             cmds.append(Cmd(f"engine/bare-{v}", f"engine {v}: bare run --rm + down", ["sh", "-c", bare],
                             project, reps, group=f"engine-step-{v}"))

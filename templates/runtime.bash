@@ -27,6 +27,7 @@ C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
+C2C_RUN_FILES=()  # Compose override files of the whole run: its private image names, add_docker settings
 C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
@@ -412,7 +413,7 @@ c2c_compose() {
   fi
   [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
-    ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
+    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -565,12 +566,17 @@ c2c_build_image() {
   c2c_secret_build_args "$service" || return 1
   c2c_image_credentials "$service" || return 1
   c2c_service "$service"
+  c2c_private_image "$C2C_S_IMAGE"
+  [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"
   if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
     c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
     C2C_FAILURE="could not build the image of $service"
     return 1
   fi
+  # The plain name follows the last build, for `docker compose up`, the layer cache and the
+  # Dockerfiles that start FROM it; this run's steps keep using the run's own name.
+  c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " docker tag "$C2C_PRIVATE" "$C2C_S_IMAGE" || return 1
   : >"$C2C_STATE/built/$service"
 }
 
@@ -677,12 +683,14 @@ c2c_run() {
   fi
   if ((status == 0)); then
     created=1
-    local -a run=(run -T)
+    # --use-aliases: the step's container answers to its service name on the step's network, so
+    # that dependencies can call it back (Codeship: containers are bidirectionally discoverable)
+    local -a run=(run -T --use-aliases)
     local C2C_STDIN=/dev/null
     if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
-      run=(run --interactive=false --tty)  # a TTY without attaching stdin
+      run=(run --use-aliases --interactive=false --tty)  # a TTY without attaching stdin
     elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
-      run=(run)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
+      run=(run --use-aliases)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
       C2C_STDIN=/dev/ptmx
     fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
@@ -721,6 +729,10 @@ c2c_push() {
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
   local image=$C2C_S_IMAGE builds=$C2C_S_BUILDS
+  if [[ " $builds " == *" $service "* ]]; then  # the image this run built, not the plain name
+    c2c_private_image "$image"
+    image=$C2C_PRIVATE
+  fi
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
   c2c_ensure_images $builds || status=$?
@@ -1155,6 +1167,88 @@ c2c_setup() {
   done
 }
 
+# Two runs at once on one Docker host (two checkouts, or two projects with the same build.image)
+# must not use each other's builds, as on Codeship every build had its own host. The run builds
+# each image under a name of its own, IMAGE's repository with the tag RUN_ID-TAG, through an
+# override file that every Compose command of the run reads; steps and pushes use that name.
+c2c_private_image() {
+  local repo=$1 tag=latest
+  if [[ ${repo##*/} == *:* ]]; then
+    tag=${repo##*:}
+    repo=${repo%:*}
+  fi
+  C2C_PRIVATE=$repo:${C2C_RUN_ID}-$tag
+  C2C_PRIVATE=${C2C_PRIVATE:0:$((${#repo} + 1 + 128))}  # a tag has at most 128 characters
+}
+
+c2c_run_images() {
+  ((${#C2C_BUILT_IMAGES[@]})) || return 0
+  local out=$C2C_STATE/images.json i entries='' shown=''
+  for ((i = 0; i < ${#C2C_BUILT_IMAGES[@]}; i += 2)); do
+    c2c_private_image "${C2C_BUILT_IMAGES[i + 1]}"
+    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")}"
+    shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES+=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
+}
+
+# add_docker: like jet, the container gets the host's DOCKER_HOST, DOCKER_TLS_VERIFY and
+# DOCKER_CERT_PATH, as this script sees them. compose.yaml mounts /var/run/docker.sock (the
+# default); otherwise a run-wide override file changes that: a unix socket elsewhere (rootless
+# Docker, a socket in a home directory) is mounted at /var/run/docker.sock, any other DOCKER_HOST
+# (tcp://, ssh://) is passed as it is and /dev/null takes the socket's place, and the certificate
+# directory is mounted read-only at /codeship-docker-certs.
+C2C_DOCKER_CERTS=/codeship-docker-certs
+
+c2c_docker_host() {
+  ((${#C2C_ADD_DOCKER[@]})) || return 0
+  local host=${DOCKER_HOST:-} verify=${DOCKER_TLS_VERIFY:-} certs=${DOCKER_CERT_PATH:-}
+  [[ -n $verify$certs || ( -n $host && $host != unix:///var/run/docker.sock ) ]] || return 0
+  local env socket=/var/run/docker.sock mounts service entries='' out=$C2C_STATE/docker-host.json
+  if [[ -z $host || $host == unix://* ]]; then
+    [[ -z $host ]] || socket=${host#unix://}
+    env="\"DOCKER_HOST\":\"unix:///var/run/docker.sock\""
+    mounts=$(c2c_json "${socket//\$/\$\$}:/var/run/docker.sock")
+  else
+    env="\"DOCKER_HOST\":$(c2c_json "${host//\$/\$\$}")"
+    mounts='"/dev/null:/var/run/docker.sock:ro"'
+    if [[ $host =~ ^tcp://(localhost|127\.|\[::1\]) ]]; then
+      c2c_say "note: DOCKER_HOST=$host is this machine's loopback: add_docker containers cannot reach it there"
+    fi
+  fi
+  [[ -z $verify ]] || env+=",\"DOCKER_TLS_VERIFY\":$(c2c_json "${verify//\$/\$\$}")"
+  if [[ -n $certs ]]; then
+    [[ $certs == /* ]] || certs=$PWD/$certs
+    if [[ ! -d $certs ]]; then
+      c2c_say "DOCKER_CERT_PATH=$DOCKER_CERT_PATH is not a directory; add_docker services (${C2C_ADD_DOCKER[*]}) get it mounted: fix the path or unset it"
+      return 1
+    fi
+    env+=",\"DOCKER_CERT_PATH\":\"$C2C_DOCKER_CERTS\""
+    mounts+=",$(c2c_json "${certs//\$/\$\$}:$C2C_DOCKER_CERTS:ro")"
+  elif [[ -n $verify ]]; then
+    c2c_say "note: DOCKER_TLS_VERIFY is set without DOCKER_CERT_PATH: add_docker containers get no certificates (set DOCKER_CERT_PATH to their directory)"
+  fi
+  for service in "${C2C_ADD_DOCKER[@]}"; do
+    entries+="${entries:+,}$(c2c_json "$service"):{\"environment\":{$env},\"volumes\":[$mounts]}"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES+=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # add_docker services follow this host's Docker settings ($out): $(<"$out")"
+}
+
+# The private names this run may have tagged (a build interrupted at its end may have) go when
+# it ends; the plain names stay (see c2c_build_image). An image that only a kept container
+# (--no-remove) still uses keeps its private name.
+c2c_forget_images() {
+  [[ -s $C2C_STATE/images ]] || return 0
+  local name
+  local -a names=()
+  while IFS= read -r name; do names+=("$name"); done < <(sort -u "$C2C_STATE/images")  # bash 3.2: no mapfile
+  docker rmi "${names[@]}" >/dev/null 2>&1 || true
+}
+
 # Every process the script started, children first.
 c2c_descendants() {
   local table
@@ -1200,6 +1294,7 @@ c2c_cleanup() {
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
     fi
+    [[ $C2C_MODE != run ]] || c2c_forget_images
     [[ $C2C_MODE == list ]] || c2c_summary "$status"
     rm -rf -- "$C2C_STATE"
   fi
@@ -1242,15 +1337,20 @@ c2c_main() {
   c2c_parse_args "$@"
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
-  if [[ $C2C_MODE == dry-run ]]; then
-    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE"
-    C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
-  fi
   c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
   [[ $C2C_MODE == list ]] || c2c_detect_tty  # before c2c_ci_defaults sets CI
+  if [[ $C2C_MODE != list ]]; then
+    c2c_run_images
+    c2c_docker_host || exit 2
+  fi
+  if [[ $C2C_MODE == dry-run ]]; then
+    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
+      ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"}
+    C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
+  fi
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then
