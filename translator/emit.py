@@ -17,6 +17,9 @@ _ENV = None
 
 
 def _templates_dir() -> Path:
+    source = Path(__file__).resolve().parent.parent / "templates"
+    if (source / "runtime.bash").is_file():  # a source tree: its own templates, not an installed copy's
+        return source
     try:
         from importlib.resources import files
 
