@@ -148,6 +148,8 @@ c2c_parse_args() {
       *) c2c_die_usage "unknown argument: $opt" ;;
     esac
   done
+  [[ $C2C_MAX_PARALLEL =~ ^[1-9][0-9]{0,5}$ ]] || c2c_die_usage "C2C_MAX_PARALLEL needs a whole number of at least 1"
+  [[ $C2C_POOL_TIMEOUT =~ ^[0-9]{1,7}$ ]] || c2c_die_usage "C2C_POOL_TIMEOUT needs whole seconds"
 }
 
 # CI_* variables: jet's flag values, else what git knows, else Codeship's defaults.
@@ -517,10 +519,12 @@ c2c_slot_take() {
   c2c_slot_wait "$name"
 }
 
-c2c_slot_wait() {
-  local name=$1 said=0 limit=0
+c2c_slot_wait() {  # NAME [1: say nothing]
+  local name=$1 said=${2:-0} limit=0 free queue_head=''
   while :; do
-    if c2c_slot_free; then
+    free=0
+    c2c_slot_free || free=$?
+    if ((free == 0)); then
       c2c_lock slots
       if c2c_slot_free; then
         mv "$C2C_STATE/queue/$C2C_SLOT" "$C2C_STATE/running/$C2C_SLOT"
@@ -529,23 +533,26 @@ c2c_slot_wait() {
       fi
       c2c_unlock slots
     fi
-    if ((said == 0)); then
+    if ((said == 0 && free == 2)); then
       said=1
       read -r limit <"$C2C_STATE/limit"
       c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
     fi
-    sleep 0.3
+    if ((free == 2)) && [[ $queue_head != "$C2C_SLOT" ]]; then sleep 0.5; else sleep 0.2; fi
   done
 }
 
-# Whether the calling step is first in the queue and a slot is free (no lock: see c2c_slot_wait).
+# Returns 0 when the calling step is first in the queue and a slot is free, 1 when a slot is
+# free but steps queued earlier go first, 2 when every slot is taken (no lock: see c2c_slot_wait);
+# sets the caller's queue_head.
 c2c_slot_free() {
   local -a queue=("$C2C_STATE"/queue/*) running=("$C2C_STATE"/running/*)
   local limit count=${#running[@]}
-  [[ ${queue[0]##*/} == "$C2C_SLOT" ]] || return 1
+  queue_head=${queue[0]##*/}
   [[ -e ${running[0]} ]] || count=0
   read -r limit <"$C2C_STATE/limit"
-  ((count < limit))
+  ((count < limit)) || return 2
+  [[ $queue_head == "$C2C_SLOT" ]] || return 1
 }
 
 c2c_slot_give() {
@@ -585,7 +592,7 @@ c2c_pool_wait() {
   if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
   if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
     c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
-    c2c_slot_wait "$name"
+    c2c_slot_wait "$name" 1
     return 0
   fi
   if ((waited >= C2C_POOL_TIMEOUT)); then
