@@ -164,6 +164,7 @@ def encrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     """
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
     _write_secret_output(target, codeship_aes.encrypt(source.read_bytes(), key), force, mode=0o644)
 
@@ -183,6 +184,7 @@ def decrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
 
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
     data = source.read_bytes()
     try:
@@ -214,6 +216,16 @@ def generate(key_path: Path, force: bool) -> None:
     from . import codeship_aes
 
     _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600)
+
+
+def _require_cryptography() -> None:
+    from . import codeship_aes
+
+    try:
+        codeship_aes.require_cryptography()
+    except codeship_aes.AesError as exc:
+        click.echo(f"error: {exc.message}\n  hint: {exc.hint}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _load_key(key_path: Path) -> bytes:

@@ -32,6 +32,7 @@ __all__ = [
     "V2_HEADER",
     "CHECKSUM_ERROR",
     "load_key",
+    "require_cryptography",
     "decrypt",
     "decrypt_env_file",
     "encrypt",
@@ -91,6 +92,16 @@ def _cfb_mode():
             warnings.simplefilter("ignore")
             CFB = modes.CFB
     return CFB
+
+
+def require_cryptography() -> None:
+    """Raise an :class:`AesError` saying how to install ``cryptography`` when it is missing: it is
+    an optional dependency (the ``crypto`` extra), as only encrypting and decrypting need it."""
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise AesError("encrypting and decrypting need the Python package 'cryptography', which is not "
+                       "installed", "install it with: pip install 'codeship2compose[crypto]'") from None
 
 
 def _aes_cfb(key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
