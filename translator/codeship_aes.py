@@ -1,6 +1,6 @@
 """jet-compatible encryption of Codeship Pro secrets (``codeship.aes``, ``*.encrypted``).
 
-Formats (see docs/codeship-spec.md section 4):
+Formats:
 
 * key file: standard base64 of a raw 16/24/32-byte AES key, optional trailing newline.
 * v1 (jet < 2.6.0): ``base64( IV[16] || AES-CFB128(key, IV, plaintext) )``, no header.

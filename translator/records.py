@@ -2,7 +2,7 @@
 
 Like a dataclass without the generated code: a dataclass compiles its __init__ (and __repr__,
 __eq__) when its module is imported, about a millisecond per class, which every run of the
-command line pays (issue 7). A Record's fields are its annotations, in order (a subclass's after
+command line pays. A Record's fields are its annotations, in order (a subclass's after
 its base's); a field whose default is `[]` or `{}` gets a new empty list or dict per instance,
 as `field(default_factory=list)` would.
 """

@@ -1,4 +1,4 @@
-"""Codeship step ``tag:`` / ``exclude:`` filters (codeship-spec.md section 2.3).
+"""Codeship step ``tag:`` / ``exclude:`` filters.
 
 A filter value is compared with the build tag (branch or git tag name):
 
