@@ -3,7 +3,7 @@
 Like a dataclass without the generated code: a dataclass compiles its __init__ (and __repr__)
 when its module is imported, about a millisecond per class, which every run of the command line
 pays (measured: `translate` on the official examples costs about 15 ms of CPU more with
-dataclasses, which takes it past the benchmark's 1.3x target). A Record's fields are its
+dataclasses, to the edge of the benchmark's 1.3x target). A Record's fields are its
 annotations, in order (a subclass's after its base's); a field whose default is `[]` or `{}`
 gets a new empty list or dict per instance, as `field(default_factory=list)` would. Records
 compare by identity, like `dataclass(eq=False)`. `dataclass_transform` (PEP 681) tells type
