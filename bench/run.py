@@ -361,6 +361,13 @@ def prepare_input(case: str, root: Path, example: Path) -> tuple[Path, list[Path
     return dest, write_project(dest, generated, step_tree)
 
 
+def translate_once(cli: list[str], project: Path, env: dict) -> None:
+    """Set-up for the script cases: the generated script of a project."""
+    done = subprocess.run([*cli, "translate", "."], cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"translating {project} for the script cases failed:\n{done.stderr}")
+
+
 def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env: dict) -> list[Cmd]:
     """The script on a real engine, per Compose installed: one trivial step against the bare
     `run --rm` + `down` it wraps, and a parallel group of four 3 s steps against one such step."""
@@ -381,7 +388,7 @@ def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env
         {"type": "parallel", "name": "four", "service": "app",
          "steps": [{"name": f"p{i}", "command": f"sleep {PARALLEL_SLEEP}"} for i in range(1, 5)]},
     ])
-    subprocess.run([*cli, "translate", "."], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    translate_once(cli, project, env)
     script = str(project / "codeship-steps.sh")
     cmds = []
     for v, compose in COMPOSE.items():
@@ -425,7 +432,7 @@ def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env:
     if "script-list" in cases or "script-dry-run" in cases:
         # the script of the 1,000-step project, translated once before measuring
         project, _ = prepare_input("steps-1000", root / "script", example)
-        subprocess.run([*cli, "translate", "."], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+        translate_once(cli, project, env)
         script = str(project / "codeship-steps.sh")
         if "script-list" in cases:  # as a user runs it: with the probe for the Compose version
             cmds.append(Cmd("script/list", "script (1,000 steps): --list", [script, "--list"], project, reps))
@@ -465,40 +472,36 @@ def targets(cmds: list[Cmd]) -> None:
     by_key = {c.key: c for c in cmds}
     print("\nTargets (reported, not asserted):")
 
-    def measured(*keys: str) -> list[Cmd] | None:
+    def measured(what: str, *keys: str) -> list[Cmd] | None:
+        """The commands, when all were measured; else None, after saying why."""
         found = [by_key.get(k) for k in keys]
-        if not all(c and c.median for c in found):
-            failed = next((c for c in found if c and c.failed), None)
-            return print(f"  FAIL  {failed.label}: {failed.failed}") if failed else None
-        return found
+        if all(c and c.median for c in found):
+            return found
+        failed = next((c for c in found if c and c.failed), None)
+        print(f"  FAIL  {what}: {failed.label} failed ({failed.failed})" if failed else f"  ----  {what}: not measured")
+        return None
 
     def ratio(key: str, floor_key: str, limit: float, what: str) -> None:
-        if pair := measured(key, floor_key):
+        if pair := measured(what, key, floor_key):
             c, f = pair
             r = c.median / f.median
             print(f"  {'PASS' if r <= limit else 'FAIL'}  {what}: {r:.2f}x (<= {limit}x) [{fmt_t(c.median)} vs "
                   f"{fmt_t(f.median)}; CPU time {statistics.median(c.cpu) / statistics.median(f.cpu):.2f}x]")
-        else:
-            print(f"  ----  {what}: not measured")
 
     def absolute(key: str, limit_s: float, what: str, limit_mib: float | None = None) -> None:
-        if found := measured(key):
+        if found := measured(what, key):
             c = found[0]
             ok = c.median < limit_s and (limit_mib is None or c.peak_mib < limit_mib)
             mib = f", peak {c.peak_mib:.1f} MiB (< {limit_mib:g} MiB)" if limit_mib else ""
             print(f"  {'PASS' if ok else 'FAIL'}  {what}: {fmt_t(c.median)} (< {limit_s:g} s){mib}")
-        else:
-            print(f"  ----  {what}: not measured")
 
     def linear(big: str, small: str) -> None:
         what = f"translate {big} / {small} (time minus floor (a); 10x the input)"
-        if found := measured(f"{big}/translate", f"{small}/translate", f"{big}/floor-a", f"{small}/floor-a"):
+        if found := measured(what, f"{big}/translate", f"{small}/translate", f"{big}/floor-a", f"{small}/floor-a"):
             b, s, bf, sf = found
             net = (b.median - bf.median) / max(s.median - sf.median, 1e-9)
             print(f"  {'PASS' if net <= LINEARITY_LIMIT else 'FAIL'}  {what}: {net:.2f}x (<= {LINEARITY_LIMIT:g}x) "
                   f"[{fmt_t(b.median - bf.median)} / {fmt_t(s.median - sf.median)}]")
-        else:
-            print(f"  ----  {what}: not measured")
 
     ratio("example/translate", "example/floor-a", 1.3, "translate on the example <= 1.3x floor (a)")
     ratio("help/help", "help/floor-b", 1.2, "--help <= 1.2x floor (b)")
