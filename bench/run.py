@@ -396,7 +396,8 @@ def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env
             print(f"engine cases: {compose} is not installed; not measured", file=sys.stderr)
             continue
         if "engine-step" in cases:
-            bare = f'{compose} -p "c2cbench$$" run --rm -T app true && {compose} -p "c2cbench$$" down'
+            project_args = '-f compose.yaml -p "c2cbench$$"'
+            bare = f"{compose} {project_args} run --rm -T app true && {compose} {project_args} down"
             cmds.append(Cmd(f"engine/bare-{v}", f"engine {v}: bare run --rm + down", ["sh", "-c", bare],
                             project, reps))
             cmds.append(Cmd(f"engine/step-{v}", f"engine {v}: script, one trivial step",
