@@ -500,7 +500,10 @@ def targets(cmds: list[Cmd]) -> None:
         what = f"translate {big} / {small} (time minus floor (a); 10x the input)"
         if found := measured(what, f"{big}/translate", f"{small}/translate", f"{big}/floor-a", f"{small}/floor-a"):
             b, s, bf, sf = found
-            net = (b.median - bf.median) / max(s.median - sf.median, 1e-9)
+            if s.median <= sf.median:
+                print(f"  ----  {what}: not judged ({small} is not slower than its floor: noise; run again)")
+                return
+            net = (b.median - bf.median) / (s.median - sf.median)
             print(f"  {'PASS' if net <= LINEARITY_LIMIT else 'FAIL'}  {what}: {net:.2f}x (<= {LINEARITY_LIMIT:g}x) "
                   f"[{fmt_t(b.median - bf.median)} / {fmt_t(s.median - sf.median)}]")
 
