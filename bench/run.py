@@ -504,8 +504,10 @@ def targets(cmds: list[Cmd]) -> None:
                 print(f"  ----  {what}: not judged ({small} is not slower than its floor: noise; run again)")
                 return
             net = (b.median - bf.median) / (s.median - sf.median)
+            cpu = [statistics.median(c.cpu) for c in found]
+            net_cpu = f"{(cpu[0] - cpu[2]) / (cpu[1] - cpu[3]):.2f}x" if cpu[1] > cpu[3] else "-"
             print(f"  {'PASS' if net <= LINEARITY_LIMIT else 'FAIL'}  {what}: {net:.2f}x (<= {LINEARITY_LIMIT:g}x) "
-                  f"[{fmt_t(b.median - bf.median)} / {fmt_t(s.median - sf.median)}]")
+                  f"[{fmt_t(b.median - bf.median)} / {fmt_t(s.median - sf.median)}; CPU time: {net_cpu}]")
 
     ratio("example/translate", "example/floor-a", 1.3, "translate on the example <= 1.3x floor (a)")
     ratio("help/help", "help/floor-b", 1.2, "--help <= 1.2x floor (b)")
