@@ -15,8 +15,6 @@ from .project import load_project
 from .records import Record
 from .script import plan_script
 
-SCOPES = ("step", "build")
-
 
 class Result(Record):
     diagnostics: list[Diagnostic]

@@ -228,6 +228,7 @@ def encrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     """
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
     _write_secret_output(target, codeship_aes.encrypt(source.read_bytes(), key), force, mode=0o644)
 
@@ -243,21 +244,12 @@ def decrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     A wrong key is reported, never written out as garbage: v2 files carry a checksum; for v1 files
     the result must look like an env file or JSON. TARGET is created with mode 0600.
     """
-    import json
-
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
-    data = source.read_bytes()
     try:
-        plain = codeship_aes.decrypt(data, key)
-        if codeship_aes.detect_version(data) == 1 and not codeship_aes.looks_like_env_file(plain):
-            try:
-                json.loads(plain)
-            except ValueError:
-                raise codeship_aes.AesError(
-                    f"{source}: the decrypted bytes are neither KEY=value lines nor JSON: wrong AES key?",
-                    "v1 files carry no checksum; check that the key is this project's codeship.aes") from None
+        plain = codeship_aes.decrypt_checked(source.read_bytes(), key, str(source))
     except codeship_aes.AesError as exc:
         _aes_fail(exc, source)
     if str(target) == "-":
@@ -278,6 +270,16 @@ def generate(key_path: Path, force: bool) -> None:
     from . import codeship_aes
 
     _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600)
+
+
+def _require_cryptography() -> None:
+    from . import codeship_aes, reporters
+
+    try:
+        codeship_aes.require_cryptography()
+    except codeship_aes.AesError as exc:
+        click.echo(reporters.user_error(exc), err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _load_key(key_path: Path) -> bytes:
