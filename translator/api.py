@@ -41,9 +41,10 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
 
 
 def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
-              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False) -> Result:
+              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False,
+              ci: tuple[str, ...] = ()) -> Result:
     """Render the outputs; with report=True also build the migration report (also on errors,
-    when the files could be read)."""
+    when the files could be read). `ci`: pipeline files to write too ("github", "gitlab")."""
     project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
     if project is None:
         return Result(diags.sorted(), project)
@@ -62,6 +63,12 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 script_path: render_script(plan, services_name, steps_name),
             }
             modes = {compose_path: 0o644, script_path: 0o755}
+            if ci:
+                from .ci.render import render_pipelines
+
+                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name)
+                outputs.update(pipelines)
+                modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes)
     if report:
         from .report import build_report

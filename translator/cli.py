@@ -65,12 +65,16 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing: exit 0 when the outputs on disk are what translate would write "
                    "now, 1 (listing the stale files) when not. For pre-commit hooks and CI.")
+@click.option("--ci", "ci", type=click.Choice(["github", "gitlab"]), multiple=True,
+              help="Also write a CI pipeline that runs the steps as jobs: github writes "
+                   ".github/workflows/codeship.yml, gitlab .gitlab-ci.yml, at the root of the git "
+                   "repository (else next to the outputs). Repeatable.")
 @_services_opt
 @_steps_opt
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
-              report_format: str | None, check: bool, services: Path | None, steps: Path | None,
-              volumes_from_scope: str) -> None:
+              report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
+              steps: Path | None, volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Both files are written or neither is; a file that codeship2compose did not write, or one
@@ -82,7 +86,8 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
-    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
+    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path),
+                           ci=ci)
     _print_diagnostics(result.diagnostics)
     failed = not result.ok or (strict and result.diagnostics)
     if check:
