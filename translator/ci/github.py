@@ -92,7 +92,7 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
         lines.append("if [[ $GITHUB_EVENT_NAME != pull_request* ]]; then flags+=(--push); fi")
     if job.manual:
         lines.append("flags+=(--manual)")
-    lines.append(f"./codeship-steps.sh --step {sq(job.step)} --tag \"$C2C_TAG\" --ci-branch \"$C2C_TAG\" "
+    lines.append("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"$C2C_TAG\" --ci-branch \"$C2C_TAG\" "
                  '--ci-commit-id "$C2C_COMMIT" --ci-build-id "$GITHUB_RUN_ID" '
                  '--ci-repo-name "${GITHUB_REPOSITORY#*/}" --ci-committer-username "$GITHUB_ACTOR" '
                  '${flags[@]+"${flags[@]}"}')

@@ -39,7 +39,7 @@ def _job(plan: CiPlan, job: Job) -> dict:
     script = ["set --"]
     if job.push:  # push steps push only from branch and tag pipelines, never for merge requests
         script.append('if [ "$CI_PIPELINE_SOURCE" != merge_request_event ]; then set -- --push; fi')
-    command = (f"./codeship-steps.sh --step {sq(job.step)} --tag \"{REF}\" --ci-branch \"{REF}\" "
+    command = ("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"{REF}\" --ci-branch \"{REF}\" "
                '--ci-commit-id "$CI_COMMIT_SHA" --ci-build-id "$CI_PIPELINE_ID" '
                '--ci-repo-name "$CI_PROJECT_NAME" --ci-project-id "$CI_PROJECT_ID" '
                '--ci-committer-username "${GITLAB_USER_LOGIN:-}"')

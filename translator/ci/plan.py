@@ -94,6 +94,9 @@ def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], d
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
                 push=any(isinstance(s, PushStep) for s in walk([child]))))
+    if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
+        stages.append("s01-steps")
+        jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
     carried = []
     for d in host_dirs:
         path = posixpath.normpath(posixpath.join(workdir, Path(d).as_posix()))
