@@ -16,6 +16,7 @@ other with v1, chosen through C2C_COMPOSE):
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -104,16 +105,18 @@ def gitlab(repo: Path, key: str, compose: str) -> tuple[int, str]:
                          "--variable", f"C2C_COMPOSE={compose}"], repo, {})
 
 
-def act(repo: Path, key: str, compose: str, tmp: Path) -> tuple[int, str]:
+def act(repo: Path, key: str, compose: str, tmp: Path, branch: str) -> tuple[int, str]:
     binary = _runner("act")
-    store = tmp / "artifacts"
+    store = tmp / f"artifacts-{compose}"  # each run its own artifact store, as each run on GitHub
     store.mkdir(exist_ok=True)
-    argv = [binary, "push", "-P", "ubuntu-latest=-self-hosted", "-s", f"CODESHIP_AES_KEY={key}",
+    event = tmp / "push.json"  # act takes the ref from the event (else it may keep the default branch)
+    event.write_text(json.dumps({"ref": f"refs/heads/{branch}"}))
+    argv = [binary, "push", "-e", str(event), "-P", "ubuntu-latest=-self-hosted", "-s", f"CODESHIP_AES_KEY={key}",
             "--env", f"C2C_TEST_REPO={repo}", "--env", f"C2C_ARTIFACT_STORE={store}",
             "--env", f"C2C_COMPOSE={compose}"]
     for action in ("checkout", "upload-artifact", "download-artifact"):
         argv += ["--local-repository", f"actions/{action}@v4={ACTIONS / action}"]
-    return run_pipeline(argv, repo, {"HOME": str(tmp / "home")} if False else {})
+    return run_pipeline(argv, repo, {})
 
 
 def _branch(repo: Path, name: str) -> None:
@@ -150,9 +153,9 @@ def test_gitlab_ci_local_runs_the_pipeline(tmp_path):
 def test_act_runs_the_workflow(tmp_path):
     _runner("act")
     repo, key = make_repo(tmp_path, "github")
-    code, out = act(repo, key, "v1", tmp_path)
+    code, out = act(repo, key, "v1", tmp_path, "master")
     _check_master(code, out)
     assert code == 0
     _branch(repo, "feature/x")
-    code, out = act(repo, key, "v2", tmp_path)
+    code, out = act(repo, key, "v2", tmp_path, "feature/x")
     _check_feature(code, out)
