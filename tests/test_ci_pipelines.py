@@ -185,3 +185,47 @@ def test_every_corpus_project_that_translates_yields_schema_valid_pipelines():
                 problems.append(f"{project.id}: {path.name}: {error.json_path}: {error.message[:200]}")
     assert checked > 100
     assert not problems, "\n".join(problems[:20])
+
+
+def test_migration_report_lists_the_platform_set_up_and_draws_the_pipeline(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n  encrypted_env_file: env.encrypted\n", """\
+        - name: unit
+          service: app
+          command: 'true'
+        - type: parallel
+          name: checks
+          service: app
+          steps:
+            - name: lint
+              command: 'true'
+            - name: "say \\"hi\\""
+              command: 'true'
+              tag: master
+        - type: manual
+          name: ship it
+          steps:
+            - name: deploy
+              service: app
+              command: 'true'
+        """, **{"env.encrypted": "x"})
+    result = run("translate", ".", "--ci", "github", "--ci", "gitlab", "--report", "report.md", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    report = (tmp_path / "report.md").read_text()
+    assert "a repository secret `CODESHIP_AES_KEY`" in report and "masked CI/CD variable `CODESHIP_AES_KEY`" in report
+    assert "an environment `codeship-approval` with required reviewers" in report
+    assert "Runners with Docker" in report
+    chart = report.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert chart.splitlines() == [
+        "flowchart TD",
+        '  s01_unit["unit"]',
+        '  subgraph s02_checks["checks (parallel: one job per branch)"]',
+        '    s02_checks_lint["lint"]',
+        '    s02_checks_say_hi["say #quot;hi#quot;<br/><i>tag: master</i>"]',
+        "  end",
+        '  s03_ship_it["ship it<br/><i>manual approval</i>"]',
+        "  s01_unit --> s02_checks",
+        "  s02_checks --> s03_ship_it",
+    ]
+    # without --ci the report has no CI section
+    assert "mermaid" not in (run("translate", ".", "--report", "plain.md", "--force", cwd=tmp_path), 
+                             (tmp_path / "plain.md").read_text())[1]

@@ -74,6 +74,10 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         from .report import build_report
 
         result.report = build_report(project, result.diagnostics, services_name, steps_name)
+        if ci and result.ok:
+            from .ci.render import ci_report
+
+            ci_report(result.report, project, out, compose.host_dirs, ci)
     return result
 
 

@@ -34,6 +34,8 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[str] = field(default_factory=list)
     diagnostics: list[dict] = field(default_factory=list)
+    ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
+    ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
     def counts(self) -> dict[str, int]:
         counts = {outcome: 0 for outcome in OUTCOMES}
@@ -126,6 +128,10 @@ def to_markdown(report: Report) -> str:
         "",
         *([f"- {task}" for task in report.manual_tasks] or ["None."]),
         "",
+        *(["## CI pipeline: what to set up on the platform", "",
+            *[f"- {task}" for task in report.ci_setup], "",
+            "The jobs the steps became (top to bottom; a failed job stops the ones below it):", "",
+            "```mermaid", report.ci_flowchart.rstrip("\n"), "```", ""] if report.ci_flowchart else []),
         "## Every key",
         "",
         "| where | key | outcome | becomes | source |",

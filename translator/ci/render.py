@@ -23,3 +23,12 @@ def render_pipelines(project: Project, out_dir: Path, host_dirs: list[str], diag
     if "gitlab" in platforms:
         outputs[root / GITLAB_PATH] = gitlab.render(plan, source)
     return outputs
+
+
+def ci_report(report, project: Project, out_dir: Path, host_dirs: list[str], platforms: tuple[str, ...]) -> None:
+    """Add the platform set-up and the flowchart to the migration report."""
+    from .setup import flowchart, setup_tasks
+
+    plan = plan_ci(project, out_dir, pipeline_root(out_dir), host_dirs, Diagnostics())
+    report.ci_setup = setup_tasks(project, plan, platforms)
+    report.ci_flowchart = flowchart(plan)
