@@ -144,7 +144,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gh["jobs"]["s01-one"]["steps"][1]["working-directory"] == "build/codeship"
-    assert gl["default"]["before_script"][0] == "cd 'build/codeship'"
+    assert gl["default"]["before_script"][0] == "cd 'build/codeship' || exit"
     assert gl["s01-one"]["artifacts"]["paths"] == ["build/codeship/tmp/out"]  # host directories travel
     assert "'build/codeship/tmp/out'" in gh["jobs"]["s01-one"]["steps"][2]["run"]
     # outside a git repository: next to the outputs
@@ -229,3 +229,34 @@ def test_migration_report_lists_the_platform_set_up_and_draws_the_pipeline(tmp_p
     # without --ci the report has no CI section
     assert "mermaid" not in (run("translate", ".", "--report", "plain.md", "--force", cwd=tmp_path), 
                              (tmp_path / "plain.md").read_text())[1]
+
+
+def test_job_scripts_are_shellcheck_clean(tmp_path):
+    from conftest import need_tool
+
+    need_tool("shellcheck", "--version")
+    project = write_project(tmp_path, "app:\n  image: busybox\n  volumes:\n    - ./tmp:/data\n",
+                            (STEP_KINDS / "codeship-steps.yml").read_text().replace("worker", "app")
+                            .replace("service: web", "service: app"))
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    out = project / "ci"
+    gh, gl = pipelines(project, out)  # outputs in a subfolder: jobs cd there; host directories travel
+    scripts = {f"github {job_id} {n}": ("bash", step["run"]) for job_id, job in gh["jobs"].items()
+               for n, step in enumerate(job["steps"]) if "run" in step}
+    for job_id, job in gl.items():
+        if isinstance(job, dict) and "script" in job:
+            scripts[f"gitlab {job_id}"] = ("sh", "\n".join(gl["default"]["before_script"] + job["script"]))
+    assert len(scripts) > 40
+    for what, (shell, text) in scripts.items():
+        proc = subprocess.run(["shellcheck", "-s", shell, "-"], input=text, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{what}:\n{text}\n{proc.stdout}"
+
+
+def test_check_covers_the_pipeline_files(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n")
+    assert run("translate", ".", "--ci", "gitlab", cwd=tmp_path).exit_code == 0
+    assert run("translate", ".", "--ci", "gitlab", "--check", cwd=tmp_path).exit_code == 0
+    assert run("translate", ".", "--ci", "gitlab", "--ci", "github", "--check", cwd=tmp_path).exit_code == 1
+    (tmp_path / ".gitlab-ci.yml").write_text((tmp_path / ".gitlab-ci.yml").read_text() + "# mine\n")
+    result = run("translate", ".", "--ci", "gitlab", "--check", cwd=tmp_path)
+    assert result.exit_code == 1 and ".gitlab-ci.yml: stale (edited by hand)" in result.stderr

@@ -105,7 +105,7 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
         archive = f"c2c-{job.id}.tar"
         dirs = " ".join(sq(d) for d in plan.host_dirs)
         steps.append({"name": "host directories for the jobs after", "shell": "bash",
-                      "run": f"dirs=()\nfor d in {dirs}; do if [[ -e $d ]]; then dirs+=(\"$d\"); fi; done\n"
+                      "run": f"all=({dirs})\ndirs=()\nfor d in \"${{all[@]}}\"; do if [[ -e $d ]]; then dirs+=(\"$d\"); fi; done\n"
                              f"if ((${{#dirs[@]}})); then tar -cf {archive} \"${{dirs[@]}}\"; fi\n"})
         steps.append({"uses": "actions/upload-artifact@v4",
                       "with": {"name": f"c2c-{job.id}", "path": archive, "if-no-files-found": "ignore",

@@ -18,7 +18,7 @@ def render(plan: CiPlan, source: str) -> str:
     stages = [plan.stages[n - 1] for n in sorted({j.stage for j in plan.jobs})]
     before = []
     if plan.workdir != ".":
-        before.append(f"cd {sq(plan.workdir)}")
+        before.append(f"cd {sq(plan.workdir)} || exit")
     before.append('export CI_PR_NUMBER="${CI_MERGE_REQUEST_IID:-}"')
     before.append('if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then export CI_PULL_REQUEST='
                   '"$CI_MERGE_REQUEST_PROJECT_URL/-/merge_requests/$CI_MERGE_REQUEST_IID"; '
