@@ -260,3 +260,20 @@ def test_check_covers_the_pipeline_files(tmp_path):
     (tmp_path / ".gitlab-ci.yml").write_text((tmp_path / ".gitlab-ci.yml").read_text() + "# mine\n")
     result = run("translate", ".", "--ci", "gitlab", "--check", cwd=tmp_path)
     assert result.exit_code == 1 and ".gitlab-ci.yml: stale (edited by hand)" in result.stderr
+
+
+def test_a_step_name_used_twice_is_warned_with_its_location(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n", """\
+        - name: test
+          service: app
+          command: 'true'
+        - name: test
+          service: app
+          command: 'false'
+        """)
+    result = translate(tmp_path, ci=("gitlab",))
+    assert result.ok
+    warnings = [d for d in result.diagnostics if d.code == "C2C601"]
+    assert [(w.loc.line, w.loc.col) for w in warnings] == [(1, 3), (4, 3)]  # each job that runs both
+    assert all("give the step a name of its own" in w.hint for w in warnings)
+    assert not [d for d in translate(tmp_path).diagnostics if d.code == "C2C601"]  # only with --ci
