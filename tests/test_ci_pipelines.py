@@ -71,6 +71,8 @@ def test_manual_group_waits_for_the_platform_approval_and_push_only_on_pushes():
     gh, gl = pipelines(STEP_KINDS)
     manual = gh["jobs"]["s10-deploy-approval"]
     assert manual["environment"] == "codeship-approval"
+    # fail closed: GitHub would create a missing environment without reviewers
+    assert manual["if"].endswith("&& vars.CODESHIP_APPROVAL_READY == 'true' }}")
     assert "flags+=(--manual)" in manual["steps"][-1]["run"]
     assert gl["s10-deploy-approval"]["rules"] == [{"when": "manual"}]
     assert gl["s10-deploy-approval"]["allow_failure"] is False
@@ -277,3 +279,28 @@ def test_a_step_name_used_twice_is_warned_with_its_location(tmp_path):
     assert [(w.loc.line, w.loc.col) for w in warnings] == [(1, 3), (4, 3)]  # each job that runs both
     assert all("give the step a name of its own" in w.hint for w in warnings)
     assert not [d for d in translate(tmp_path).diagnostics if d.code == "C2C601"]  # only with --ci
+
+
+def test_github_jobs_after_a_manual_group_wait_for_it(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n", """\
+        - type: manual
+          name: gate
+          steps:
+            - service: app
+              command: 'true'
+        - type: manual
+          name: tagged gate
+          tag: master
+          steps:
+            - service: app
+              command: 'true'
+        - name: after
+          service: app
+          command: 'true'
+        """)
+    gh, _ = pipelines(tmp_path)
+    after = gh["jobs"]["s03-after"]
+    assert after["needs"] == ["filters", "s02-tagged-gate", "s01-gate"]
+    assert after["if"] == ("${{ !cancelled() && !failure() && needs.s01-gate.result == 'success' && "
+                           "(needs.s02-tagged-gate.result == 'success' || "
+                           "needs.filters.outputs.run_s02_tagged_gate != 'true') }}")

@@ -12,6 +12,9 @@ from .yamlout import dump
 
 RUNS_ON = "ubuntu-latest"
 APPROVAL_ENVIRONMENT = "codeship-approval"
+# GitHub creates a missing environment without reviewers, and its job would then run unapproved:
+# manual jobs run only once this repository variable says the reviewers are set up (fail closed).
+APPROVAL_VARIABLE = "CODESHIP_APPROVAL_READY"
 FILTERS_JOB = "filters"
 TAG = "${{ github.head_ref || github.ref_name }}"
 
@@ -22,12 +25,14 @@ def render(plan: CiPlan, source: str) -> str:
     if filtered:
         jobs[FILTERS_JOB] = _filters_job(filtered)
     previous: list[str] = []
+    gates: list[Job] = []  # manual jobs so far: the jobs after one wait for it to be approved and run
     carried = False  # an earlier job uploaded the host directories
     for stage in sorted({j.stage for j in plan.jobs}):
         current = plan.jobs_of(stage)
         for job in current:
-            jobs[job.id] = _job(plan, job, previous, bool(filtered), carried)
+            jobs[job.id] = _job(plan, job, previous, bool(filtered), carried, gates)
         previous = [j.id for j in current]
+        gates = gates + [j for j in current if j.manual]
         carried = carried or bool(plan.host_dirs)
     doc = {
         "name": "Codeship steps",
@@ -69,15 +74,25 @@ def _filters_job(filtered: list[Job]) -> dict:
     }
 
 
-def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, download: bool) -> dict:
+def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, download: bool,
+         gates: list[Job]) -> dict:
     needs = ([FILTERS_JOB] if have_filters else []) + previous
+    needs += [g.id for g in gates if g.id not in needs]
     out: dict = {"name": job.name, "runs-on": RUNS_ON}
+    conditions = []
     if needs:
         out["needs"] = needs
-        condition = "!cancelled() && !failure()"
-        if job.filters:
-            condition += f" && needs.{FILTERS_JOB}.outputs.{output_name(job)} == 'true'"
-        out["if"] = "${{ %s }}" % condition
+        conditions.append("!cancelled() && !failure()")
+    if job.filters:
+        conditions.append(f"needs.{FILTERS_JOB}.outputs.{output_name(job)} == 'true'")
+    for gate in gates:  # a skipped manual job holds back the rest, unless its filters left it out
+        ran = f"needs.{gate.id}.result == 'success'"
+        conditions.append(f"({ran} || needs.{FILTERS_JOB}.outputs.{output_name(gate)} != 'true')"
+                          if gate.filters else ran)
+    if job.manual:
+        conditions.append(f"vars.{APPROVAL_VARIABLE} == 'true'")
+    if conditions:
+        out["if"] = "${{ %s }}" % " && ".join(conditions)
     if job.manual:  # required reviewers on this environment are Codeship's manual approval
         out["environment"] = APPROVAL_ENVIRONMENT
     steps: list[dict] = [{"uses": "actions/checkout@v4"}]

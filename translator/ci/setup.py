@@ -4,7 +4,7 @@ Mermaid flowchart (GitHub and GitLab render ```mermaid blocks in Markdown)."""
 from __future__ import annotations
 
 from ..model import Project, PushStep, walk, with_credentials
-from .github import APPROVAL_ENVIRONMENT
+from .github import APPROVAL_ENVIRONMENT, APPROVAL_VARIABLE
 from .plan import CiPlan, Job
 
 
@@ -23,7 +23,10 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
     if any(j.manual for j in plan.jobs):
         if gh:
             tasks.append(f"GitHub: an environment `{APPROVAL_ENVIRONMENT}` with required reviewers "
-                         "(Settings > Environments): the manual group's job waits for their approval.")
+                         "(Settings > Environments): the manual group's job waits for their approval. Then set "
+                         f"the repository variable `{APPROVAL_VARIABLE}` to `true`: until then manual jobs, and "
+                         "the jobs after them, do not run (GitHub would create the environment without "
+                         "reviewers, and the job would run unapproved).")
         if gl:
             tasks.append("GitLab: the manual group is a `when: manual` job; who may start it is whoever may "
                          "run pipelines on the branch (add a protected environment to restrict it).")
