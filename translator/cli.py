@@ -83,12 +83,16 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing: exit 0 when the outputs on disk are what translate would write "
                    "now, 1 (listing the stale files) when not. For pre-commit hooks and CI.")
+@click.option("--ci", "ci", type=click.Choice(["github", "gitlab"]), multiple=True,
+              help="Also write a CI pipeline that runs the steps as jobs: github writes "
+                   ".github/workflows/codeship.yml, gitlab .gitlab-ci.yml, at the root of the git "
+                   "repository (else next to the outputs). Repeatable.")
 @_services_opt
 @_steps_opt
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
-              report_format: str | None, check: bool, services: Path | None, steps: Path | None,
-              volumes_from_scope: str) -> None:
+              report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
+              steps: Path | None, volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Also compose.override.yaml when there is something only `docker compose up` uses (published
@@ -103,7 +107,8 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
-    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
+    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path),
+                           ci=ci)
     click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
     failed = reporters.failed(result, strict)
     if check:

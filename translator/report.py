@@ -32,6 +32,8 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[str] = field(default_factory=list)
     diagnostics: list[dict] = field(default_factory=list)
+    ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
+    ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
     def counts(self) -> dict[str, int]:
         counts = {outcome: 0 for outcome in OUTCOMES}
