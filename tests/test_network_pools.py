@@ -41,8 +41,11 @@ class Engine:
 
     def start(self) -> None:
         log = open(self.root / "dockerd.log", "ab")
+        # unshare -n: a network namespace of its own (gone when dockerd ends). A second dockerd in
+        # the host's would delete the shared engine's docker0 bridge, and every `RUN` of a build
+        # on that engine would fail. Its socket is a file, reachable from here.
         self.proc = subprocess.Popen(
-            [shutil.which("dockerd"), "-H", self.host, f"--data-root={self.root}/data",
+            ["unshare", "-n", shutil.which("dockerd"), "-H", self.host, f"--data-root={self.root}/data",
              f"--exec-root={self.root}/exec", f"--pidfile={self.root}/dockerd.pid",
              "--iptables=false", "--ip-forward=false", "--storage-driver=vfs", "--bridge=none",
              "--default-address-pool", f"base={POOL},size=24"],
@@ -97,6 +100,8 @@ def engine():
         problem = "dockerd is not installed"
     elif os.geteuid() != 0:
         problem = "starting a second dockerd needs root"
+    elif not shutil.which("unshare"):
+        problem = "unshare (util-linux) is not installed: the second dockerd needs a network namespace"
     if problem:
         if REQUIRE_DOCKER:
             pytest.fail(problem + " (CODESHIP2COMPOSE_REQUIRE_DOCKER=1: CI must have it)")
