@@ -11,26 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
+from conformance_report import discover_projects
+from conftest import CORPUS, GOLDEN
+from helpers import run_cli as run
+from helpers import write_project
 
 from translator.api import translate
 from translator.ci.github import output_name
-from translator.cli import main
-
-from conftest import CORPUS, GOLDEN
-from conformance_report import discover_projects
-from helpers import write_project
 
 STEP_KINDS = GOLDEN / "step-kinds" / "input"
-
-
-def run(*args: str, cwd: Path):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def pipelines(directory: Path, out: Path | None = None) -> tuple[dict, dict]:

@@ -9,24 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from translator.cli import main
-from translator.emit import write_outputs
-
+from helpers import run_cli as run
 from helpers import write_project
 
+from translator.emit import write_outputs
+
 SERVICES = "app:\n  image: busybox\n"
-
-
-def run(*args: str, cwd: Path | None = None):
-    old = os.getcwd()
-    if cwd:
-        os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def test_translate_writes_both_files_next_to_the_services_file(tmp_path):
