@@ -696,17 +696,22 @@ c2c_slot_wait() {  # NAME [1: say nothing]
   done
 }
 
-# Returns 0 when the calling step is first in the queue and a slot is free, 1 when a slot is
-# free but steps queued earlier go first, 2 when every slot is taken (no lock: see c2c_slot_wait);
-# sets the caller's queue_head.
+# Returns 0 when a slot is free for the calling step once every step queued before it has one
+# (first come, first served, without making branches that start together wait on each other's
+# polling), 1 when the free slots go to steps queued earlier, 2 when every slot is taken (no lock:
+# see c2c_slot_wait); sets the caller's queue_head.
 c2c_slot_free() {
   local -a queue=("$C2C_STATE"/queue/*) running=("$C2C_STATE"/running/*)
-  local limit count=${#running[@]}
+  local limit count=${#running[@]} ahead=0 entry
   queue_head=${queue[0]##*/}
   [[ -e ${running[0]} ]] || count=0
   read -r limit <"$C2C_STATE/limit"
   ((count < limit)) || return 2
-  [[ $queue_head == "$C2C_SLOT" ]] || return 1
+  for entry in "${queue[@]}"; do
+    [[ ${entry##*/} == "$C2C_SLOT" ]] && break
+    ahead=$((ahead + 1))
+  done
+  ((ahead < limit - count)) || return 1
 }
 
 c2c_slot_give() {
