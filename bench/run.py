@@ -1,17 +1,8 @@
 #!/usr/bin/env python3
 """Whole-process benchmark of codeship2compose: `python3 bench/run.py [--quick] [--cases A,B]`.
 
-Every figure is the median wall time of a fresh process (plus its peak RSS, from os.wait4),
-measured side by side with its floor in one run: the commands are run in interleaved rounds
-(every command once per round, in a shuffled order) so that machine noise hits cases and
-floors alike. See bench/README.md for what each column means.
-
-Floors:
-  (a) `python3 -c` that imports PyYAML, click and Jinja2 and yaml-loads the same input files
-      (CSafeLoader when PyYAML has libyaml): one floor per input case;
-  (b) `python3 -c 'import click'`: the floor of `codeship2compose --help`.
-
-The synthetic projects are generated deterministically (seeded) by this script.
+Measures this checkout (not an installed copy) against floors measured in the same run, in
+interleaved rounds so that machine noise hits cases and floors alike. See bench/README.md.
 Exit status: 0 unless a measured command failed (the targets are reported, not asserted).
 """
 
@@ -24,22 +15,19 @@ import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-CORPUS = Path("/work/shared/corpus/codeship__codeship-tool-examples")
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO.parent / "shared" / "corpus" / "codeship__codeship-tool-examples"  # --example DIR
 SEED = 20240611
-DEFAULT_REPS = 7
-QUICK_REPS = 3
+REPS, QUICK_REPS = 7, 3
 LINEARITY_LIMIT = 12.0
-SLOW_RUN = 5.0  # seconds: a command slower than this...
-SLOW_BUDGET = 20.0  # ...gets at most this many seconds of measured runs (at least one run)
 
+CLI_CODE = "import sys; from translator.cli import main; sys.exit(main())"  # what the entry point runs
 FLOOR_A_CODE = (
     "import sys, yaml, click, jinja2\n"
     "L = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)\n"
@@ -48,7 +36,6 @@ FLOOR_A_CODE = (
     "        yaml.load(f, Loader=L)\n"
 )
 FLOOR_B_CODE = "import click"
-
 
 # --------------------------------------------------------------------------------------------
 # Synthetic projects (deterministic: everything comes from random.Random(seed))
@@ -253,11 +240,9 @@ class Cmd:
     cwd: Path
     reps: int
     floor: str | None = None  # key of the floor command
-    group: str = ""
-    warmup: int = 1
     times: list[float] = field(default_factory=list)
-    rss_kib: list[int] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
     failed: str | None = None
 
     @property
@@ -269,15 +254,10 @@ class Cmd:
         return max(self.rss_kib) / 1024 if self.rss_kib else None
 
 
-def _log(logdir: Path, cmd: Cmd, kind: str) -> Path:
-    return logdir / f"{cmd.key.replace('/', '__')}.{kind}"
-
-
 # Linux keeps a process's peak RSS across fork and exec: a child forked from this (large)
 # process would report at least this process's peak. So the measured commands are started by
 # a small spawner process, which forks, execs and reaps them with os.wait4 and reports wall
-# time, ru_maxrss and exit status; its own peak (a few MiB: the header prints what `true`
-# reads) is the lowest RSS a reading can show.
+# time, ru_maxrss, exit status and CPU time.
 SPAWNER_CODE = r"""
 import os, sys, time
 rd, wr = sys.stdin.buffer, sys.stdout.buffer
@@ -285,9 +265,8 @@ while True:
     head = rd.read(10)
     if len(head) < 10:
         break
-    cwd, out, err, *argv = rd.read(int(head)).split(b"\0")
-    fds = [os.open(b"/dev/null", os.O_RDONLY),
-           os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+    cwd, err, *argv = rd.read(int(head)).split(b"\0")
+    fds = [os.open(b"/dev/null", os.O_RDONLY), os.open(b"/dev/null", os.O_WRONLY),
            os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
     t0 = time.perf_counter()
     pid = os.fork()
@@ -314,150 +293,84 @@ class Spawner:
         self.proc = subprocess.Popen([sys.executable, "-S", "-c", SPAWNER_CODE], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
-    def run(self, argv: list[str], cwd: Path, out: Path, err: Path) -> tuple[float, int, int, float]:
-        """Wall time (s), peak RSS (KiB), exit code, CPU time (user + system, s); RSS and CPU
-        time cover the child and its waited-for descendants."""
-        payload = b"\0".join(os.fsencode(str(x)) for x in [cwd, out, err, *argv])
+    def run(self, cmd: Cmd, err: Path) -> tuple[int, float, int, float]:
+        """Exit code, wall time (s), peak RSS (KiB), CPU time (user + system, with children)."""
+        payload = b"\0".join(os.fsencode(str(x)) for x in [cmd.cwd, err, *cmd.argv])
         self.proc.stdin.write(b"%010d" % len(payload) + payload)
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the spawner process died")
-        code, elapsed, rss, cpu = line.split()
-        return float(elapsed), int(rss), int(code), float(cpu)
+        code, elapsed, rss, cpu = self.proc.stdout.readline().split()
+        return int(code), float(elapsed), int(rss), float(cpu)
 
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait()
 
 
-def run_once(spawner: Spawner, cmd: Cmd, logdir: Path) -> tuple[float, int, int, float]:
-    return spawner.run(cmd.argv, cmd.cwd, _log(logdir, cmd, "out"), _log(logdir, cmd, "err"))
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join("    " + line for line in text[-lines:])
-
-
-def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path, verbose: bool) -> None:
-    def one(cmd: Cmd, record: bool) -> float | None:
-        elapsed, rss, code, cpu = run_once(spawner, cmd, logdir)
+def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
+    """One warm-up run per command, then rounds of every command once, in a shuffled order."""
+    def one(cmd: Cmd, record: bool) -> None:
+        err = logdir / (cmd.key.replace("/", "__") + ".err")
+        code, elapsed, rss, cpu = spawner.run(cmd, err)
         if code != 0:
-            text = "\n".join(_log(logdir, cmd, kind).read_text(encoding="utf-8", errors="replace")
-                             for kind in ("err", "out"))  # check prints its diagnostics to stdout
-            first = next((line for line in text.splitlines() if "error" in line), "")
+            text = err.read_text(encoding="utf-8", errors="replace")
+            first = next((line for line in text.splitlines() if "error" in line.lower()), "")
             cmd.failed = f"exit {code}" + (f": {first.strip()}" if first else "")
-            print(f"FAILED: {cmd.label}: {' '.join(cmd.argv)} (in {cmd.cwd}) exited {code}\n"
-                  f"  stderr:\n{_tail(_log(logdir, cmd, 'err'))}\n"
-                  f"  stdout:\n{_tail(_log(logdir, cmd, 'out'), 5)}", file=sys.stderr)
-            return None
-        if record:
+            print(f"FAILED: {cmd.label}: {' '.join(cmd.argv)} (in {cmd.cwd}):\n{text[-2000:]}", file=sys.stderr)
+        elif record:
             cmd.times.append(elapsed)
             cmd.rss_kib.append(rss)
             cmd.cpu.append(cpu)
-        return elapsed
-
-    def cap(cmd: Cmd, elapsed: float | None) -> None:
-        # Slow commands get fewer runs: at most SLOW_BUDGET seconds each (at least one run).
-        if elapsed and elapsed > SLOW_RUN:
-            cmd.reps = max(1, min(cmd.reps, int(SLOW_BUDGET / elapsed)))
 
     for cmd in cmds:
-        for _ in range(cmd.warmup):
-            if not cmd.failed:
-                cap(cmd, one(cmd, record=False))
+        one(cmd, record=False)
     rng = random.Random(SEED)
-    r = 0
-    while r < max((c.reps for c in cmds), default=0):
+    for r in range(max(c.reps for c in cmds)):
         order = [c for c in cmds if r < c.reps and not c.failed]
         rng.shuffle(order)
-        t0 = time.perf_counter()
         for cmd in order:
-            elapsed = one(cmd, record=True)
-            if r == 0 and cmd.warmup == 0:
-                cap(cmd, elapsed)
-        r += 1
-        if verbose:
-            print(f"  round {r}: {len(order)} commands, {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+            one(cmd, record=True)
 
 
 # --------------------------------------------------------------------------------------------
 # Cases
 # --------------------------------------------------------------------------------------------
 
-STEP_SIZES = {"steps-100": 100, "steps-1000": 1000, "steps-10000": 10000}
-SERVICE_SIZES = {"services-10": 10, "services-100": 100, "services-1000": 1000}
-INPUT_CASES = ["example", *STEP_SIZES, *SERVICE_SIZES, "steps-10000+services-1000"]
-OTHER_CASES = ["help", "script-list", "script-dry-run"]
-ENGINE_CASES = ["engine-step", "engine-parallel"]  # need a Docker engine (skipped without one)
-ALL_CASES = INPUT_CASES + OTHER_CASES + ENGINE_CASES
-HUGE = {"steps-10000", "steps-10000+services-1000"}
+SIZES = {"steps-1000": (1000, 0), "steps-10000": (10000, 0), "services-100": (0, 100),
+         "services-1000": (0, 1000), "steps-10000+services-1000": (10000, 1000)}
+INPUT_CASES = ["example", *SIZES]
+ALL_CASES = [*INPUT_CASES, "help", "script-list", "script-dry-run", "engine-step", "engine-parallel"]
+HUGE = {"steps-10000", "steps-10000+services-1000"}  # fewer runs
+COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
+PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps
 
 
-def prepare_input(case: str, root: Path) -> tuple[Path, list[Path]]:
+def prepare_input(case: str, root: Path, example: Path) -> tuple[Path, list[Path]]:
     """The project directory of an input case, and its Codeship files (for floor (a))."""
     dest = root / "inputs" / case
-    if case == "example":
-        shutil.copytree(CORPUS, dest, copy_function=shutil.copyfile)
-        for dirpath, dirnames, filenames in os.walk(dest):  # the corpus is read-only
-            os.chmod(dirpath, 0o755)
-            for name in filenames:
-                os.chmod(os.path.join(dirpath, name), 0o644)
+    if case == "example":  # the official examples, copied (the corpus is read-only)
+        shutil.copytree(example, dest, copy_function=shutil.copyfile)
+        for path in [dest, *dest.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         return dest, [dest / "codeship-services.yml", dest / "codeship-steps.yml"]
-    if case in STEP_SIZES:
-        services = HANDFUL_SERVICES
-        steps = gen_steps(STEP_SIZES[case], STEP_SERVICES, SEED + STEP_SIZES[case])
-    elif case in SERVICE_SIZES:
-        services = gen_services(SERVICE_SIZES[case], SEED + SERVICE_SIZES[case])
-        steps = gen_steps(6, service_names_for_steps(services)[:5], SEED)
-    elif case == "steps-10000+services-1000":
-        services = gen_services(1000, SEED + 1000)
-        steps = gen_steps(10000, service_names_for_steps(services), SEED + 10000)
-    else:  # pragma: no cover
-        raise ValueError(case)
-    return dest, write_project(dest, services, steps)
+    steps, services = SIZES[case]
+    if not services:
+        return dest, write_project(dest, HANDFUL_SERVICES, gen_steps(steps, STEP_SERVICES, SEED + steps))
+    generated = gen_services(services, SEED + services)
+    names = service_names_for_steps(generated)
+    step_tree = gen_steps(steps, names, SEED + steps) if steps else gen_steps(6, names[:5], SEED)
+    return dest, write_project(dest, generated, step_tree)
 
 
-def code_version() -> str:
-    """The translator version and git state of the working tree measured."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        from translator import __version__ as version
-    except ImportError:
-        version = "?"
-    try:
-        sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "translator",
-                                "templates", "pyproject.toml"], capture_output=True, text=True,
-                               timeout=10).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return f"codeship2compose {version}"
-    state = f", uncommitted changes in {len(dirty)} file(s) of translator/ and templates/" if dirty else ""
-    return f"codeship2compose {version} at git {sha or '?'}{state}"
+def translate_once(cli: list[str], project: Path, env: dict) -> None:
+    """Set-up for the script cases: the generated script of a project."""
+    done = subprocess.run([*cli, "translate", "."], cwd=project, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"translating {project} for the script cases failed:\n{done.stderr}")
 
 
-def console_script() -> str:
-    """The installed entry point itself (not a pyenv shim, which would add a bash + pyenv start)."""
-    candidate = Path(sysconfig.get_path("scripts")) / "codeship2compose"
-    if candidate.is_file():
-        return str(candidate)
-    found = shutil.which("codeship2compose")
-    if not found:
-        sys.exit("codeship2compose is not installed: pip install -e '.[test]'")
-    return found
-
-
-COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
-PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps (the issue: 4 steps of 3 s)
-
-
-def engine_composes() -> tuple[list[str], str]:
-    """The Compose versions the engine cases can use here, and why any are missing."""
+def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env: dict) -> list[Cmd]:
+    """The script on a real engine, per Compose installed: one trivial step against the bare
+    `run --rm` + `down` it wraps, and a parallel group of four 3 s steps against one such step."""
     def answers(*argv: str) -> bool:
         try:
             return subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
@@ -465,18 +378,9 @@ def engine_composes() -> tuple[list[str], str]:
             return False
 
     if not answers("docker", "info"):
-        return [], "no Docker engine answers (scripts/docker-engine.sh start)"
-    found = [v for v, argv in COMPOSE.items() if answers(*argv.split(), "version")]
-    missing = [COMPOSE[v] for v in COMPOSE if v not in found]
-    return found, f"{', '.join(missing)} not installed" if missing else ""
-
-
-def engine_commands(cases: list[str], root: Path, reps: int, env: dict, exe: str) -> tuple[list[Cmd], str]:
-    """The script on a real engine: one trivial step against the bare `run --rm` + `down` it
-    wraps, and a parallel group of four 3 s steps against one such step alone."""
-    composes, missing = engine_composes()
-    if not composes:
-        return [], missing
+        print("engine cases: no Docker engine answers (scripts/docker-engine.sh start); not measured",
+              file=sys.stderr)
+        return []
     project = root / "inputs" / "engine"
     write_project(project, {"app": {"image": "busybox"}}, [
         {"name": "trivial", "service": "app", "command": "true"},
@@ -484,91 +388,61 @@ def engine_commands(cases: list[str], root: Path, reps: int, env: dict, exe: str
         {"type": "parallel", "name": "four", "service": "app",
          "steps": [{"name": f"p{i}", "command": f"sleep {PARALLEL_SLEEP}"} for i in range(1, 5)]},
     ])
-    subprocess.run([exe, "translate", "."], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    translate_once(cli, project, env)
     script = str(project / "codeship-steps.sh")
     cmds = []
-    for v in composes:
+    for v, compose in COMPOSE.items():
+        if not answers(*compose.split(), "version"):
+            print(f"engine cases: {compose} is not installed; not measured", file=sys.stderr)
+            continue
         if "engine-step" in cases:
-            bare = (f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" run --rm -T app true && '
-                    f'{COMPOSE[v]} -f compose.yaml -p "c2cbench$$" down')
+            project_args = '-f compose.yaml -p "c2cbench$$"'
+            bare = f"{compose} {project_args} run --rm -T --use-aliases app true && {compose} {project_args} down"
             cmds.append(Cmd(f"engine/bare-{v}", f"engine {v}: bare run --rm + down", ["sh", "-c", bare],
-                            project, reps, group=f"engine-step-{v}"))
+                            project, reps))
             cmds.append(Cmd(f"engine/step-{v}", f"engine {v}: script, one trivial step",
-                            [script, "--compose", v, "--step", "trivial"], project, reps, f"engine/bare-{v}",
-                            f"engine-step-{v}"))
+                            [script, "--compose", v, "--step", "trivial"], project, reps, f"engine/bare-{v}"))
         if "engine-parallel" in cases:
             cmds.append(Cmd(f"engine/one-{v}", f"engine {v}: script, one {PARALLEL_SLEEP} s step",
-                            [script, "--compose", v, "--step", "one"], project, reps, group=f"engine-par-{v}"))
+                            [script, "--compose", v, "--step", "one"], project, reps))
             cmds.append(Cmd(f"engine/parallel-{v}", f"engine {v}: script, 4 parallel {PARALLEL_SLEEP} s steps",
-                            [script, "--compose", v, "--step", "four"], project, reps, f"engine/one-{v}",
-                            f"engine-par-{v}"))
-    return cmds, missing
+                            [script, "--compose", v, "--step", "four"], project, reps, f"engine/one-{v}"))
+    return cmds
 
 
-def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict) -> list[Cmd]:
-    exe = console_script()
+def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict,
+                   example: Path) -> list[Cmd]:
     py = sys.executable
-    cli = [exe]
+    cli = [py, "-c", CLI_CODE]
     cmds: list[Cmd] = []
-    # The warm-ups of the small cases fill the bytecode cache for the huge ones (same modules),
-    # so those skip theirs, unless they are measured alone.
-    huge_warmup = 0 if any(c in INPUT_CASES and c not in HUGE for c in cases) else 1
     for case in cases:
         if case not in INPUT_CASES:
             continue
-        project, files = prepare_input(case, root)
+        if case == "example" and not example.is_dir():
+            print(f"example: {example} is not here (--example DIR); not measured", file=sys.stderr)
+            continue
+        project, files = prepare_input(case, root, example)
         n = huge_reps if case in HUGE else reps
-        warm = huge_warmup if case in HUGE else 1
-        floor = f"{case}/floor-a"
-        rel = [str(f.relative_to(project)) for f in files]
-        out = root / "outputs" / case
-        cmds.append(Cmd(floor, f"{case}: floor (a) import+yaml.load", [py, "-c", FLOOR_A_CODE, *rel],
-                        project, n, group=case, warmup=warm))
-        cmds.append(Cmd(f"{case}/translate", f"{case}: translate", [*cli, "translate", ".", "-o", str(out)],
-                        project, n, floor, case, warm))
-        if case != "steps-10000+services-1000":
-            cmds.append(Cmd(f"{case}/check", f"{case}: check", [*cli, "check", "."], project, n, floor,
-                            case, warm))
+        cmds.append(Cmd(f"{case}/floor-a", f"{case}: floor (a) import+yaml.load",
+                        [py, "-c", FLOOR_A_CODE, *(f.name for f in files)], project, n))
+        cmds.append(Cmd(f"{case}/translate", f"{case}: translate",
+                        [*cli, "translate", ".", "-o", str(root / "outputs" / case)], project, n, f"{case}/floor-a"))
     if "help" in cases:
-        cmds.append(Cmd("help/floor-b", "help: floor (b) import click", [py, "-c", FLOOR_B_CODE], root,
-                        reps, group="help"))
-        cmds.append(Cmd("help/help", "help: codeship2compose --help", [exe, "--help"], root, reps,
-                        "help/floor-b", "help"))
-    engine_cases = [c for c in cases if c in ENGINE_CASES]
-    if engine_cases:
-        engine, missing = engine_commands(engine_cases, root, max(2, min(reps, 5)), env, exe)
-        cmds += engine
-        if missing:
-            print(f"engine cases: {missing}; not measured there", file=sys.stderr)
-    script_cases = [c for c in cases if c.startswith("script-")]
-    if script_cases:
-        # The script of the 1,000-step project (the same input as steps-1000), translated once
-        # before measuring.
-        project = root / "inputs" / "script-steps-1000"
-        write_project(project, HANDFUL_SERVICES, gen_steps(1000, STEP_SERVICES, SEED + 1000))
-        out = root / "outputs" / "script-steps-1000"
-        setup = subprocess.run([exe, "translate", ".", "-o", str(out)], cwd=project, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        script = str(out / "codeship-steps.sh")
-        if setup.returncode != 0:
-            print(f"FAILED: translating the 1,000-step project for the script cases:\n{setup.stderr}",
-                  file=sys.stderr)
-            error = next((line for line in setup.stderr.splitlines() if "error" in line), "")
-            for c in script_cases:
-                cmds.append(Cmd(f"script/{c}", f"script (1,000 steps): {c[7:]}", [script], out, reps,
-                                group="script", failed=f"translate exited {setup.returncode}: {error}"))
-            return cmds
-        if "script-list" in cases:
-            cmds.append(Cmd("script/list", "script (1,000 steps): --list", [script, "--list"], out, reps,
-                            group="script"))
-            cmds.append(Cmd("script/list-v2", "script (1,000 steps): --list --compose v2",
-                            [script, "--list", "--compose", "v2"], out, reps, group="script"))
+        cmds.append(Cmd("help/floor-b", "help: floor (b) import click", [py, "-c", FLOOR_B_CODE], root, reps))
+        cmds.append(Cmd("help/help", "help: codeship2compose --help", [*cli, "--help"], root, reps, "help/floor-b"))
+    if "script-list" in cases or "script-dry-run" in cases:
+        # the script of the 1,000-step project, translated once before measuring
+        project, _ = prepare_input("steps-1000", root / "script", example)
+        translate_once(cli, project, env)
+        script = str(project / "codeship-steps.sh")
+        if "script-list" in cases:  # as a user runs it: with the probe for the Compose version
+            cmds.append(Cmd("script/list", "script (1,000 steps): --list", [script, "--list"], project, reps))
         if "script-dry-run" in cases:
-            # No warm-up (nothing to warm in bash; the script was just written); slow runs are
-            # capped by SLOW_BUDGET.
             cmds.append(Cmd("script/dry-run", "script (1,000 steps): --dry-run --compose v2",
-                            [script, "--dry-run", "--compose", "v2"], out, reps, group="script",
-                            warmup=0))
+                            [script, "--dry-run", "--compose", "v2"], project, reps))
+    engine = [c for c in cases if c.startswith("engine-")]
+    if engine:
+        cmds += engine_commands(engine, root, min(reps, 5), cli, env)
     return cmds
 
 
@@ -580,187 +454,114 @@ def fmt_t(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def report(cmds: list[Cmd]) -> bool:
+def report(cmds: list[Cmd]) -> None:
     by_key = {c.key: c for c in cmds}
     width = max(len(c.label) for c in cmds) + 2
-    header = f"{'case':<{width}}{'runs':>5}{'median':>10}{'min':>10}{'max':>10}{'cpu':>10}{'peak RSS':>12}" \
-             f"{'vs floor':>10}{'minus floor':>13}"
-    print(header)
-    print("-" * len(header))
-    group = None
+    header = f"{'case':<{width}}{'runs':>5}{'median':>10}{'cpu':>10}{'peak RSS':>12}{'vs floor':>10}"
+    print(header + "\n" + "-" * len(header))
     for c in cmds:
-        if group is not None and c.group != group:
-            print()
-        group = c.group
-        floor = by_key.get(c.floor) if c.floor else None
-        ratio = minus = "-"
         if c.failed:
             print(f"{c.label:<{width}}  FAILED ({c.failed})")
             continue
-        if floor and floor.median and c.median:
-            ratio = f"{c.median / floor.median:.2f}x"
-            minus = fmt_t(c.median - floor.median)
-        rss = f"{c.peak_mib:.1f} MiB" if c.peak_mib is not None else "-"
-        print(f"{c.label:<{width}}{len(c.times):>5}{fmt_t(c.median):>10}{fmt_t(min(c.times)):>10}"
-              f"{fmt_t(max(c.times)):>10}{fmt_t(statistics.median(c.cpu)):>10}{rss:>12}{ratio:>10}"
-              f"{minus:>13}")
-    return not any(c.failed for c in cmds)
-
-
-def linearity(cmds: list[Cmd]) -> None:
-    by_key = {c.key: c for c in cmds}
-    print("\nLinearity (translate; target: 10x the input costs at most "
-          f"{LINEARITY_LIMIT:g}x the time, judged on the time minus floor (a)):")
-    for big, small in (("steps-10000", "steps-1000"), ("services-1000", "services-100")):
-        b, s = by_key.get(f"{big}/translate"), by_key.get(f"{small}/translate")
-        bf, sf = by_key.get(f"{big}/floor-a"), by_key.get(f"{small}/floor-a")
-        failed = [c for c in (b, s) if c and c.failed]
-        if failed:
-            print(f"  FAIL  time({big}) / time({small}): {failed[0].label} failed ({failed[0].failed})")
-            continue
-        if not (b and s and b.median and s.median and bf and sf and bf.median and sf.median):
-            print(f"  {big} / {small}: not measured (run both cases)")
-            continue
-        raw = b.median / s.median
-        net_b, net_s = b.median - bf.median, s.median - sf.median
-        net = net_b / net_s if net_s > 0 else float("inf")
-        verdict = "PASS" if net <= LINEARITY_LIMIT else "FAIL"
-        print(f"  {verdict}  time({big}) / time({small}): raw {raw:.2f}x "
-              f"({fmt_t(b.median)} / {fmt_t(s.median)}); minus floor {net:.2f}x "
-              f"({fmt_t(net_b)} / {fmt_t(net_s)}) {'<=' if net <= LINEARITY_LIMIT else '>'} "
-              f"{LINEARITY_LIMIT:g}")
+        floor = by_key.get(c.floor) if c.floor else None
+        ratio = f"{c.median / floor.median:.2f}x" if floor and floor.median else "-"
+        print(f"{c.label:<{width}}{len(c.times):>5}{fmt_t(c.median):>10}{fmt_t(statistics.median(c.cpu)):>10}"
+              f"{c.peak_mib:>8.1f} MiB{ratio:>10}")
 
 
 def targets(cmds: list[Cmd]) -> None:
     by_key = {c.key: c for c in cmds}
-    print("\nTargets (from the issue; reported, not asserted):")
+    print("\nTargets (reported, not asserted):")
 
-    def ratio_line(key: str, floor_key: str, limit: float, what: str) -> None:
-        c, f = by_key.get(key), by_key.get(floor_key)
-        if c and c.failed:
-            print(f"  FAIL  {what}: the command failed ({c.failed})")
-            return
-        if not (c and f and c.median and f.median):
-            print(f"  ----  {what}: not measured")
-            return
-        r = c.median / f.median
-        print(f"  {'PASS' if r <= limit else 'FAIL'}  {what}: {r:.2f}x (<= {limit}x) "
-              f"[medians {fmt_t(c.median)} vs {fmt_t(f.median)}; CPU time: "
-              f"{statistics.median(c.cpu) / statistics.median(f.cpu):.2f}x; fastest runs: "
-              f"{min(c.times) / min(f.times):.2f}x]")
+    def measured(what: str, *keys: str) -> list[Cmd] | None:
+        """The commands, when all were measured; else None, after saying why."""
+        found = [by_key.get(k) for k in keys]
+        if all(c and c.median for c in found):
+            return found
+        failed = next((c for c in found if c and c.failed), None)
+        print(f"  FAIL  {what}: {failed.label} failed ({failed.failed})" if failed else f"  ----  {what}: not measured")
+        return None
 
-    def abs_line(key: str, limit_s: float, what: str, limit_mib: float | None = None) -> None:
-        c = by_key.get(key)
-        if c and c.failed:
-            print(f"  FAIL  {what}: the command failed ({c.failed})")
-            return
-        if not (c and c.median):
-            print(f"  ----  {what}: not measured")
-            return
-        ok = c.median < limit_s
-        text = f"{fmt_t(c.median)} (< {limit_s:g} s; CPU time {fmt_t(statistics.median(c.cpu))})"
-        if limit_mib is not None:
-            ok = ok and c.peak_mib < limit_mib
-            text += f", peak {c.peak_mib:.1f} MiB (< {limit_mib:g} MiB)"
-        print(f"  {'PASS' if ok else 'FAIL'}  {what}: {text}")
+    def ratio(key: str, floor_key: str, limit: float, what: str) -> None:
+        if pair := measured(what, key, floor_key):
+            c, f = pair
+            r = c.median / f.median
+            print(f"  {'PASS' if r <= limit else 'FAIL'}  {what}: {r:.2f}x (<= {limit}x) [{fmt_t(c.median)} vs "
+                  f"{fmt_t(f.median)}; CPU time {statistics.median(c.cpu) / statistics.median(f.cpu):.2f}x]")
 
-    ratio_line("example/translate", "example/floor-a", 1.3, "translate on the example <= 1.3x floor (a)")
-    ratio_line("help/help", "help/floor-b", 1.2, "--help <= 1.2x floor (b)")
-    abs_line("steps-10000+services-1000/translate", 3.0,
-             "translate 10,000 steps + 1,000 services", limit_mib=150)
-    abs_line("script/list", 1.0, "script --list on 1,000 steps")
-    abs_line("script/list-v2", 1.0, "script --list --compose v2 on 1,000 steps")
-    abs_line("script/dry-run", 1.0, "script --dry-run --compose v2 on 1,000 steps")
+    def absolute(key: str, limit_s: float, what: str, limit_mib: float | None = None) -> None:
+        if found := measured(what, key):
+            c = found[0]
+            ok = c.median < limit_s and (limit_mib is None or c.peak_mib < limit_mib)
+            mib = f", peak {c.peak_mib:.1f} MiB (< {limit_mib:g} MiB)" if limit_mib else ""
+            print(f"  {'PASS' if ok else 'FAIL'}  {what}: {fmt_t(c.median)} (< {limit_s:g} s){mib}")
+
+    def linear(big: str, small: str) -> None:
+        what = f"translate {big} / {small} (time minus floor (a); 10x the input)"
+        if found := measured(what, f"{big}/translate", f"{small}/translate", f"{big}/floor-a", f"{small}/floor-a"):
+            b, s, bf, sf = found
+            if s.median <= sf.median:
+                print(f"  ----  {what}: not judged ({small} is not slower than its floor: noise; run again)")
+                return
+            net = (b.median - bf.median) / (s.median - sf.median)
+            cpu = [statistics.median(c.cpu) for c in found]
+            net_cpu = f"{(cpu[0] - cpu[2]) / (cpu[1] - cpu[3]):.2f}x" if cpu[1] > cpu[3] else "-"
+            print(f"  {'PASS' if net <= LINEARITY_LIMIT else 'FAIL'}  {what}: {net:.2f}x (<= {LINEARITY_LIMIT:g}x) "
+                  f"[{fmt_t(b.median - bf.median)} / {fmt_t(s.median - sf.median)}; CPU time: {net_cpu}]")
+
+    ratio("example/translate", "example/floor-a", 1.3, "translate on the example <= 1.3x floor (a)")
+    ratio("help/help", "help/floor-b", 1.2, "--help <= 1.2x floor (b)")
+    absolute("steps-10000+services-1000/translate", 3.0, "translate 10,000 steps + 1,000 services", 150)
+    linear("steps-10000", "steps-1000")
+    linear("services-1000", "services-100")
+    absolute("script/list", 1.0, "script --list on 1,000 steps")
+    absolute("script/dry-run", 1.0, "script --dry-run on 1,000 steps")
     for v in COMPOSE:
-        ratio_line(f"engine/step-{v}", f"engine/bare-{v}", 1.1,
-                   f"Compose {v}: the script's per-step overhead over the bare run --rm + down < 10%")
-        ratio_line(f"engine/parallel-{v}", f"engine/one-{v}", 1.3,
-                   f"Compose {v}: 4 parallel {PARALLEL_SLEEP} s steps <= 1.3x one such step")
+        ratio(f"engine/step-{v}", f"engine/bare-{v}", 1.1, f"Compose {v}: one step over the bare run --rm + down")
+        ratio(f"engine/parallel-{v}", f"engine/one-{v}", 1.3, f"Compose {v}: 4 parallel steps over one")
 
 
 # --------------------------------------------------------------------------------------------
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="cases: " + ", ".join(ALL_CASES))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="cases: " + ", ".join(ALL_CASES))
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_REPS} runs per command (huge cases: 1)")
     ap.add_argument("--cases", help="comma-separated case names (default: all)")
-    ap.add_argument("--reps", type=int, help=f"runs per command (default {DEFAULT_REPS}; huge cases: 3)")
-    ap.add_argument("--no-bytecode-cache", action="store_true",
-                    help="keep the environment's PYTHONDONTWRITEBYTECODE for the measured processes")
-    ap.add_argument("--keep", metavar="DIR", help="generate the projects in DIR and keep them (for profiling)")
-    ap.add_argument("-v", "--verbose", action="store_true", help="print progress per round")
+    ap.add_argument("--example", type=Path, default=EXAMPLE,
+                    help="the official examples' directory (default: %(default)s)")
     args = ap.parse_args()
-
-    cases = ALL_CASES if not args.cases else [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = [c for c in cases if c not in ALL_CASES]
-    if unknown:
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()] if args.cases else ALL_CASES
+    if unknown := [c for c in cases if c not in ALL_CASES]:
         ap.error(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(ALL_CASES)}")
-    reps = args.reps or (QUICK_REPS if args.quick else DEFAULT_REPS)
-    huge_reps = 1 if args.quick else min(reps, 3)
+    reps = QUICK_REPS if args.quick else REPS
+    huge_reps = 1 if args.quick else 3
 
-    env = dict(os.environ)
-    env_dwb = os.environ.get("PYTHONDONTWRITEBYTECODE")
-    root = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="c2c-bench-"))
-    if args.keep:
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir(parents=True)
-    if args.no_bytecode_cache:
-        bytecode_note = (f"bytecode caching as in the environment (PYTHONDONTWRITEBYTECODE="
-                         f"{env_dwb or 'unset'}): modules without an existing .pyc are compiled in every run")
-    else:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        # Caches go to a prefix directory, not into the source tree or site-packages.
-        prefix = Path(tempfile.gettempdir()) / "codeship2compose-bench-pycache"
-        env["PYTHONPYCACHEPREFIX"] = str(prefix)
-        bytecode_note = (f"bytecode caching ON for the measured processes: PYTHONDONTWRITEBYTECODE "
-                         f"(here: {env_dwb or 'unset'}) removed, PYTHONPYCACHEPREFIX={prefix}; the "
-                         f"warm-up run fills the cache (use --no-bytecode-cache to measure without)")
-
-    t_start = time.perf_counter()
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout, not an installed copy
+    # Bytecode is cached (as for an installed package), outside the source tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "codeship2compose-bench-pycache")
+    root = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
     try:
-        cmds = build_commands(cases, root, reps, huge_reps, env)
+        cmds = build_commands(cases, root, reps, huge_reps, env, args.example)
         if not cmds:
             print("nothing to measure")
             return 0
-        logdir = root / "logs"
-        logdir.mkdir(exist_ok=True)
-        print(f"codeship2compose benchmark: {len(cmds)} commands, {reps} runs each "
-              f"({huge_reps} for {', '.join(sorted(HUGE))}; at most {SLOW_BUDGET:g} s of runs for a "
-              f"command slower than {SLOW_RUN:g} s), after a warm-up, in interleaved rounds",
-              file=sys.stderr)
+        (root / "logs").mkdir()
+        print(f"{len(cmds)} commands, {reps} runs each ({huge_reps} for {', '.join(sorted(HUGE))}) after a "
+              f"warm-up, in interleaved rounds", file=sys.stderr)
         spawner = Spawner(env)
         try:
-            calib = [spawner.run(["true"], root, logdir / "true.out", logdir / "true.err")[1]
-                     for _ in range(3)]
-            measure(cmds, spawner, logdir, verbose=args.verbose)
+            measure(cmds, spawner, root / "logs")
         finally:
             spawner.close()
-        elapsed = time.perf_counter() - t_start
-
-        print(f"python: {sys.executable} ({sys.version.split()[0]}), PyYAML {yaml.__version__} "
-              f"libyaml={'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}; "
-              f"CLI: {console_script()}")
-        print(f"code: {code_version()}")
-        print(f"note: {bytecode_note}")
-        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end "
-              f"(other work on the machine is noise); run took {elapsed:.0f} s")
-        print("times are medians of whole processes (fork+exec to exit); cpu = median user+system time; "
-              "peak RSS = max over runs\nof ru_maxrss from wait4 (the spawner's floor: `true` reads "
-              f"{max(calib) / 1024:.1f} MiB)\n")
-        ok = report(cmds)
-        if any(c.key.endswith("/translate") for c in cmds):
-            linearity(cmds)
+        print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} (libyaml: "
+              f"{'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}); {os.cpu_count()} CPUs, load "
+              f"average {os.getloadavg()[0]:.2f} at the end; medians of whole processes (fork+exec to exit)\n")
+        report(cmds)
         targets(cmds)
-        if not ok:
-            print("\nsome commands FAILED (their stderr is shown above the table)"
-                  + (f"; logs in {root / 'logs'}" if args.keep else ""))
-        return 0 if ok else 1
+        return 1 if any(c.failed for c in cmds) else 0
     finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,12 @@ c2c_decrypt_private() {
         c2c_status=$?
       if [ "$c2c_status" != 0 ]; then
         rm -f -- "$c2c_out" 2>/dev/null || true
+        case $c2c_err in
+          *"'cryptography'"*)  # installed without its crypto extra: the next decryptor does it
+            if python3 -c 'import cryptography' >/dev/null 2>&1; then C2C_DECRYPTOR=python3; else C2C_DECRYPTOR=openssl; fi
+            c2c_decrypt_private "$@"
+            return ;;
+        esac
         printf '%s\n' "${c2c_err:-codeship2compose decrypt failed on $c2c_in}" >&2
         return 1
       fi ;;

@@ -15,6 +15,12 @@ C2C_REMOVE=1
 C2C_TTY=auto  # auto | 0 | 1: a TTY for the step containers (c2c_detect_tty)
 C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
+C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
+C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
+C2C_IN_PARALLEL=0  # set in the branches of parallel groups
+C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
+C2C_POOL_FLAG=''  # set for one command: the file c2c_prefixed creates when Docker had no network pool
+C2C_FOLLOWERS=()  # the calling step's dependency log followers: pairs of pid and pid file
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
 C2C_KEY_PATH=''
@@ -27,6 +33,7 @@ C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
+C2C_RUN_FILES=()  # Compose override files of the whole run: its private image names, add_docker settings
 C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
@@ -84,6 +91,9 @@ Running:
   -T, --no-tty          no TTY for the step containers (by default they get one when this
                         script runs in the foreground of a terminal and CI is not set)
   --stop-timeout SECS   how long a step's containers get to stop (default: $C2C_STOP_TIMEOUT)
+  --max-parallel N      run at most N steps at once; the others of a parallel group queue
+                        (default: $C2C_MAX_PARALLEL; every step needs one of Docker's ~30 default
+                        network address pools)
   --compose v1|v2       use docker-compose (v1) or docker compose (v2); default: v2 if present
   -h, --help            show this help
 
@@ -141,7 +151,7 @@ c2c_parse_args() {
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
       -T|--no-tty) C2C_TTY=0; shift ;;
-      --tag|--step|-e|--env|--key-path|--stop-timeout|--compose|--ci-*)
+      --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-*)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
@@ -156,6 +166,9 @@ c2c_parse_args() {
           --stop-timeout)
             [[ $value =~ ^[0-9]+$ ]] || c2c_die_usage "--stop-timeout needs whole seconds"
             C2C_STOP_TIMEOUT=$value ;;
+          --max-parallel)
+            [[ $value =~ ^[1-9][0-9]{0,5}$ ]] || c2c_die_usage "--max-parallel needs a whole number of at least 1"
+            C2C_MAX_PARALLEL=$value ;;
           --compose)
             [[ $value == v1 || $value == v2 || $value == auto ]] || c2c_die_usage "--compose takes v1 or v2"
             C2C_COMPOSE_CHOICE=$value ;;
@@ -174,6 +187,8 @@ c2c_parse_args() {
       *) c2c_die_usage "unknown argument: $opt" ;;
     esac
   done
+  [[ $C2C_MAX_PARALLEL =~ ^[1-9][0-9]{0,5}$ ]] || c2c_die_usage "C2C_MAX_PARALLEL needs a whole number of at least 1"
+  [[ $C2C_POOL_TIMEOUT =~ ^[0-9]{1,7}$ ]] || c2c_die_usage "C2C_POOL_TIMEOUT needs whole seconds"
 }
 
 # CI_* variables: jet's flag values, else CI_* variables already set, else the CI platform's
@@ -392,9 +407,9 @@ C2C_PROGRESS_RE='^ *(Container|Network|Volume) [^ ]+ +(Creating|Created|Starting
 C2C_AWK=(awk)
 if awk -W version 2>/dev/null | grep -q '^mawk'; then C2C_AWK=(awk -W interactive); fi
 
-# With C2C_TRAILER set (a step's `run`), the line Compose adds after a failed run's output is
-# dropped: a blank line (v2) or the bare exit code (v1). The last line that could be it is held
-# back until the next line, or the exit status (sent after a \036 mark), shows what it is.
+# Docker's answer when no network address pool is left (Compose v2, v1; newer engines' wording).
+C2C_NO_POOL_RE='^(failed to create network [^ ]+: )?(Error response from daemon: )?(ERROR: )?(could not find an available, non-overlapping IPv4 address pool|all predefined address pools have been fully subnetted)'
+
 c2c_prefixed() {
   local prefix=$1
   shift
@@ -403,20 +418,42 @@ c2c_prefixed() {
     "$@" 2>&1 <"${C2C_STDIN:-/dev/null}" || s=$?
     [[ -z ${C2C_TRAILER:-} ]] || printf '\036%d\n' "$s"
     exit "$s"
-  } | C2C_P=$prefix C2C_Q=$C2C_PROGRESS_RE C2C_T=${C2C_TRAILER:-} "${C2C_AWK[@]}" '
+  } | c2c_prefix_lines "$prefix"
+  return "${PIPESTATUS[0]}"
+}
+
+# c2c_prefix_lines PREFIX: stdin to stdout, each line prefixed and written with one write(2) of at
+# most PIPE_BUF (4096) bytes, so that the lines of steps and dependencies running at once never
+# mix (a longer line is cut into several prefixed lines). With C2C_POOL_FLAG set, Docker's "no
+# address pool" error creates that file instead of being shown (the step waits and tries again).
+# With C2C_TRAILER set (a step's `run`), the line Compose adds after a failed run's output is
+# dropped: a blank line (v2) or the bare exit code (v1). The last line that could be it is held
+# back until the next line, or the exit status (sent after a \036 mark), shows what it is.
+c2c_prefix_lines() {
+  LC_ALL=C C2C_P=$1 C2C_Q=$C2C_PROGRESS_RE C2C_F=${C2C_POOL_FLAG:-} C2C_N=$C2C_NO_POOL_RE \
+    C2C_T=${C2C_TRAILER:-} "${C2C_AWK[@]}" '
+    function out(s,  k) {  # cut between UTF-8 characters
+      while (length(s) > n) {
+        k = n; while (k > n - 3 && substr(s, k + 1, 1) ~ /^[\200-\277]/) k--
+        printf "%s", p substr(s, 1, k) "\n"; fflush(); s = substr(s, k + 1)
+      }
+      printf "%s", p s "\n"; fflush()
+    }
+    BEGIN { p = ENVIRON["C2C_P"]; f = ENVIRON["C2C_F"]; t = ENVIRON["C2C_T"]; n = 4095 - length(p); if (n < 512) n = 512 }
     { sub(/\r+$/, "") }
     $0 ~ ENVIRON["C2C_Q"] { next }
-    ENVIRON["C2C_T"] != "" && /^\036[0-9]+$/ {
-      s = substr($0, 2)
-      drop = s != 0 && ((ENVIRON["C2C_T"] == "v2" && held == "") || (ENVIRON["C2C_T"] == "v1" && held == s))
-      if (holding && !drop) print ENVIRON["C2C_P"] held
-      holding = 0; fflush(); next
+    f != "" && $0 ~ ENVIRON["C2C_N"] { printf "" > f; close(f); next }
+    f != "" && $0 ~ /^ *Network [^ ]+ +Error$/ { next }
+    t != "" && /^\036[0-9]+$/ {
+      code = substr($0, 2)
+      drop = code != 0 && ((t == "v2" && held == "") || (t == "v1" && held == code))
+      if (holding && !drop) out(held)
+      holding = 0; next
     }
-    holding { print ENVIRON["C2C_P"] held; holding = 0 }
-    ENVIRON["C2C_T"] != "" && /^[0-9]*$/ { held = $0; holding = 1; fflush(); next }
-    { print ENVIRON["C2C_P"] $0; fflush() }
-    END { if (holding) print ENVIRON["C2C_P"] held }'
-  return "${PIPESTATUS[0]}"
+    holding { out(held); holding = 0 }
+    t != "" && /^[0-9]*$/ { held = $0; holding = 1; next }
+    { out($0) }
+    END { if (holding) out(held) }'
 }
 
 # c2c_quiet COMMAND... : runs it with its output dropped, except in a dry run (it is the plan).
@@ -441,7 +478,7 @@ c2c_compose() {
   fi
   [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
-    ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
+    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -768,6 +805,7 @@ c2c_parallel() {
     c2c_serial "$@"
     return
   fi
+  local C2C_IN_PARALLEL=1  # the branches' steps queue for a slot (c2c_slot_take)
   for fn in "$@"; do
     c2c_node "$fn" &
     pids+=("$!")
@@ -834,12 +872,17 @@ c2c_build_image() {
   c2c_secret_build_args "$service" || return 1
   c2c_image_credentials "$service" || return 1
   c2c_service "$service"
+  c2c_private_image "$C2C_S_IMAGE"
+  [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"
   if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
     c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
     C2C_FAILURE="could not build the image of $service"
     return 1
   fi
+  # The plain name follows the last build, for `docker compose up`, the layer cache and the
+  # Dockerfiles that start FROM it; this run's steps keep using the run's own name.
+  c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " docker tag "$C2C_PRIVATE" "$C2C_S_IMAGE" || return 1
   : >"$C2C_STATE/built/$service"
 }
 
@@ -879,6 +922,163 @@ c2c_wait_healthy() {
   done
 }
 
+# --- how many step projects run at once --------------------------------------------------------
+# Every step is a Compose project with a network of its own, and Docker has a fixed number of
+# network address pools (about 30 by default, shared by every run on the engine). The steps of
+# parallel groups therefore queue for one of --max-parallel slots, in the order they asked. A step
+# whose network could not be made (no pool left) gives its slot back, lowers the run's limit to
+# the steps still running and goes first when the next of them ends; without such a step, the
+# pools are held by other runs: it tries again every 5 s, for up to C2C_POOL_TIMEOUT seconds.
+c2c_slot_take() {
+  local name=$1 ticket
+  [[ $C2C_MODE == run && $C2C_IN_PARALLEL == 1 ]] || return 0
+  c2c_lock slots
+  read -r ticket <"$C2C_STATE/tickets"
+  ticket=$((ticket + 1))
+  printf '%s\n' "$ticket" >"$C2C_STATE/tickets"
+  printf -v C2C_SLOT 'b%09d' "$ticket"
+  : >"$C2C_STATE/queue/$C2C_SLOT"
+  c2c_unlock slots
+  c2c_slot_wait "$name"
+}
+
+c2c_slot_wait() {  # NAME [1: say nothing]
+  local name=$1 said=${2:-0} limit=0 free queue_head=''
+  while :; do
+    free=0
+    c2c_slot_free || free=$?
+    if ((free == 0)); then
+      c2c_lock slots
+      if c2c_slot_free; then
+        mv "$C2C_STATE/queue/$C2C_SLOT" "$C2C_STATE/running/$C2C_SLOT"
+        c2c_unlock slots
+        return 0
+      fi
+      c2c_unlock slots
+    fi
+    if ((said == 0 && free == 2)); then
+      said=1
+      read -r limit <"$C2C_STATE/limit"
+      c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
+    fi
+    if ((free == 2)) && [[ $queue_head != "$C2C_SLOT" ]]; then sleep 0.5; else sleep 0.2; fi
+  done
+}
+
+# Returns 0 when a slot is free for the calling step once every step queued before it has one
+# (first come, first served, without making branches that start together wait on each other's
+# polling), 1 when the free slots go to steps queued earlier, 2 when every slot is taken (no lock:
+# see c2c_slot_wait); sets the caller's queue_head.
+c2c_slot_free() {
+  local -a queue=("$C2C_STATE"/queue/*) running=("$C2C_STATE"/running/*)
+  local limit count=${#running[@]} ahead=0 entry
+  queue_head=${queue[0]##*/}
+  [[ -e ${running[0]} ]] || count=0
+  read -r limit <"$C2C_STATE/limit"
+  ((count < limit)) || return 2
+  for entry in "${queue[@]}"; do
+    [[ ${entry##*/} == "$C2C_SLOT" ]] && break
+    ahead=$((ahead + 1))
+  done
+  ((ahead < limit - count)) || return 1
+}
+
+c2c_slot_give() {
+  [[ -z $C2C_SLOT ]] || rm -f "$C2C_STATE/running/$C2C_SLOT"
+  C2C_SLOT=''
+}
+
+# c2c_pool_retry COMMAND... : runs a command of the calling step that creates its network; when
+# Docker had no address pool left for it, waits (see above) and runs it again.
+c2c_pool_retry() {
+  [[ $C2C_MODE == run ]] || { "$@"; return; }
+  local flag=$C2C_STATE/pool.$project status waited=0
+  while :; do
+    status=0
+    C2C_POOL_FLAG=$flag "$@" || status=$?
+    ((status != 0)) && [[ -e $flag ]] || return "$status"
+    rm -f "$flag"
+    c2c_pool_wait || return "$status"
+  done
+}
+
+# Waits until a network address pool may be free; returns 1 when giving up. Uses the caller's
+# name and waited.
+c2c_pool_wait() {
+  local -a running
+  local others=0
+  c2c_lock slots
+  running=("$C2C_STATE"/running/*)
+  [[ ! -e ${running[0]} ]] || others=${#running[@]}
+  [[ -z $C2C_SLOT ]] || others=$((others - 1))
+  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+    printf '%s\n' "$others" >"$C2C_STATE/limit"
+    mv "$C2C_STATE/running/$C2C_SLOT" "$C2C_STATE/queue/a${C2C_SLOT:1}"  # first in the queue
+    C2C_SLOT=a${C2C_SLOT:1}
+  fi
+  c2c_unlock slots
+  if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
+  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+    c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
+    c2c_slot_wait "$name" 1
+    return 0
+  fi
+  if ((waited >= C2C_POOL_TIMEOUT)); then
+    c2c_say "(step: $name) gave up after waiting ${waited}s for a network address pool"
+    c2c_pool_advice "$name"
+    return 1
+  fi
+  ((waited > 0)) || c2c_say "(step: $name) Docker has no network address pool left for the step (other runs on this engine hold them): trying again every 5s for up to ${C2C_POOL_TIMEOUT}s"
+  sleep 5
+  waited=$((waited + 5))
+}
+
+c2c_pool_advice() {
+  c2c_say "(step: $1) every step needs a network; to run more at once, give Docker more, smaller address pools in /etc/docker/daemon.json, e.g."
+  c2c_say "(step: $1)   \"default-address-pools\": [{\"base\": \"172.16.0.0/12\", \"size\": 24}]  (4096 networks instead of ~30), then restart dockerd"
+}
+
+# --- dependencies' output ----------------------------------------------------------------------
+# Like jet, the step log shows what the dependencies print, prefixed (service: S) (step: NAME):
+# each dependency container's log is followed from its start (nothing it printed before is lost)
+# until the step's containers are stopped. The followers are pairs of pid and pid file.
+c2c_follow_deps() {
+  local project=$1 name=$2 id service n=0 pidfile
+  [[ $C2C_MODE == run ]] || return 0
+  while read -r id service; do
+    [[ -n $id ]] || continue
+    n=$((n + 1))
+    pidfile=$C2C_STATE/follow.$project.$n
+    { docker logs -f "$id" </dev/null 2>&1 & printf '%s\n' "$!" >"$pidfile"; wait "$!"; } |
+      c2c_prefix_lines "(service: $service) (step: $name) " &
+    C2C_FOLLOWERS+=("$!" "$pidfile")
+  done < <(docker ps -a --filter "label=com.docker.compose.project=$project" \
+    --filter label=com.docker.compose.oneoff=False --format '{{.ID}} {{.Label "com.docker.compose.service"}}' 2>/dev/null)
+}
+
+# After the step's containers were stopped, their followers write their last lines and end (with
+# --no-remove, or when they do not end within 5 s, they are stopped).
+c2c_unfollow() {
+  ((${#C2C_FOLLOWERS[@]})) || return 0
+  local i pid alive tries=0
+  while :; do
+    alive=0
+    for ((i = 0; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
+      if kill -0 "${C2C_FOLLOWERS[i]}" 2>/dev/null; then alive=1; fi
+    done
+    ((alive)) || break
+    if ((tries == 50)) || [[ $C2C_REMOVE == 0 && $tries == 0 ]]; then
+      for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
+        if [[ -s ${C2C_FOLLOWERS[i]} ]] && read -r pid <"${C2C_FOLLOWERS[i]}"; then kill "$pid" 2>/dev/null || true; fi
+      done
+    fi
+    tries=$((tries + 1))
+    sleep 0.1
+  done
+  for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do rm -f "${C2C_FOLLOWERS[i]}"; done
+  C2C_FOLLOWERS=()
+}
+
 c2c_begin_step() {
   local name=$1 project=$2
   c2c_say "(step: $name)"
@@ -902,6 +1102,7 @@ c2c_end_step() {
     c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
+  c2c_unfollow  # the containers are stopped: the dependencies' last lines come before the result
   if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
   local now took
   c2c_now_ms now
@@ -921,7 +1122,9 @@ c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
   shift 6
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE=''
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
+  local -a C2C_FOLLOWERS=()
+  c2c_slot_take "$name"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
@@ -941,27 +1144,31 @@ c2c_run() {
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
+    c2c_pool_retry c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
+    c2c_follow_deps "$project" "$name"
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
   if ((status == 0)); then
     created=1
-    local -a run=(run -T)
+    # --use-aliases: the step's container answers to its service name on the step's network, so
+    # that dependencies can call it back (Codeship: containers are bidirectionally discoverable)
+    local -a run=(run -T --use-aliases)
     local C2C_STDIN=/dev/null
     if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
-      run=(run --interactive=false --tty)  # a TTY without attaching stdin
+      run=(run --use-aliases --interactive=false --tty)  # a TTY without attaching stdin
     elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
-      run=(run)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
+      run=(run --use-aliases)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
       C2C_STDIN=/dev/ptmx
     fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
-    C2C_STEP_ENV=1 C2C_TRAILER=$trailer c2c_logged "(service: $service) (step: $name) " c2c_compose "$project" \
-      "${run[@]}" "$service" "$@" || status=$?
+    C2C_STEP_ENV=1 C2C_TRAILER=$trailer c2c_pool_retry c2c_logged "(service: $service) (step: $name) " \
+      c2c_compose "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started" "$C2C_FAILURE"
+  c2c_slot_give
   return "$status"
 }
 
@@ -981,8 +1188,9 @@ c2c_push() {
     c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
     return 1
   fi
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE=''
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
+  c2c_slot_take "$name"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
@@ -990,6 +1198,10 @@ c2c_push() {
   [[ -n $tag ]] || tag=latest
   c2c_service "$service"
   local image=$C2C_S_IMAGE builds=$C2C_S_BUILDS
+  if [[ " $builds " == *" $service "* ]]; then  # the image this run built, not the plain name
+    c2c_private_image "$image"
+    image=$C2C_PRIVATE
+  fi
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
   c2c_ensure_images $builds || status=$?
@@ -1007,6 +1219,7 @@ c2c_push() {
   fi
   c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started" "${C2C_FAILURE:-push failed}"
+  c2c_slot_give
   return "$status"
 }
 
@@ -1437,6 +1650,9 @@ c2c_setup() {
   mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
   : >"$C2C_STATE/results"
   [[ $C2C_MODE == run ]] || return 0
+  mkdir "$C2C_STATE/queue" "$C2C_STATE/running"
+  printf '0\n' >"$C2C_STATE/tickets"
+  printf '%s\n' "$C2C_MAX_PARALLEL" >"$C2C_STATE/limit"
   local dir volume
   for dir in "${C2C_HOST_DIRS[@]}"; do
     [[ -e $C2C_DIR/$dir ]] || mkdir -p -- "$C2C_DIR/$dir"
@@ -1444,6 +1660,88 @@ c2c_setup() {
   for volume in "${C2C_BUILD_VOLUMES[@]}"; do
     docker volume create --label "codeship2compose.run=$C2C_RUN_ID" "${C2C_RUN_ID}_$volume" >/dev/null
   done
+}
+
+# Two runs at once on one Docker host (two checkouts, or two projects with the same build.image)
+# must not use each other's builds, as on Codeship every build had its own host. The run builds
+# each image under a name of its own, IMAGE's repository with the tag RUN_ID-TAG, through an
+# override file that every Compose command of the run reads; steps and pushes use that name.
+c2c_private_image() {
+  local repo=$1 tag=latest
+  if [[ ${repo##*/} == *:* ]]; then
+    tag=${repo##*:}
+    repo=${repo%:*}
+  fi
+  C2C_PRIVATE=$repo:${C2C_RUN_ID}-$tag
+  C2C_PRIVATE=${C2C_PRIVATE:0:$((${#repo} + 1 + 128))}  # a tag has at most 128 characters
+}
+
+c2c_run_images() {
+  ((${#C2C_BUILT_IMAGES[@]})) || return 0
+  local out=$C2C_STATE/images.json i entries='' shown=''
+  for ((i = 0; i < ${#C2C_BUILT_IMAGES[@]}; i += 2)); do
+    c2c_private_image "${C2C_BUILT_IMAGES[i + 1]}"
+    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")}"
+    shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES+=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
+}
+
+# add_docker: like jet, the container gets the host's DOCKER_HOST, DOCKER_TLS_VERIFY and
+# DOCKER_CERT_PATH, as this script sees them. compose.yaml mounts /var/run/docker.sock (the
+# default); otherwise a run-wide override file changes that: a unix socket elsewhere (rootless
+# Docker, a socket in a home directory) is mounted at /var/run/docker.sock, any other DOCKER_HOST
+# (tcp://, ssh://) is passed as it is and /dev/null takes the socket's place, and the certificate
+# directory is mounted read-only at /codeship-docker-certs.
+C2C_DOCKER_CERTS=/codeship-docker-certs
+
+c2c_docker_host() {
+  ((${#C2C_ADD_DOCKER[@]})) || return 0
+  local host=${DOCKER_HOST:-} verify=${DOCKER_TLS_VERIFY:-} certs=${DOCKER_CERT_PATH:-}
+  [[ -n $verify$certs || ( -n $host && $host != unix:///var/run/docker.sock ) ]] || return 0
+  local env socket=/var/run/docker.sock mounts service entries='' out=$C2C_STATE/docker-host.json
+  if [[ -z $host || $host == unix://* ]]; then
+    [[ -z $host ]] || socket=${host#unix://}
+    env="\"DOCKER_HOST\":\"unix:///var/run/docker.sock\""
+    mounts=$(c2c_json "${socket//\$/\$\$}:/var/run/docker.sock")
+  else
+    env="\"DOCKER_HOST\":$(c2c_json "${host//\$/\$\$}")"
+    mounts='"/dev/null:/var/run/docker.sock:ro"'
+    if [[ $host =~ ^tcp://(localhost|127\.|\[::1\]) ]]; then
+      c2c_say "note: DOCKER_HOST=$host is this machine's loopback: add_docker containers cannot reach it there"
+    fi
+  fi
+  [[ -z $verify ]] || env+=",\"DOCKER_TLS_VERIFY\":$(c2c_json "${verify//\$/\$\$}")"
+  if [[ -n $certs ]]; then
+    [[ $certs == /* ]] || certs=$PWD/$certs
+    if [[ ! -d $certs ]]; then
+      c2c_say "DOCKER_CERT_PATH=$DOCKER_CERT_PATH is not a directory; add_docker services (${C2C_ADD_DOCKER[*]}) get it mounted: fix the path or unset it"
+      return 1
+    fi
+    env+=",\"DOCKER_CERT_PATH\":\"$C2C_DOCKER_CERTS\""
+    mounts+=",$(c2c_json "${certs//\$/\$\$}:$C2C_DOCKER_CERTS:ro")"
+  elif [[ -n $verify ]]; then
+    c2c_say "note: DOCKER_TLS_VERIFY is set without DOCKER_CERT_PATH: add_docker containers get no certificates (set DOCKER_CERT_PATH to their directory)"
+  fi
+  for service in "${C2C_ADD_DOCKER[@]}"; do
+    entries+="${entries:+,}$(c2c_json "$service"):{\"environment\":{$env},\"volumes\":[$mounts]}"
+  done
+  printf '{"services":{%s}}\n' "$entries" >"$out"
+  C2C_RUN_FILES+=(-f "$out")
+  [[ $C2C_MODE != dry-run ]] || c2c_say "+ # add_docker services follow this host's Docker settings ($out): $(<"$out")"
+}
+
+# The private names this run may have tagged (a build interrupted at its end may have) go when
+# it ends; the plain names stay (see c2c_build_image). An image that only a kept container
+# (--no-remove) still uses keeps its private name.
+c2c_forget_images() {
+  [[ -s $C2C_STATE/images ]] || return 0
+  local name
+  local -a names=()
+  while IFS= read -r name; do names+=("$name"); done < <(sort -u "$C2C_STATE/images")  # bash 3.2: no mapfile
+  docker rmi "${names[@]}" >/dev/null 2>&1 || true
 }
 
 # Every process the script started, children first.
@@ -1491,6 +1789,7 @@ c2c_cleanup() {
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
     fi
+    [[ $C2C_MODE != run ]] || c2c_forget_images
     [[ $C2C_MODE == list ]] || c2c_summary "$status"
     rm -rf -- "$C2C_STATE"
   fi
@@ -1534,15 +1833,20 @@ c2c_main() {
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
-  if [[ $C2C_MODE == dry-run ]]; then
-    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE"
-    C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
-  fi
   c2c_setup
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
   [[ $C2C_MODE == list ]] || c2c_detect_tty  # before c2c_ci_defaults sets CI
+  if [[ $C2C_MODE != list ]]; then
+    c2c_run_images
+    c2c_docker_host || exit 2
+  fi
+  if [[ $C2C_MODE == dry-run ]]; then
+    printf -v C2C_COMPOSE_SHOWN '%q ' "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
+      ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"}
+    C2C_COMPOSE_SHOWN=${C2C_COMPOSE_SHOWN% }
+  fi
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
   if [[ $C2C_MODE == list ]]; then

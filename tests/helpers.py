@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -30,6 +31,21 @@ def translate_to_disk(root: Path, **options) -> None:
     write_outputs(result.outputs, modes=result.modes)
 
 
+def run_cli(*args: str, cwd: Path | None = None):
+    """`codeship2compose ARGS...` in-process (click's runner), from cwd when given."""
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    old = os.getcwd()
+    if cwd:
+        os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
 def codes(result) -> list[str]:
     return [d.code for d in result.diagnostics]
 
@@ -40,4 +56,4 @@ def diag(result, code: str):
     return matches[0]
 
 
-__all__ = ["write_project", "translate_to_disk", "codes", "diag", "check", "translate"]
+__all__ = ["write_project", "translate_to_disk", "run_cli", "codes", "diag", "check", "translate"]

@@ -15,7 +15,7 @@ from translator.cli import main
 from translator.diagnostics import ERROR, WARNING, Diagnostics, Level
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [p for p in sorted((ROOT / "translator").glob("*.py")) + sorted((ROOT / "templates").iterdir())
+SOURCES = [p for p in sorted((ROOT / "translator").rglob("*.py")) + sorted((ROOT / "templates").iterdir())
            if p.is_file() and p.name != "catalogue.py"]
 
 

@@ -12,11 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from translator.cli import main
-
 from helpers import check, diag, write_project
+from helpers import run_cli as cli
 
 STEPS_WITHOUT_NAMES = """\
 - type: parallel
@@ -28,15 +25,6 @@ STEPS_WITHOUT_NAMES = """\
 - service: app
   command: echo three
 """
-
-
-def cli(*args: str, cwd: Path):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 # --- item 5: the same inputs give the same bytes wherever translate runs from -------------------
@@ -376,7 +364,6 @@ def test_env_files_are_read_like_compose_reads_them(tmp_path, compose):
     import json
 
     import yaml
-
     from conftest import need_tool
 
     need_tool(*compose, "version")

@@ -86,7 +86,7 @@ def test_official_v1_file_decrypts_byte_exactly():
     assert len(plaintext) == len(base64.b64decode(data)) - 16  # CFB: no padding
 
     assert aes.looks_like_env_file(plaintext)
-    assert aes.decrypt_env_file(data, official_key()) == plaintext
+    assert aes.decrypt_checked(data, official_key()) == plaintext
 
 
 @needs_corpus
@@ -102,10 +102,16 @@ def test_wrong_key_v1_files_give_error_not_garbage(path):
     assert len(garbage) == len(base64.b64decode(data)) - 16
     assert not aes.looks_like_env_file(garbage)
     with pytest.raises(AesError) as info:
-        aes.decrypt_env_file(data, official_key(), source=str(path))
+        aes.decrypt_checked(data, official_key(), source=str(path))
     assert "wrong AES key" in info.value.message
     assert str(path) in info.value.message
     assert info.value.hint
+
+
+def test_v1_json_is_accepted_like_env_lines():
+    # a v1 encrypted dockercfg is JSON, not KEY=value lines
+    dockercfg = b'{"auths": {"registry.example.com": {"auth": "dXNlcjpwdw=="}}}\n'
+    assert aes.decrypt_checked(aes.encrypt(dockercfg, KEY32, version=1), KEY32) == dockercfg
 
 
 @needs_corpus
@@ -113,7 +119,7 @@ def test_wrong_key_inline_encrypted_args():
     services = (BUILD_ARGS / "codeship-services.yml").read_text()
     value = re.search(r"encrypted_args:\s*(\S+)", services).group(1)
     with pytest.raises(AesError, match="wrong AES key"):
-        aes.decrypt_env_file(value.encode(), official_key())
+        aes.decrypt_checked(value.encode(), official_key())
 
 
 # ------------------------------------------------------------------------------------------
@@ -137,7 +143,7 @@ def test_checked_in_v2_vectors(key_file, enc_file, plain_file):
 
 def test_checked_in_env_vector_is_env_file():
     key = aes.load_key(DATA / "codeship.aes", env={})
-    plaintext = aes.decrypt_env_file((DATA / "env.v2.encrypted").read_bytes(), key)
+    plaintext = aes.decrypt_checked((DATA / "env.v2.encrypted").read_bytes(), key)
     assert aes.looks_like_env_file(plaintext)
 
 
@@ -226,7 +232,7 @@ def test_wrong_key_v2_gives_checksum_error():
     with pytest.raises(AesError, match="checksum for decrypted data is invalid"):
         aes.decrypt(data, bytes(32))
     with pytest.raises(AesError, match="checksum for decrypted data is invalid"):
-        aes.decrypt_env_file(data, bytes(32))
+        aes.decrypt_checked(data, bytes(32))
 
 
 def test_truncated_v2_shorter_than_checksum():

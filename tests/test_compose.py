@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 import yaml
 
-from helpers import translate, write_project
+from e2e_support import COMPOSE_ARGV
+from helpers import translate, translate_to_disk, write_project
 
 
 def compose_of(tmp_path, services: str, steps: str = "", **files) -> dict:
@@ -26,25 +30,22 @@ def test_env_file_beats_environment_as_in_codeship(tmp_path):
     assert app["env_file"] == ["one.env", "two.env"]
 
 
-def test_env_precedence_table(tmp_path):
-    # (environment value, env_file value) → what the container sees in Codeship
-    rows = [("e", None, "e"), (None, "f", "f"), ("e", "f", "f")]
-    for i, (env, file_value, expected) in enumerate(rows):
-        d = tmp_path / str(i)
-        services = "app:\n  image: busybox\n"
-        if env is not None:
-            services += f"  environment:\n    K: {env}\n"
-        files = {}
-        if file_value is not None:
-            services += "  env_file: k.env\n"
-            files["k.env"] = f"K={file_value}\n"
-        app = compose_of(d, services, **files)["services"]["app"]
-        if "env_file" in app:
-            seen = dict(line.split("=", 1) for line in (d / "k.env").read_text().split())
-            seen.update({k: v for k, v in app.get("environment", {}).items() if k not in seen})
-        else:
-            seen = app["environment"]
-        assert seen["K"] == expected, (env, file_value)
+@pytest.mark.parametrize("env, file_value, expected", [("e", None, "e"), (None, "f", "f"), ("e", "f", "f")])
+def test_env_precedence_table(tmp_path, compose, env, file_value, expected):
+    # (environment value, env_file value) → what the container sees in Codeship, read from what
+    # Compose itself makes of the generated file (`config` merges env_file into environment)
+    services = "app:\n  image: busybox\n"
+    if env is not None:
+        services += f"  environment:\n    K: {env}\n"
+    files = {}
+    if file_value is not None:
+        services += "  env_file: k.env\n"
+        files["k.env"] = f"K={file_value}\n"
+    translate_to_disk(write_project(tmp_path, services, **files))
+    out = subprocess.run([*COMPOSE_ARGV[compose], "-f", "compose.yaml", "config"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert yaml.safe_load(out.stdout)["services"]["app"]["environment"]["K"] == expected
 
 
 def test_literal_dollars_are_escaped_everywhere(tmp_path):

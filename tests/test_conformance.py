@@ -33,8 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 import yaml
 
-from translator.schema import compose_schema_errors
-
+from compose_schema import compose_schema_errors
 from conftest import CORPUS, need_tool
 from conformance_report import (COMMAND, DOC, CorpusProject, Translation, discover_projects, first_error_key,
                                 generate_report, load_manifest, malformed_reasons, rejection_problems,

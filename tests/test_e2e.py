@@ -523,7 +523,9 @@ def test_push_dry_run_prints_the_exact_commands(push_project, compose):
                      "--ci-commit-id", "0123abcd")
     assert run.returncode == 0, run
     tag = "featurex-0123abcd"  # rendered from {{ .Branch }}-{{ .CommitID }}, the `/` stripped
-    assert f"+ docker tag {PUSH_IMAGE} {PUSH_IMAGE}:{tag}" in run.lines
+    # the image this run built, under its run-private name (see tests/test_image_isolation.py)
+    assert any(re.fullmatch(rf"\+ docker tag {PUSH_IMAGE}:c2c[0-9a-f]+-latest {PUSH_IMAGE}:{tag}", line)
+               for line in run.lines), run
     assert f"+ docker push {PUSH_IMAGE}:{tag}" in run.lines
     assert run.index(lambda line: line.startswith("+ docker tag")) < run.index(lambda line: line.startswith("+ docker push"))
     assert not image_exists(f"{PUSH_IMAGE}:{tag}")

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from translator.cli import main
 from translator.emit import FENCE, runtime_parts
-from translator.schema import compose_schema_errors
 
+from compose_schema import compose_schema_errors
 from conftest import CORPUS, GOLDEN, copy_project, need_tool
 
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []

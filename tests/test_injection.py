@@ -53,7 +53,7 @@ def run_script(root: Path, *args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "TMPDIR": str(root.parent)})
 
 
-@pytest.mark.parametrize("args", [["--list"], ["--dry-run"], ["--dry-run", "--push", "--tag", "master"],
+@pytest.mark.parametrize("args", [["--list"], ["--dry-run"], ["--dry-run", "--push", "--tag", "master", "--ci-branch", "master"],
                                   ["--list", "--tag", "$(touch x)", "--step", "`touch x`"]])
 def test_listing_and_dry_run_execute_nothing(tmp_path, args):
     canary = tmp_path / "canary"

@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from translator.cli import main
-from translator.schema import compose_schema_errors
+from compose_schema import compose_schema_errors
 
 from conftest import need_tool
 from e2e_support import COMPOSE_ARGV, docker, ours, remove_images, start_script, wait_until

@@ -216,5 +216,5 @@ def test_dry_run_shows_the_credentialed_pull(tmp_path):
     generator = run.index(lambda line: line.endswith("gen /codeship-dockercfg/dockercfg"))
     pull = run.index(lambda line: line.startswith("+ docker --config ") and line.endswith(
         " pull -q private.example/app"))
-    step = run.index(lambda line: " run " in line and line.endswith(" -T --rm app true"))
+    step = run.index(lambda line: " run " in line and line.endswith(" -T --use-aliases --rm app true"))
     assert 0 <= generator < pull < step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from translator.records import Record
@@ -40,3 +42,29 @@ def test_wrong_arguments_are_type_errors(make, message):
 
 def test_repr_names_every_field():
     assert repr(Base("a", ["t"])) == "Base(name='a', tags=['t'], kind='run')"
+
+
+PROBE = '''\
+from translator.diagnostics import Loc
+from translator.model import RunStep, Service, Volume
+
+loc = Loc("f", 1, 1)
+Service("app", loc, image="busybox")
+RunStep(name="s", loc=loc, service="app", command=["true"])
+Service("app")
+Volume(loc, container=3)
+RunStep(name="s", loc=loc, colour="red")
+'''
+
+
+def test_type_checkers_see_the_constructors(tmp_path, monkeypatch):
+    api = pytest.importorskip("mypy.api")
+    monkeypatch.setenv("MYPYPATH", str(Path(__file__).resolve().parents[1]))
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    out, _, _ = api.run(["--no-incremental", "--follow-imports=silent", "--python-version", "3.11",
+                         "--cache-dir", str(tmp_path / "cache"), str(probe)])
+    errors = [line.split(": error: ")[1] for line in out.splitlines() if ": error: " in line]
+    assert errors == ['Missing positional argument "loc" in call to "Service"  [call-arg]',
+                      'Argument "container" to "Volume" has incompatible type "int"; expected "str"  [arg-type]',
+                      'Unexpected keyword argument "colour" for "RunStep"  [call-arg]'], out

@@ -236,6 +236,10 @@ def decryptor_path(tmp_path: Path, which: str) -> str:
         wrapper("python3", f'exec {sys.executable} "$@"\n')
     elif which == "python3":
         wrapper("python3", f'exec {sys.executable} "$@"\n')
+    elif which == "codeship2compose-without-crypto":  # installed without its crypto extra
+        wrapper("codeship2compose", '[[ ${2-} == --help ]] && exit 0\necho "error: encrypting and decrypting '
+                "need the Python package 'cryptography', which is not installed\" >&2\nexit 1\n")
+        wrapper("python3", f'exec {sys.executable} "$@"\n')
     else:  # a python3 without cryptography
         wrapper("python3", 'for a; do [[ $a == *cryptography* ]] && exit 1; done\nexec /usr/bin/python3 "$@"\n')
     wrapper("openssl", f'exec {shutil.which("openssl")} "$@"\n')
@@ -248,7 +252,7 @@ def key_forms(key_b64: str) -> list[str]:
     return [key_b64.strip(), key.hex()]
 
 
-@pytest.mark.parametrize("which", ["codeship2compose", "python3", "openssl"])
+@pytest.mark.parametrize("which", ["codeship2compose", "codeship2compose-without-crypto", "python3", "openssl"])
 @pytest.mark.parametrize("key_file,enc_file,plain_file", VECTORS)
 def test_decryption_keeps_the_key_off_command_lines(tmp_path, which, key_file, enc_file, plain_file):
     record = tmp_path / "record"

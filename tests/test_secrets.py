@@ -74,7 +74,7 @@ def test_dry_run_and_list_show_no_secret(tmp_path):
         assert "from-encrypted" not in out.stdout + out.stderr and "s3cr3t" not in out.stdout + out.stderr
     # the dry run shows the run-time override file the decrypted environment will be in
     runs = [line for line in out.stdout.splitlines() if " run " in line and line.endswith("cat\\ /build-arg")]
-    assert len(runs) == 1 and re.search(r" -f \S+/compose\.yaml -f \S+/secrets/app\.json -p ", runs[0]), out.stdout
+    assert len(runs) == 1 and re.search(r" -f \S+/compose\.yaml -f \S+/images\.json -f \S+/secrets/app\.json -p ", runs[0]), out.stdout
 
 
 

@@ -15,8 +15,6 @@ from .project import load_project
 from .records import Record
 from .script import plan_script
 
-SCOPES = ("step", "build")
-
 
 class Result(Record):
     diagnostics: list[Diagnostic]
@@ -45,9 +43,10 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
 
 
 def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
-              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False) -> Result:
+              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False,
+              ci: tuple[str, ...] = ()) -> Result:
     """Render the outputs; with report=True also build the migration report (also on errors,
-    when the files could be read)."""
+    when the files could be read). `ci`: pipeline files to write too ("github", "gitlab")."""
     project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
     if project is None:
         return Result(diags.sorted(), project)
@@ -74,11 +73,21 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 modes[override_path] = 0o644
             else:
                 stale = [override_path]
+            if ci:
+                from .ci.render import render_pipelines
+
+                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name)
+                outputs.update(pipelines)
+                modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
     if report:
         from .report import build_report
 
         result.report = build_report(project, result.diagnostics, services_name, steps_name)
+        if ci and result.ok:
+            from .ci.render import ci_report
+
+            ci_report(result.report, project, out, compose.host_dirs, ci)
     return result
 
 

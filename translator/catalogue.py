@@ -310,6 +310,12 @@ CODES = (
          "`tty` and `stdin_open` go to compose.override.yaml for local work and must be true or false.",
          "Write `tty: true` (or false).",
          services="app:\n  image: busybox\n  tty: sometimes\n"),
+    # 7xx: the GitHub Actions / GitLab CI pipelines (translate --ci)
+    Code("C2C701", WARNING, "step name used twice in a CI pipeline",
+         "A CI job runs its step through `codeship-steps.sh --step NAME`, and the script selects steps "
+         "by name: a job would run every step of that name.",
+         "Give each step a name of its own.",
+         steps="- name: test\n  service: app\n  command: 'true'\n- name: test\n  service: app\n  command: x\n"),
 )
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}
@@ -328,7 +334,12 @@ def run_example(entry: Code) -> list:
         for name, text in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
             if text is not None:
                 Path(tmp, name).write_text(text, encoding="utf-8")
-        diagnostics = check(Path(tmp)).diagnostics
+        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines: translate --ci
+            from .api import translate
+
+            diagnostics = translate(Path(tmp), ci=("github",)).diagnostics
+        else:
+            diagnostics = check(Path(tmp)).diagnostics
     def here(text):  # the example's directory is "."
         for prefix in prefixes:
             text = text.replace(prefix + os.sep, "").replace(prefix, ".")

@@ -83,12 +83,16 @@ def main() -> None:
 @click.option("--check", is_flag=True,
               help="Write nothing: exit 0 when the outputs on disk are what translate would write "
                    "now, 1 (listing the stale files) when not. For pre-commit hooks and CI.")
+@click.option("--ci", "ci", type=click.Choice(["github", "gitlab"]), multiple=True,
+              help="Also write a CI pipeline that runs the steps as jobs: github writes "
+                   ".github/workflows/codeship.yml, gitlab .gitlab-ci.yml, at the root of the git "
+                   "repository (else next to the outputs). Repeatable.")
 @_services_opt
 @_steps_opt
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
-              report_format: str | None, check: bool, services: Path | None, steps: Path | None,
-              volumes_from_scope: str) -> None:
+              report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
+              steps: Path | None, volumes_from_scope: str) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Also compose.override.yaml when there is something only `docker compose up` uses (published
@@ -103,7 +107,8 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
-    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path))
+    result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path),
+                           ci=ci)
     click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
     failed = reporters.failed(result, strict)
     if check:
@@ -228,6 +233,7 @@ def encrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     """
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
     _write_secret_output(target, codeship_aes.encrypt(source.read_bytes(), key), force, mode=0o644)
 
@@ -243,21 +249,12 @@ def decrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     A wrong key is reported, never written out as garbage: v2 files carry a checksum; for v1 files
     the result must look like an env file or JSON. TARGET is created with mode 0600.
     """
-    import json
-
     from . import codeship_aes
 
+    _require_cryptography()
     key = _load_key(key_path)
-    data = source.read_bytes()
     try:
-        plain = codeship_aes.decrypt(data, key)
-        if codeship_aes.detect_version(data) == 1 and not codeship_aes.looks_like_env_file(plain):
-            try:
-                json.loads(plain)
-            except ValueError:
-                raise codeship_aes.AesError(
-                    f"{source}: the decrypted bytes are neither KEY=value lines nor JSON: wrong AES key?",
-                    "v1 files carry no checksum; check that the key is this project's codeship.aes") from None
+        plain = codeship_aes.decrypt_checked(source.read_bytes(), key, str(source))
     except codeship_aes.AesError as exc:
         _aes_fail(exc, source)
     if str(target) == "-":
@@ -278,6 +275,16 @@ def generate(key_path: Path, force: bool) -> None:
     from . import codeship_aes
 
     _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600)
+
+
+def _require_cryptography() -> None:
+    from . import codeship_aes, reporters
+
+    try:
+        codeship_aes.require_cryptography()
+    except codeship_aes.AesError as exc:
+        click.echo(reporters.user_error(exc), err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _load_key(key_path: Path) -> bytes:

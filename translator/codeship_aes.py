@@ -1,6 +1,6 @@
 """jet-compatible encryption of Codeship Pro secrets (``codeship.aes``, ``*.encrypted``).
 
-Formats (see docs/codeship-spec.md section 4):
+Formats:
 
 * key file: standard base64 of a raw 16/24/32-byte AES key, optional trailing newline.
 * v1 (jet < 2.6.0): ``base64( IV[16] || AES-CFB128(key, IV, plaintext) )``, no header.
@@ -34,8 +34,9 @@ __all__ = [
     "V2_HEADER",
     "CHECKSUM_ERROR",
     "load_key",
+    "require_cryptography",
     "decrypt",
-    "decrypt_env_file",
+    "decrypt_checked",
     "encrypt",
     "generate_key",
     "detect_version",
@@ -85,6 +86,16 @@ def _cfb_mode():
             warnings.simplefilter("ignore")
             CFB = modes.CFB
     return CFB
+
+
+def require_cryptography() -> None:
+    """Raise an :class:`AesError` saying how to install ``cryptography`` when it is missing: it is
+    an optional dependency (the ``crypto`` extra), as only encrypting and decrypting need it."""
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise AesError("encrypting and decrypting need the Python package 'cryptography', which is not "
+                       "installed", "install it with: pip install 'codeship2compose[crypto]'") from None
 
 
 def _aes_cfb(key: bytes, iv: bytes, data: bytes, *, encrypt: bool) -> bytes:
@@ -226,7 +237,7 @@ def decrypt(data: bytes, key: bytes) -> bytes:
     """Decrypt the content of a v1 or v2 encrypted file (the version is detected from the header).
 
     v2 checksums are verified; v1 has no checksum, so a wrong key returns garbage -- callers that
-    expect an env file should use :func:`decrypt_env_file` (or :func:`looks_like_env_file`).
+    check the result should use :func:`decrypt_checked`.
     """
     _check_key(key)
     version, body = _split(bytes(data))
@@ -256,22 +267,33 @@ def decrypt(data: bytes, key: bytes) -> bytes:
     return plaintext
 
 
-def decrypt_env_file(data: bytes, key: bytes, source: str | None = None) -> bytes:
-    """Decrypt an encrypted env file and reject v1 results that are clearly not an env file.
+def decrypt_checked(data: bytes, key: bytes, source: str | None = None) -> bytes:
+    """Decrypt an encrypted file and reject v1 results that are clearly not what Codeship encrypts.
 
-    v2 is protected by its checksum; for v1 a wrong key shows up as bytes that are not
-    ``KEY=value`` lines, reported as an :class:`AesError` instead of returning garbage.
+    v2 is protected by its checksum; for v1 a wrong key shows up as bytes that are neither
+    ``KEY=value`` lines (env and args files) nor JSON (a dockercfg), reported as an
+    :class:`AesError` instead of returning garbage.
     """
     plaintext = decrypt(data, key)
-    if detect_version(data) == 1 and not looks_like_env_file(plaintext):
+    if detect_version(data) == 1 and not looks_like_env_file(plaintext) and not _is_json(plaintext):
         what = source if source else "encrypted file"
         raise AesError(
-            f"{what} decrypts to data that is not a KEY=value env file: wrong AES key? "
+            f"{what} decrypts to data that is neither KEY=value lines nor JSON: wrong AES key? "
             "(v1 files carry no checksum, so a wrong key yields garbage)",
             "use the AES key of the project that encrypted the file (Project Settings > General) "
             "or CODESHIP_AES_KEY; re-encrypting with jet >= 2.6 adds a checksum",
         )
     return plaintext
+
+
+def _is_json(data: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
 
 
 def encrypt(plaintext: bytes, key: bytes, version: int = 2) -> bytes:

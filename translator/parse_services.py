@@ -86,7 +86,7 @@ def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
             guess = suggest(str(key), SERVICE_RULES, MISPLACED_SERVICE_KEYS)
             diags.warning("C2C103", f"service '{name}': unknown key '{key}' is ignored", key_loc,
                           f"did you mean {guess}?" if guess else "Codeship ignores keys it does not know")
-        elif rule.outcome == IGNORED and key not in ("cached", "default_cache_branch"):
+        elif rule.outcome == IGNORED:
             diags.warning("C2C104", f"service '{name}': '{key}' is ignored by Codeship and dropped",
                           key_loc, rule.hint or None)
         elif key in PASSTHROUGH:

@@ -32,6 +32,8 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[str] = field(default_factory=list)
     diagnostics: list[dict] = field(default_factory=list)
+    ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
+    ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
     def counts(self) -> dict[str, int]:
         counts = {outcome: 0 for outcome in OUTCOMES}
@@ -106,7 +108,9 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
     docker = [s.name for s in project.services.values() if s.add_docker]
     if docker:
         tasks.append(f"add_docker services ({', '.join(docker)}) drive the host's Docker engine through "
-                     "/var/run/docker.sock: check that this is acceptable where the script runs.")
+                     "/var/run/docker.sock (or the socket, TLS settings and certificates of `DOCKER_HOST`, "
+                     "`DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` when the script runs): check that this is "
+                     "acceptable where the script runs.")
     for d in diagnostics:
         if d.code in ("C2C402", "C2C403", "C2C405"):
             tasks.append(f"{d.message} ({d.loc})" + (f": {d.hint}" if d.hint else ""))

@@ -67,7 +67,8 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
     KeyRule("links", CONVERTED, "`links` (aliases kept; Docker's legacy link variables such as "
             "`DB_PORT` are not set)"),
     KeyRule("depends_on", CONVERTED, "`depends_on`"),
-    KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set",
+    KeyRule("add_docker", CAVEAT, "the Docker socket mounted and `DOCKER_HOST` set (at run time: the socket "
+            "`DOCKER_HOST` names, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` with its directory mounted)",
             "the container drives the host's Docker engine"),
     KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
             "Docker's local layer cache applies"),

@@ -49,6 +49,8 @@ class ScriptPlan(Record):
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
     source_dir: str = "."  # the services file's directory, relative to the script's
+    built_images: list[str] = []  # service, image name, service, image name…: what the script builds
+    add_docker: list[str] = []  # services with add_docker: they follow the host's Docker settings
 
 
 def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
@@ -78,8 +80,11 @@ def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
             " ".join(s for s in closure if _has_env_precedence(project.services[s])),
             *_env_precedence(svc, project, rebase)))
     build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
+    built_images = [part for name in compose.built for part in (name, compose.images[name])]
     return ScriptPlan(builder.lines, services, compose.host_dirs, build_volumes,
-                      rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".")
+                      rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".", built_images,
+                      [name for name, svc in project.services.items() if svc.add_docker])
+
 
 
 def _has_env_precedence(svc) -> bool:

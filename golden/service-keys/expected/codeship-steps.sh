@@ -58,6 +58,8 @@ C2C_SOURCE_DIR='.'  # the Codeship files' directory (CI_* values from its git)
 C2C_HOST_DIRS=('./config' './log')
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
+C2C_BUILT_IMAGES=('app' 'example/app' 'legacy' 'service-keys-legacy' 'builder' 'service-keys-builder')
+C2C_ADD_DOCKER=('builder')
 C2C_SERVICES=('app' 'legacy' 'builder' 'postgres' 'redis' 'search')
 
 # ============================== codeship2compose runtime ======================================

@@ -86,6 +86,8 @@ C2C_SOURCE_DIR='.'  # the Codeship files' directory (CI_* values from its git)
 C2C_HOST_DIRS=()
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=()
+C2C_BUILT_IMAGES=('web' 'step-kinds-web')
+C2C_ADD_DOCKER=()
 C2C_SERVICES=('app' 'worker' 'web')
 
 # ============================== codeship2compose runtime ======================================

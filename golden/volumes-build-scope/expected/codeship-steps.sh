@@ -48,6 +48,8 @@ C2C_SOURCE_DIR='.'  # the Codeship files' directory (CI_* values from its git)
 C2C_HOST_DIRS=()
 C2C_DEFAULT_KEY_PATH='codeship.aes'
 C2C_BUILD_VOLUMES=('data_artifacts')
+C2C_BUILT_IMAGES=()
+C2C_ADD_DOCKER=()
 C2C_SERVICES=('data' 'producer' 'consumer' 'checker')
 
 # ============================== codeship2compose runtime ======================================

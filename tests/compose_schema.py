@@ -1,5 +1,6 @@
-"""Validate a Compose document against the Compose Specification JSON schema, as shipped by
-check-jsonschema (kept current there, so it is not copied here). Loaded only when asked for."""
+"""Tests' check of a generated Compose document against the Compose Specification JSON schema,
+as shipped by check-jsonschema (kept current there, so it is not copied here). jsonschema and
+check-jsonschema are test dependencies (the `test` extra), not the package's."""
 
 from __future__ import annotations
 

@@ -1,0 +1,84 @@
+"""`.gitlab-ci.yml`: one stage per top-level step, one job per step (per branch of a parallel
+group). Stages rather than `needs:` chains: a stage waits for every job of the stage before,
+a failed job stops the later stages while its siblings finish (Codeship's rule), and a job left
+out by its `rules:` leaves no gap in the chain."""
+
+from __future__ import annotations
+
+import re
+
+from ..script import sq
+from .plan import CiPlan, Filter, Job
+from .yamlout import dump
+
+REF = "$CI_COMMIT_REF_NAME"
+
+
+def render(plan: CiPlan, source: str) -> str:
+    stages = [plan.stages[n - 1] for n in sorted({j.stage for j in plan.jobs})]
+    before = []
+    if plan.workdir != ".":
+        before.append(f"cd {sq(plan.workdir)} || exit")
+    before.append('export CI_PR_NUMBER="${CI_MERGE_REQUEST_IID:-}"')
+    before.append('if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then export CI_PULL_REQUEST='
+                  '"$CI_MERGE_REQUEST_PROJECT_URL/-/merge_requests/$CI_MERGE_REQUEST_IID"; '
+                  'else export CI_PULL_REQUEST=false; fi')
+    doc: dict = {"stages": stages, "default": {"before_script": before}}
+    for job in plan.jobs:
+        doc[job.id] = _job(plan, job)
+    return dump(doc, "the Codeship steps as GitLab CI jobs", source)
+
+
+def _job(plan: CiPlan, job: Job) -> dict:
+    out: dict = {"stage": job.stage_name}
+    rules = _rules(job)
+    if rules:
+        out["rules"] = rules
+    if job.manual:
+        out["allow_failure"] = False  # later stages wait for the approval, as on Codeship
+    script = ["set --"]
+    if job.push:  # push steps push only from branch and tag pipelines, never for merge requests
+        script.append('if [ "$CI_PIPELINE_SOURCE" != merge_request_event ]; then set -- --push; fi')
+    command = ("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"{REF}\" --ci-branch \"{REF}\" "
+               '--ci-commit-id "$CI_COMMIT_SHA" --ci-build-id "$CI_PIPELINE_ID" '
+               '--ci-repo-name "$CI_PROJECT_NAME" --ci-project-id "$CI_PROJECT_ID" '
+               '--ci-committer-username "${GITLAB_USER_LOGIN:-}"')
+    if job.manual:
+        command += " --manual"
+    script.append(command + ' "$@"')
+    out["script"] = script
+    if plan.host_dirs:
+        out["artifacts"] = {"paths": list(plan.host_dirs), "expire_in": "1 day"}
+    return out
+
+
+def _rules(job: Job) -> list[dict]:
+    rules = []
+    for f in job.filters:
+        if f.kind == "exclude":
+            rules.append({"if": _matches(f), "when": "never"})
+    for f in job.filters:
+        if f.kind == "tag":
+            rules.append({"if": _differs(f), "when": "never"})
+    if rules or job.manual:
+        rules.append({"when": "manual" if job.manual else "on_success"})
+    return rules
+
+
+def _string(text: str) -> str:
+    return "'" + text + "'" if '"' in text else '"' + text + '"'
+
+
+def _pattern(regex: str) -> str:
+    """/…/ with every unescaped slash escaped."""
+    return "/" + re.sub(r"(?<!\\)((?:\\\\)*)/", r"\1\\/", regex) + "/"
+
+
+def _matches(f: Filter) -> str:
+    expr = f"{REF} == {_string(f.text)}"
+    return f"{expr} || {REF} =~ {_pattern(f.regex)}" if f.regex else expr
+
+
+def _differs(f: Filter) -> str:
+    expr = f"{REF} != {_string(f.text)}"
+    return f"{expr} && {REF} !~ {_pattern(f.regex)}" if f.regex else expr

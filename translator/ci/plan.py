@@ -1,0 +1,136 @@
+"""The step tree as CI jobs: what GitHub Actions and GitLab CI pipelines are rendered from.
+
+Each top-level step is a stage that runs after the one before it; a top-level parallel group
+fans out into one job per branch. A job runs its step through the generated script
+(`--step NAME`), so nested groups, on_fail steps and the step's own filters keep the script's
+semantics; the job-level filters only keep runners from starting for steps that would not run.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from pathlib import Path
+
+from ..diagnostics import Diagnostics
+from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
+from ..records import Record
+
+GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"
+GITLAB_PATH = Path(".gitlab-ci.yml")
+PLATFORMS = ("github", "gitlab")
+
+
+class Filter(Record):
+    """A tag or exclude filter of the step or of a group around it."""
+
+    kind: str  # tag | exclude
+    text: str  # as written: a tag equal to it matches
+    regex: str = ""  # the RE2 pattern, when the text is a regex (it has ^ or $) and a valid one
+    ere: str = ""  # the same as a bash ERE (what the script itself matches with)
+
+
+class Job(Record):
+    id: str  # a job id both platforms accept: s01-name
+    name: str  # the step's name, for people
+    step: str  # the name the script's --step selects
+    stage: int  # 1-based index of the top-level step
+    stage_name: str
+    filters: list[Filter] = []
+    manual: bool = False
+    push: bool = False  # the step has push steps: pass --push on pushes
+
+
+class CiPlan(Record):
+    jobs: list[Job]
+    stages: list[str]  # one per top-level step that became jobs, in order
+    workdir: str  # the outputs' folder, relative to the pipeline's root ('.' when the same)
+    host_dirs: list[str]  # host-mapped directories, relative to the pipeline's root, to carry between jobs
+
+    def jobs_of(self, stage: int) -> list[Job]:
+        return [j for j in self.jobs if j.stage == stage]
+
+
+def pipeline_root(out_dir: Path) -> Path:
+    """Where the platforms look for the pipeline file: the git repository's root holding the
+    outputs, else the outputs' folder itself."""
+    start = Path(os.path.abspath(out_dir))
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return start
+
+
+def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], diags: Diagnostics) -> CiPlan:
+    workdir = posixpath.normpath(Path(os.path.relpath(os.path.abspath(out_dir), root)).as_posix())
+    counts: dict[str, int] = {}
+    for step in walk(project.steps):
+        counts[step.name] = counts.get(step.name, 0) + 1
+    jobs: list[Job] = []
+    stages: list[str] = []
+    used: set[str] = set()
+    for n, step in enumerate(project.steps, 1):
+        stage_name = f"s{n:02d}-{_slug(step.name)}"
+        stages.append(stage_name)
+        outer = _filters(step)
+        if isinstance(step, GroupStep) and step.kind == "parallel" and step.steps:
+            branches = [(child, outer + _filters(child)) for child in step.steps]
+        else:
+            branches = [(step, outer)]
+        for child, filters in branches:
+            base = stage_name if child is step else f"{stage_name}-{_slug(child.name)}"
+            job_id, k = base, 1
+            while job_id in used:
+                k += 1
+                job_id = f"{base}-{k}"
+            used.add(job_id)
+            if counts.get(child.name, 0) > 1:
+                diags.warning("C2C701", f"step name '{child.name}' is used more than once: its CI job runs "
+                              "every step of that name (the script selects steps by name)", child.loc,
+                              "give the step a name of its own")
+            jobs.append(Job(
+                id=job_id, name=child.name if child is step else f"{step.name} / {child.name}",
+                step=child.name, stage=n, stage_name=stage_name, filters=filters,
+                manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
+                push=any(isinstance(s, PushStep) for s in walk([child]))))
+    if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
+        stages.append("s01-steps")
+        jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
+    carried = []
+    for d in host_dirs:
+        path = posixpath.normpath(posixpath.join(workdir, Path(d).as_posix()))
+        if path != ".." and not path.startswith("../") and path != ".":
+            carried.append(path)
+    return CiPlan(jobs=jobs, stages=stages, workdir=workdir, host_dirs=sorted(set(carried)))
+
+
+def _filters(step: Step) -> list[Filter]:
+    out = []
+    for kind, text in (("tag", step.tag), ("exclude", step.exclude)):
+        if text:
+            regex, ere = _regex(text)
+            out.append(Filter(kind=kind, text=text, regex=regex, ere=ere))
+    return out
+
+
+def _regex(text: str) -> tuple[str, str]:
+    """(RE2 pattern, bash ERE) when the filter is a regex jet would use: one with ^ or $ that
+    compiles; an invalid regex only matches by equality, as in jet (the script warned: C2C503)."""
+    if "^" not in text and "$" not in text:
+        return "", ""
+    from .. import tag_filter
+
+    try:
+        return text, tag_filter.to_bash_ere(text)
+    except tag_filter.UnsupportedRegex:
+        return "", ""
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
+    return slug or "step"
+
+
+def is_leaf(step: Step) -> bool:
+    return isinstance(step, (RunStep, PushStep))

@@ -1,0 +1,29 @@
+"""YAML for pipeline files: keys in the order given, multi-line scripts as literal blocks."""
+
+from __future__ import annotations
+
+import yaml
+
+from .. import __version__
+from ..emit import MARKER, stamp
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(type(None), lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:null", ""))
+
+
+def dump(document: dict, what: str, source: str) -> str:
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100_000)
+    head = (f"# {MARKER} {__version__} from {source}: {what}.\n"
+            "# Do not edit: change the Codeship files and run `codeship2compose translate` again.\n")
+    return stamp(head + body)
