@@ -25,5 +25,6 @@ def dump(document: dict, what: str, source: str) -> str:
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100_000)
     head = (f"# {MARKER} {__version__} from {source}: {what}.\n"
-            "# Do not edit: change the Codeship files and run `codeship2compose translate` again.\n")
+            "# To regenerate it: `codeship2compose translate` (`--check` says whether it is stale). Edit it by\n"
+            "# hand once the Codeship files are gone: translate then keeps your edits unless --force.\n")
     return stamp(head + body)
