@@ -1681,12 +1681,29 @@ c2c_run_images() {
   local out=$C2C_STATE/images.json i entries='' shown=''
   for ((i = 0; i < ${#C2C_BUILT_IMAGES[@]}; i += 2)); do
     c2c_private_image "${C2C_BUILT_IMAGES[i + 1]}"
-    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")}"
+    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")"
     shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
+    c2c_cache_from "${C2C_BUILT_IMAGES[i]}" "${C2C_BUILT_IMAGES[i + 1]}"
+    entries+="}"
   done
   printf '{"services":{%s}}\n' "$entries" >"$out"
   C2C_RUN_FILES+=(-f "$out")
   [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
+}
+
+# C2C_CACHE_FROM="SERVICE…" (the CI jobs set it for `cached: true` services, whose last image they
+# keep in the platform's cache and load before the run): these builds store BuildKit's inline
+# cache metadata in the image, and use the plain name's image, when there is one, as their layer
+# cache (`cache_from`): neither BuildKit nor the classic builder reuses a loaded image otherwise.
+c2c_cache_from() {
+  local service=$1 image=$2
+  [[ " ${C2C_CACHE_FROM:-} " == *" $service "* ]] || return 0
+  entries+=",\"build\":{\"args\":{\"BUILDKIT_INLINE_CACHE\":\"1\"}"
+  if [[ $C2C_MODE == dry-run ]] || docker image inspect "$image" >/dev/null 2>&1; then
+    entries+=",\"cache_from\":[$(c2c_json "$image")]"
+    shown+=" (cache_from $image)"
+  fi
+  entries+="}"
 }
 
 # add_docker: like jet, the container gets the host's DOCKER_HOST, DOCKER_TLS_VERIFY and
