@@ -85,3 +85,101 @@ def test_dry_run_shows_the_cache_of_the_listed_services_only(tmp_path):
     assert f"cache_from c2c-e2e-{token}" in out, out
     plain = subprocess.run(argv, capture_output=True, text=True, env=script_env()).stdout
     assert "cache_from" not in plain, plain
+
+
+# --- the pipelines (no engine) -------------------------------------------------------------------
+SERVICES = {
+    "app": {"build": ".", "cached": True, "depends_on": ["db"]},
+    "db": {"build": {"context": ".", "dockerfile": "Dockerfile.db"}, "cached": True,
+           "default_cache_branch": "release/1.x"},
+    "web": {"build": "."},  # not cached
+    "tool": {"image": "busybox", "cached": True},  # nothing built: nothing to cache
+}
+STEPS = [
+    {"name": "test", "service": "app", "command": "true"},
+    {"type": "parallel", "name": "more", "steps": [
+        {"name": "web", "service": "web", "command": "true"},
+        {"name": "tool", "service": "tool", "command": "true"}]},
+]
+
+
+def _pipelines(tmp_path: Path, services=SERVICES, steps=STEPS) -> tuple[dict, dict, dict[str, str]]:
+    from e2e_support import write_codeship
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    project = write_codeship(tmp_path / "ci", services, steps,
+                             {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
+    result = translate(project, ci=("github", "gitlab"))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    texts = {p.name: text for p, text in result.outputs.items()}
+    return yaml.safe_load(texts["codeship.yml"]), yaml.safe_load(texts[".gitlab-ci.yml"]), texts
+
+
+def test_github_jobs_restore_load_and_save_the_images_of_cached_services(tmp_path):
+    gh, _, _ = _pipelines(tmp_path)
+    steps = gh["jobs"]["s01-test"]["steps"]
+    restores = [s for s in steps if s.get("uses") == "actions/cache/restore@v4"]
+    branch = "${{ github.head_ref || github.ref_name }}"
+    # app depends on db: the job may build both; one cache per image, keyed by branch and run
+    assert [r["with"] for r in restores] == [
+        {"path": "ci/.c2c-cache/c2c-docker-ci-db", "key": f"c2c-docker-ci-db-{branch}-${{{{ github.run_id }}}}",
+         "restore-keys": f"c2c-docker-ci-db-{branch}-\nc2c-docker-ci-db-release/1.x-\n"},
+        {"path": "ci/.c2c-cache/c2c-docker-ci-app", "key": f"c2c-docker-ci-app-{branch}-${{{{ github.run_id }}}}",
+         "restore-keys": f"c2c-docker-ci-app-{branch}-\n"
+                         "c2c-docker-ci-app-${{ github.event.repository.default_branch }}-\n"}]
+    names = [s.get("name") for s in steps]
+    run = steps[names.index("test")]
+    assert names.index("load the cached images") < names.index("test") < names.index("keep the built images for the next runs")
+    assert "docker load -q -i .c2c-cache/c2c-docker-ci-app/image.tar" in steps[names.index("load the cached images")]["run"]
+    assert run["env"] == {"C2C_CACHE_FROM": "db app"}
+    keep = steps[names.index("keep the built images for the next runs")]
+    assert keep["if"] == "${{ !cancelled() }}"  # also when the step failed: the image is fine
+    assert "docker save -o .c2c-cache/c2c-docker-ci-app/image.tar 'ci-app'" in keep["run"]
+    saves = [s for s in steps if s.get("uses") == "actions/cache/save@v4"]
+    assert [s["with"]["key"] for s in saves] == [r["with"]["key"] for r in restores]
+    assert saves[1]["if"] == ("${{ !cancelled() && steps.c2c-images.outputs.save_1 == 'true' && "
+                              "steps.c2c-cache-1.outputs.cache-hit != 'true' }}")
+    for job in ("s02-more-web", "s02-more-tool"):  # not cached / nothing built
+        assert not any("cache" in s.get("uses", "") or "env" in s for s in gh["jobs"][job]["steps"]), job
+
+
+def test_gitlab_jobs_keep_the_images_of_cached_services_in_the_cache(tmp_path):
+    _, gl, _ = _pipelines(tmp_path)
+    job = gl["s01-test"]
+    assert job["cache"] == [
+        {"key": "c2c-docker-ci-db-$CI_COMMIT_REF_SLUG", "fallback_keys": ["c2c-docker-ci-db-release-1-x"],
+         "paths": ["ci/.c2c-cache/c2c-docker-ci-db/"], "when": "always"},
+        {"key": "c2c-docker-ci-app-$CI_COMMIT_REF_SLUG", "fallback_keys": ["c2c-docker-ci-app-$CI_DEFAULT_BRANCH"],
+         "paths": ["ci/.c2c-cache/c2c-docker-ci-app/"], "when": "always"}]
+    assert job["variables"] == {"C2C_CACHE_FROM": "db app"}
+    script = job["script"]
+    run = next(i for i, line in enumerate(script) if line.startswith("./codeship-steps.sh"))
+    assert script[run].endswith('"$@" || c2c_status=$?')  # the images are kept also when the step failed
+    assert any("docker load" in line for line in script[:run])
+    assert any("docker save" in line for line in script[run:])
+    assert script[-1] == 'exit "${c2c_status:-0}"'
+    assert "cache" not in gl["s02-more-web"] and "cache" not in gl["s02-more-tool"]
+    assert gl["s02-more-web"]["script"][-1].endswith('"$@"')
+
+
+def test_gitlab_jobs_with_more_than_four_cached_images_share_one_cache(tmp_path):
+    services = {f"s{n}": {"build": ".", "cached": True} for n in range(5)}
+    services["s0"]["depends_on"] = ["s1", "s2", "s3", "s4"]
+    _, gl, _ = _pipelines(tmp_path, services, [{"name": "t", "service": "s0", "command": "true"}])
+    [entry] = gl["s01-t"]["cache"]  # GitLab allows 4 caches per job
+    assert entry["key"] == "c2c-docker-s01-t-$CI_COMMIT_REF_SLUG" and len(entry["paths"]) == 5
+
+
+def test_cache_steps_are_schema_valid_and_shellcheck_clean(tmp_path):
+    from conftest import need_tool
+    from test_ci_pipelines import _schema
+
+    need_tool("shellcheck", "--version")
+    gh, gl, _ = _pipelines(tmp_path)
+    assert not list(_schema("github-workflows.json").iter_errors(gh))
+    assert not list(_schema("gitlab-ci.json").iter_errors(gl))
+    scripts = [("bash", s["run"]) for s in gh["jobs"]["s01-test"]["steps"] if "run" in s]
+    scripts.append(("sh", "\n".join(gl["default"]["before_script"] + gl["s01-test"]["script"])))
+    for shell, text in scripts:
+        proc = subprocess.run(["shellcheck", "-s", shell, "-"], input=text, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{text}\n{proc.stdout}"

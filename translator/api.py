@@ -76,7 +76,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
             if ci:
                 from .ci.render import render_pipelines
 
-                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name)
+                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name, compose)
                 outputs.update(pipelines)
                 modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
@@ -87,7 +87,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         if ci and result.ok:
             from .ci.render import ci_report
 
-            ci_report(result.report, project, out, compose.host_dirs, ci)
+            ci_report(result.report, project, out, compose.host_dirs, ci, compose)
     return result
 
 

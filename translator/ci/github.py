@@ -7,6 +7,7 @@ while no job before it failed (`!failure()`): a skipped job does not stop the on
 from __future__ import annotations
 
 from ..script import sq
+from . import cache
 from .plan import CiPlan, Job
 from .yamlout import dump
 
@@ -17,6 +18,7 @@ APPROVAL_ENVIRONMENT = "codeship-approval"
 APPROVAL_VARIABLE = "CODESHIP_APPROVAL_READY"
 FILTERS_JOB = "filters"
 TAG = "${{ github.head_ref || github.ref_name }}"
+DEFAULT_BRANCH = "${{ github.event.repository.default_branch }}"
 
 
 def render(plan: CiPlan, source: str) -> str:
@@ -102,6 +104,7 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
         steps.append({"name": "unpack them", "shell": "bash",
                       "run": 'for f in .c2c-artifacts/*.tar; do if [[ -e $f ]]; then tar -xf "$f"; fi; done\n'
                              "rm -rf .c2c-artifacts\n"})
+    steps += _restore_caches(plan, job)
     lines = ["flags=()"]
     if job.push:  # push steps push on pushes, never for pull requests (secrets are not there for forks)
         lines.append("if [[ $GITHUB_EVENT_NAME != pull_request* ]]; then flags+=(--push); fi")
@@ -115,7 +118,10 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
     if plan.workdir != ".":
         run["working-directory"] = plan.workdir
     run["run"] = "\n".join(lines) + "\n"
+    if job.caches:
+        run["env"] = {cache.ENV: cache.services(job.caches)}
     steps.append(run)
+    steps += _save_caches(plan, job)
     if plan.host_dirs:
         archive = f"c2c-{job.id}.tar"
         dirs = " ".join(sq(d) for d in plan.host_dirs)
@@ -127,3 +133,49 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
                                "retention-days": 1}})
     out["steps"] = steps
     return out
+
+
+def _cache_path(plan: CiPlan, c) -> str:
+    folder = cache.folder(c)
+    return folder if plan.workdir == "." else f"{plan.workdir}/{folder}"
+
+
+def _key(c) -> str:
+    """One entry per run and image: a branch restores its newest one, else its fallback branch's
+    (default_cache_branch, else the repository's default branch: GitHub lets a branch read the
+    caches of its own and of the default branch)."""
+    return f"{c.name}-{TAG}-${{{{ github.run_id }}}}"
+
+
+def _restore_caches(plan: CiPlan, job: Job) -> list[dict]:
+    if not job.caches:
+        return []
+    steps: list[dict] = []
+    for n, c in enumerate(job.caches):
+        steps.append({"name": f"the last image of {c.service} (cached: true)", "id": f"c2c-cache-{n}",
+                      "uses": "actions/cache/restore@v4",
+                      "with": {"path": _cache_path(plan, c), "key": _key(c),
+                               "restore-keys": f"{c.name}-{TAG}-\n{c.name}-{c.fallback or DEFAULT_BRANCH}-\n"}})
+    load = {"name": "load the cached images", "shell": "bash"}
+    if plan.workdir != ".":
+        load["working-directory"] = plan.workdir
+    load["run"] = "\n".join(cache.load_lines(job.caches)) + "\n"
+    return steps + [load]
+
+
+def _save_caches(plan: CiPlan, job: Job) -> list[dict]:
+    """The images the run built, for the next runs: also when a step failed (the image is fine)."""
+    if not job.caches:
+        return []
+    save: dict = {"name": "keep the built images for the next runs", "id": "c2c-images",
+                  "if": "${{ !cancelled() }}", "shell": "bash"}
+    if plan.workdir != ".":
+        save["working-directory"] = plan.workdir
+    save["run"] = "\n".join(cache.save_lines(job.caches, output=True)) + "\n"
+    steps = [save]
+    for n, c in enumerate(job.caches):
+        steps.append({"name": f"cache the image of {c.service}", "uses": "actions/cache/save@v4",
+                      "if": f"${{{{ !cancelled() && steps.c2c-images.outputs.save_{n} == 'true' && "
+                            f"steps.c2c-cache-{n}.outputs.cache-hit != 'true' }}}}",
+                      "with": {"path": _cache_path(plan, c), "key": _key(c)}})
+    return steps

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 
 from ..script import sq
+from . import cache
 from .plan import CiPlan, Filter, Job
 from .yamlout import dump
 
 REF = "$CI_COMMIT_REF_NAME"
+MAX_CACHES = 4  # GitLab's limit per job
 
 
 def render(plan: CiPlan, source: str) -> str:
@@ -36,7 +38,10 @@ def _job(plan: CiPlan, job: Job) -> dict:
         out["rules"] = rules
     if job.manual:
         out["allow_failure"] = False  # later stages wait for the approval, as on Codeship
-    script = ["set --"]
+    if job.caches:
+        out["cache"] = _caches(plan, job)
+        out["variables"] = {cache.ENV: cache.services(job.caches)}
+    script = ["set --"] + cache.load_lines(job.caches)
     if job.push:  # push steps push only from branch and tag pipelines, never for merge requests
         script.append('if [ "$CI_PIPELINE_SOURCE" != merge_request_event ]; then set -- --push; fi')
     command = ("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"{REF}\" --ci-branch \"{REF}\" "
@@ -45,11 +50,41 @@ def _job(plan: CiPlan, job: Job) -> dict:
                '--ci-committer-username "${GITLAB_USER_LOGIN:-}"')
     if job.manual:
         command += " --manual"
-    script.append(command + ' "$@"')
+    if job.caches:  # the built images are kept also when a step failed (they are fine)
+        script.append(command + ' "$@" || c2c_status=$?')
+        script += cache.save_lines(job.caches, output=False)
+        script.append('exit "${c2c_status:-0}"')
+    else:
+        script.append(command + ' "$@"')
     out["script"] = script
     if plan.host_dirs:
         out["artifacts"] = {"paths": list(plan.host_dirs), "expire_in": "1 day"}
     return out
+
+
+def _caches(plan: CiPlan, job: Job) -> list[dict]:
+    """One cache per image, keyed by branch (slug: GitLab keys have no `/`), falling back to
+    default_cache_branch or the default branch; saved also when the job fails. Past GitLab's
+    limit of 4 caches per job, one cache holds them all."""
+    def path(c) -> str:
+        folder = cache.folder(c) + "/"
+        return folder if plan.workdir == "." else f"{plan.workdir}/{folder}"
+
+    def entry(name: str, fallback: str, paths: list[str]) -> dict:
+        return {"key": f"{name}-$CI_COMMIT_REF_SLUG", "fallback_keys": [f"{name}-{fallback}"],
+                "paths": paths, "when": "always"}
+
+    if len(job.caches) > MAX_CACHES:
+        fallbacks = {c.fallback for c in job.caches}
+        fallback = _slug(fallbacks.pop()) if len(fallbacks) == 1 and "" not in fallbacks else "$CI_DEFAULT_BRANCH"
+        return [entry(f"c2c-docker-{job.id}", fallback, [path(c) for c in job.caches])]
+    return [entry(c.name, _slug(c.fallback) if c.fallback else "$CI_DEFAULT_BRANCH", [path(c)])
+            for c in job.caches]
+
+
+def _slug(branch: str) -> str:
+    """CI_COMMIT_REF_SLUG of a branch name: lower case, a-z0-9 kept, the rest `-`, 63 at most."""
+    return re.sub(r"[^a-z0-9]", "-", branch.lower())[:63].strip("-")
 
 
 def _rules(job: Job) -> list[dict]:

@@ -12,10 +12,14 @@ import os
 import posixpath
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
 from ..records import Record
+
+if TYPE_CHECKING:
+    from ..compose import ComposeResult
 
 GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"
 GITLAB_PATH = Path(".gitlab-ci.yml")
@@ -31,6 +35,17 @@ class Filter(Record):
     ere: str = ""  # the same as a bash ERE (what the script itself matches with)
 
 
+class Cache(Record):
+    """A `cached: true` service whose image a job may build: the image the script leaves under its
+    plain name is kept in the platform's cache and loaded on the next run's runner, where the
+    script builds with it as the layer cache (C2C_CACHE_FROM)."""
+
+    service: str
+    image: str  # the plain name the script tags after each build
+    name: str  # the cache's name (key prefix and folder under .c2c-cache): c2c-docker-IMAGE
+    fallback: str = ""  # default_cache_branch: the branch whose cache a branch without one starts from
+
+
 class Job(Record):
     id: str  # a job id both platforms accept: s01-name
     name: str  # the step's name, for people
@@ -40,6 +55,7 @@ class Job(Record):
     filters: list[Filter] = []
     manual: bool = False
     push: bool = False  # the step has push steps: pass --push on pushes
+    caches: list[Cache] = []  # the cached services the job's steps may build
 
 
 class CiPlan(Record):
@@ -62,7 +78,8 @@ def pipeline_root(out_dir: Path) -> Path:
     return start
 
 
-def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], diags: Diagnostics) -> CiPlan:
+def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], diags: Diagnostics,
+            compose: ComposeResult | None = None) -> CiPlan:
     workdir = posixpath.normpath(Path(os.path.relpath(os.path.abspath(out_dir), root)).as_posix())
     counts: dict[str, int] = {}
     for step in walk(project.steps):
@@ -93,7 +110,8 @@ def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], d
                 id=job_id, name=child.name if child is step else f"{step.name} / {child.name}",
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
-                push=any(isinstance(s, PushStep) for s in walk([child]))))
+                push=any(isinstance(s, PushStep) for s in walk([child])),
+                caches=_caches(project, compose, child) if compose else []))
     if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
         stages.append("s01-steps")
         jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
@@ -103,6 +121,21 @@ def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], d
         if path != ".." and not path.startswith("../") and path != ".":
             carried.append(path)
     return CiPlan(jobs=jobs, stages=stages, workdir=workdir, host_dirs=sorted(set(carried)))
+
+
+def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]:
+    """The cached services whose images the script may build for the step: the services of its
+    steps (on_fail ones too), what they depend on, and the services their Dockerfiles start FROM."""
+    from ..script import _base_image_services, _closure
+
+    bases = _base_image_services(project, compose)
+    needed: dict[str, None] = {}
+    for s in walk([step]):
+        if isinstance(s, (RunStep, PushStep)) and s.service in project.services:
+            needed.update(dict.fromkeys(_closure(project, s.service, bases)))
+    return [Cache(service=name, image=compose.images[name], name="c2c-docker-" + _slug(compose.images[name]),
+                  fallback=project.services[name].default_cache_branch or "")
+            for name in needed if project.services[name].cached and name in compose.built]
 
 
 def _filters(step: Step) -> list[Filter]:

@@ -13,9 +13,10 @@ from .plan import GITHUB_PATH, GITLAB_PATH, pipeline_root, plan_ci
 
 
 def render_pipelines(project: Project, out_dir: Path, host_dirs: list[str], diags: Diagnostics,
-                     platforms: tuple[str, ...], services_name: str) -> dict[Path, str]:
+                     platforms: tuple[str, ...], services_name: str, compose=None) -> dict[Path, str]:
+    """compose (the ComposeResult) gives the images of `cached: true` services their cache."""
     root = pipeline_root(out_dir)
-    plan = plan_ci(project, out_dir, root, host_dirs, diags)
+    plan = plan_ci(project, out_dir, root, host_dirs, diags, compose)
     source = os.path.normpath(os.path.join(plan.workdir, services_name))
     outputs: dict[Path, str] = {}
     if "github" in platforms:
@@ -25,10 +26,11 @@ def render_pipelines(project: Project, out_dir: Path, host_dirs: list[str], diag
     return outputs
 
 
-def ci_report(report, project: Project, out_dir: Path, host_dirs: list[str], platforms: tuple[str, ...]) -> None:
+def ci_report(report, project: Project, out_dir: Path, host_dirs: list[str], platforms: tuple[str, ...],
+              compose=None) -> None:
     """Add the platform set-up and the flowchart to the migration report."""
     from .setup import flowchart, setup_tasks
 
-    plan = plan_ci(project, out_dir, pipeline_root(out_dir), host_dirs, Diagnostics())
+    plan = plan_ci(project, out_dir, pipeline_root(out_dir), host_dirs, Diagnostics(), compose)
     report.ci_setup = setup_tasks(project, plan, platforms)
     report.ci_flowchart = flowchart(plan)
