@@ -15,16 +15,20 @@ import pytest
 import yaml
 
 from e2e_support import docker, make_project, remove_images, run_script, script_argv, script_env
+from e2e_support import translate as translate_project
+from e2e_support import write_codeship
 from translator.api import translate
 
 SLOW = 4  # seconds the Dockerfile's RUN sleeps
 
 
-def cached_project(root: Path, image: str, token: str, *options: str) -> Path:
+def cached_project(root: Path, image: str, token: str, *options: str, translated: bool = True) -> Path:
     services = {"app": {"build": {"image": image, "context": "."}, "cached": True},
                 "plain": {"image": "busybox"}}
     steps = [{"name": "test", "service": "app", "command": ["cat", "/token"]}]
     dockerfile = f"FROM busybox\nRUN echo {token} > /token && sleep {SLOW}\nRUN echo {token} > /second\n"
+    if not translated:
+        return write_codeship(root, services, steps, {"Dockerfile": dockerfile})
     return make_project(root, services, steps, {"Dockerfile": dockerfile}, *options)
 
 
@@ -33,9 +37,8 @@ def forget_build(token: str, *images: str) -> None:
     gone (children before parents: a record in use by another cannot be pruned)."""
     remove_images(*images)
     for _ in range(5):
-        df = subprocess.run(["curl", "-s", "--unix-socket", "/var/run/docker.sock", "http://localhost/system/df"],
-                            capture_output=True, text=True, check=True).stdout
-        ids = [r["ID"] for r in json.loads(df).get("BuildCache") or [] if token in (r.get("Description") or "")]
+        records = json.loads(docker("system", "df", "-v", "--format", "{{json .BuildCache}}").stdout or "null")
+        ids = [r["ID"] for r in records or [] if token in (r.get("Description") or "")]
         if not ids:
             return
         for record in ids:
@@ -104,8 +107,6 @@ STEPS = [
 
 
 def _pipelines(tmp_path: Path, services=SERVICES, steps=STEPS) -> tuple[dict, dict, dict[str, str]]:
-    from e2e_support import write_codeship
-
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     project = write_codeship(tmp_path / "ci", services, steps,
                              {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
@@ -183,3 +184,76 @@ def test_cache_steps_are_schema_valid_and_shellcheck_clean(tmp_path):
     for shell, text in scripts:
         proc = subprocess.run(["shellcheck", "-s", shell, "-"], input=text, capture_output=True, text=True)
         assert proc.returncode == 0, f"{text}\n{proc.stdout}"
+
+
+# --- for real, on the platforms' local runners ---------------------------------------------------
+def _cached_repo(root: Path, token: str, platform: str) -> tuple[Path, str]:
+    """A git repository with the project in ci/: one cached service whose Dockerfile is slow."""
+    from test_ci_runs import _git
+
+    image = f"c2c-e2e-{token}"
+    repo = root / "repo"
+    cached_project(repo / "ci", image, token, translated=False)
+    (repo / ".gitignore").write_text(".gitlab-ci-local/\n.c2c-cache/\n")
+    _git(repo.parent, "init", "-q", "-b", "master", str(repo))
+    translate_project(repo / "ci", "--ci", platform)
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "c")
+    return repo, image
+
+
+@pytest.mark.docker
+def test_gitlab_second_pipeline_restores_the_cache_and_builds_from_it(tmp_path):
+    from test_ci_runs import _runner, run_pipeline
+
+    gcl = _runner("gitlab-ci-local")
+    token = f"c2c-cache-{uuid.uuid4().hex[:12]}"
+    repo, image = _cached_repo(tmp_path, token, "gitlab")
+    argv = [gcl, "--shell-isolation", "--no-color", "--variable", "C2C_COMPOSE=v2"]
+    try:
+        code, first = run_pipeline(argv, repo, {})
+        assert code == 0 and cache_hits(first, token) == 0
+        assert "exported cache" in first
+        forget_build(token, image)  # the next pipeline runs on a fresh runner
+        code, second = run_pipeline(argv, repo, {})
+        assert code == 0
+        assert f"imported cache 'c2c-docker-{image}-master'" in second
+        assert f"Loaded image: {image}:latest" in second
+        assert cache_hits(second, token) == 2  # both RUN lines from the loaded image, the slow one too
+    finally:
+        forget_build(token, image)
+
+
+@pytest.mark.docker
+def test_github_run_on_another_branch_restores_the_default_branch_cache(tmp_path):
+    """With Compose v1 (the classic builder): a first run on master keeps the image; a run on a
+    new branch finds no cache of its own and restores master's through restore-keys."""
+    from test_ci_runs import ACTIONS, _branch, _runner, run_pipeline
+
+    binary = _runner("act")
+    token = f"c2c-cache-{uuid.uuid4().hex[:12]}"
+    repo, image = _cached_repo(tmp_path, token, "github")
+    store = tmp_path / "cache-store"  # the repository's Actions cache, kept between the runs
+
+    def act(branch: str) -> tuple[int, str]:
+        event = tmp_path / "push.json"
+        event.write_text(json.dumps({"ref": f"refs/heads/{branch}", "repository": {"default_branch": "master"}}))
+        argv = [binary, "push", "-e", str(event), "-P", "ubuntu-latest=-self-hosted",
+                "--env", f"C2C_TEST_REPO={repo}", "--env", f"C2C_CACHE_STORE={store}", "--env", "C2C_COMPOSE=v1"]
+        for action in ("checkout", "cache"):
+            argv += ["--local-repository", f"actions/{action}@v4={ACTIONS / action}"]
+        return run_pipeline(argv, repo, {})
+
+    try:
+        code, first = act("master")
+        assert code == 0 and cache_hits(first, token) == 0
+        assert "Cache saved with key: c2c-docker-" in first
+        forget_build(token, image)  # the next run has a fresh runner
+        _branch(repo, "feature/x")
+        code, second = act("feature/x")
+        assert code == 0
+        assert f"Cache restored from key: c2c-docker-{image}-master-" in second
+        assert cache_hits(second, token) == 2  # both RUN lines from the loaded image, the slow one too
+        assert "Cache saved" not in second  # the image did not change: nothing new to keep
+    finally:
+        forget_build(token, image)
