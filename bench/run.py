@@ -9,8 +9,10 @@ Exit status: 0 unless a measured command failed (the targets are reported, not a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -18,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -240,6 +243,8 @@ class Cmd:
     cwd: Path
     reps: int
     floor: str | None = None  # key of the floor command
+    before: Callable[[], None] | None = None  # set-up before each run, not timed
+    after: Callable[[], None] | None = None  # clean-up once all runs are done
     times: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
@@ -310,6 +315,8 @@ def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
     """One warm-up run per command, then rounds of every command once, in a shuffled order."""
     def one(cmd: Cmd, record: bool) -> None:
         err = logdir / (cmd.key.replace("/", "__") + ".err")
+        if cmd.before:
+            cmd.before()
         code, elapsed, rss, cpu = spawner.run(cmd, err)
         if code != 0:
             text = err.read_text(encoding="utf-8", errors="replace")
@@ -338,10 +345,11 @@ def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
 SIZES = {"steps-1000": (1000, 0), "steps-10000": (10000, 0), "services-100": (0, 100),
          "services-1000": (0, 1000), "steps-10000+services-1000": (10000, 1000)}
 INPUT_CASES = ["example", *SIZES]
-ALL_CASES = [*INPUT_CASES, "help", "script-list", "script-dry-run", "engine-step", "engine-parallel"]
+ALL_CASES = [*INPUT_CASES, "help", "script-list", "script-dry-run", "engine-step", "engine-parallel", "engine-cached"]
 HUGE = {"steps-10000", "steps-10000+services-1000"}  # fewer runs
 COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
 PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps
+CACHED_SLEEP = 5  # seconds the Dockerfile of the cached case's service sleeps in a RUN
 
 
 def prepare_input(case: str, root: Path, example: Path) -> tuple[Path, list[Path]]:
@@ -381,6 +389,13 @@ def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env
         print("engine cases: no Docker engine answers (scripts/docker-engine.sh start); not measured",
               file=sys.stderr)
         return []
+    cmds = []
+    if "engine-cached" in cases:
+        for v, compose in COMPOSE.items():
+            if answers(*compose.split(), "version"):
+                cmds += cached_commands(v, root, reps, cli, env)
+    if not {"engine-step", "engine-parallel"} & set(cases):
+        return cmds
     project = root / "inputs" / "engine"
     write_project(project, {"app": {"image": "busybox"}}, [
         {"name": "trivial", "service": "app", "command": "true"},
@@ -390,7 +405,6 @@ def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env
     ])
     translate_once(cli, project, env)
     script = str(project / "codeship-steps.sh")
-    cmds = []
     for v, compose in COMPOSE.items():
         if not answers(*compose.split(), "version"):
             print(f"engine cases: {compose} is not installed; not measured", file=sys.stderr)
@@ -408,6 +422,62 @@ def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env
             cmds.append(Cmd(f"engine/parallel-{v}", f"engine {v}: script, 4 parallel {PARALLEL_SLEEP} s steps",
                             [script, "--compose", v, "--step", "four"], project, reps, f"engine/one-{v}"))
     return cmds
+
+
+def cached_commands(v: str, root: Path, reps: int, cli: list[str], env: dict) -> list[Cmd]:
+    """A `cached: true` service whose Dockerfile sleeps CACHED_SLEEP s in a RUN, built by the
+    GitLab job that `translate --ci gitlab` writes (load the cached image, the script with
+    C2C_CACHE_FROM, save it), on a fresh runner each time: the image and the BuildKit cache records
+    of this Dockerfile are removed before every run (not timed). First run: an empty cache
+    folder; second run: the folder as a first run left it (the platform's cache, simulated by a
+    directory copied in before the run, not timed)."""
+    token = f"c2cbench-cached-{v}-{os.getpid()}-{random.randrange(1 << 30):x}"
+    project = root / "inputs" / f"cached-{v}"
+    write_project(project, {"app": {"build": {"image": token, "context": "."}, "cached": True}},
+                  [{"name": "test", "service": "app", "command": "cat /token"}])
+    (project / "Dockerfile").write_text(f"FROM busybox\nRUN sleep {CACHED_SLEEP} && echo {token} > /token\n"
+                                        f"RUN echo {token} > /second\n")
+    done = subprocess.run([*cli, "translate", ".", "--ci", "gitlab"], cwd=project, env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"translating {project} failed:\n{done.stderr}")
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    job = pipeline["s01-test"]
+    lines = [f"export {k}={shlex.quote(str(x))}" for k, x in job.get("variables", {}).items()]
+    (project / "job.sh").write_text("set -eo pipefail\n" + "\n".join(
+        [f"export C2C_COMPOSE={v}", *lines, *pipeline["default"]["before_script"], *job["script"]]) + "\n")
+    workspace, store = project / ".c2c-cache", root / f"cache-store-{v}"
+
+    def fresh_runner(restore: bool) -> None:
+        forget_build(token)
+        shutil.rmtree(workspace, ignore_errors=True)
+        if restore:
+            shutil.copytree(store, workspace, symlinks=True)
+
+    fresh_runner(False)  # a first run fills the platform's cache the second runs restore
+    first = subprocess.run(["bash", "job.sh"], cwd=project, env=env, capture_output=True, text=True)
+    if first.returncode != 0:
+        sys.exit(f"the cached case's job failed:\n{first.stdout}{first.stderr}")
+    shutil.copytree(workspace, store, symlinks=True)
+    argv = ["bash", "job.sh"]
+    return [Cmd(f"cached/first-{v}", f"engine {v}: CI job, cached service, empty cache", argv, project, reps,
+                before=lambda: fresh_runner(False), after=lambda: forget_build(token)),
+            Cmd(f"cached/second-{v}", f"engine {v}: CI job, cached service, cache restored", argv, project, reps,
+                f"cached/first-{v}", before=lambda: fresh_runner(True), after=lambda: forget_build(token))]
+
+
+def forget_build(token: str) -> None:
+    """A fresh runner for the cached case: its image, and the BuildKit cache records of its
+    Dockerfile's RUN lines (they hold token), removed; nothing else of the engine."""
+    subprocess.run(["docker", "rmi", "-f", token], capture_output=True)
+    for _ in range(5):
+        out = subprocess.run(["docker", "system", "df", "-v", "--format", "{{json .BuildCache}}"],
+                             capture_output=True, text=True).stdout
+        ids = [r["ID"] for r in json.loads(out or "null") or [] if token in (r.get("Description") or "")]
+        if not ids:
+            return
+        for record in ids:
+            subprocess.run(["docker", "builder", "prune", "-af", "--filter", f"id={record}"], capture_output=True)
 
 
 def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict,
@@ -519,6 +589,12 @@ def targets(cmds: list[Cmd]) -> None:
     for v in COMPOSE:
         ratio(f"engine/step-{v}", f"engine/bare-{v}", 1.1, f"Compose {v}: one step over the bare run --rm + down")
         ratio(f"engine/parallel-{v}", f"engine/one-{v}", 1.3, f"Compose {v}: 4 parallel steps over one")
+        what = f"Compose {v}: a CI job's second run, cache restored, saves >= 80% of the {CACHED_SLEEP} s RUN"
+        if pair := measured(what, f"cached/second-{v}", f"cached/first-{v}"):
+            second, first = pair
+            saved = first.median - second.median
+            print(f"  {'PASS' if saved >= 0.8 * CACHED_SLEEP else 'FAIL'}  {what}: {saved:.1f} s saved "
+                  f"[{fmt_t(second.median)} vs {fmt_t(first.median)}]")
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,6 +630,9 @@ def main() -> int:
             measure(cmds, spawner, root / "logs")
         finally:
             spawner.close()
+            for cmd in cmds:
+                if cmd.after:
+                    cmd.after()
         print(f"python {sys.version.split()[0]}, PyYAML {yaml.__version__} (libyaml: "
               f"{'yes' if getattr(yaml, '__with_libyaml__', False) else 'no'}); {os.cpu_count()} CPUs, load "
               f"average {os.getloadavg()[0]:.2f} at the end; medians of whole processes (fork+exec to exit)\n")
