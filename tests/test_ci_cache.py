@@ -257,3 +257,16 @@ def test_github_run_on_another_branch_restores_the_default_branch_cache(tmp_path
         assert "Cache saved" not in second  # the image did not change: nothing new to keep
     finally:
         forget_build(token, image)
+
+
+def test_migration_report_says_where_the_cached_images_are_kept(tmp_path):
+    from helpers import run_cli
+
+    from e2e_support import write_codeship
+
+    write_codeship(tmp_path, SERVICES, STEPS, {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
+    result = run_cli("translate", ".", "--ci", "github", "--ci", "gitlab", "--report", "report.md", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    report = (tmp_path / "report.md").read_text()
+    assert "`cached: true` (db, app): each job keeps the image it built in the platform's cache" in report
+    assert "'Use separate caches for protected branches'" in report

@@ -100,7 +100,7 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
     cached = [s.name for s in project.services.values() if s.cached]
     if cached:
         tasks.append(f"`cached: true` ({', '.join(cached)}) has no local equivalent: Docker's local layer cache "
-                     "applies; configure your new CI's image cache if you need one.")
+                     "applies; `translate --ci github|gitlab` writes jobs that keep their images in the CI platform's cache.")
     manual = [s for s in walk(project.steps) if isinstance(s, GroupStep) and s.kind == "manual"]
     for group in manual:
         tasks.append(f"Manual approval group '{group.name}' ({group.loc}) runs only with `--manual`: put the "
