@@ -71,8 +71,9 @@ SERVICE_RULES: dict[str, KeyRule] = _table(
             "`DOCKER_HOST` names, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH` with its directory mounted)",
             "the container drives the host's Docker engine"),
     KeyRule("cached", HOSTED_ONLY, "nothing: the hosted image cache has no local equivalent",
-            "Docker's local layer cache applies"),
-    KeyRule("default_cache_branch", HOSTED_ONLY, "nothing (belongs to `cached`)"),
+            "Docker's local layer cache applies; the `--ci` jobs keep the image in the CI platform's cache"),
+    KeyRule("default_cache_branch", HOSTED_ONLY, "nothing (belongs to `cached`)",
+            "the `--ci` jobs' cache falls back to this branch's"),
     KeyRule("encrypted_dockercfg_path", CAVEAT, "registry credentials for pulling the service's image (or "
             "building on a private base), decrypted into a private Docker config directory",
             "needs the AES key at run time; an image already here is not pulled"),
