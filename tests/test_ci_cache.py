@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from e2e_support import docker, make_project, remove_images, run_script, script_argv, script_env
+from e2e_support import (
+    docker,
+    make_project,
+    remove_images,
+    run_script,
+    script_argv,
+    script_env,
+    write_codeship,
+)
 from e2e_support import translate as translate_project
-from e2e_support import write_codeship
+
 from translator.api import translate
 
 SLOW = 4  # seconds the Dockerfile's RUN sleeps
@@ -260,9 +267,8 @@ def test_github_run_on_another_branch_restores_the_default_branch_cache(tmp_path
 
 
 def test_migration_report_says_where_the_cached_images_are_kept(tmp_path):
-    from helpers import run_cli
-
     from e2e_support import write_codeship
+    from helpers import run_cli
 
     write_codeship(tmp_path, SERVICES, STEPS, {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
     result = run_cli("translate", ".", "--ci", "github", "--ci", "gitlab", "--report", "report.md", cwd=tmp_path)
@@ -270,3 +276,12 @@ def test_migration_report_says_where_the_cached_images_are_kept(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "`cached: true` (db, app): each job keeps the image it built in the platform's cache" in report
     assert "'Use separate caches for protected branches'" in report
+
+
+def test_two_images_never_share_a_cache():
+    from translator.ci.plan import cache_name
+
+    assert cache_name("ci-app") == "c2c-docker-ci-app"
+    names = {cache_name(image) for image in ("org/app", "org-app", "org/app:2", "Org/App", "x" * 100, "x" * 101)}
+    assert len(names) == 6
+    assert all(len(n) < 90 for n in names)

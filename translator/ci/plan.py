@@ -8,6 +8,7 @@ semantics; the job-level filters only keep runners from starting for steps that 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import re
@@ -133,9 +134,18 @@ def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]
     for s in walk([step]):
         if isinstance(s, (RunStep, PushStep)) and s.service in project.services:
             needed.update(dict.fromkeys(_closure(project, s.service, bases)))
-    return [Cache(service=name, image=compose.images[name], name="c2c-docker-" + _slug(compose.images[name]),
+    return [Cache(service=name, image=compose.images[name], name=cache_name(compose.images[name]),
                   fallback=project.services[name].default_cache_branch or "")
             for name in needed if project.services[name].cached and name in compose.built]
+
+
+def cache_name(image: str) -> str:
+    """c2c-docker-IMAGE, IMAGE as it is when it only has a-z, 0-9 and `-`; otherwise slugged and
+    with a hash of it, so that two images never share a cache (`org/app` and `org-app`)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", image.lower()).strip("-")
+    if slug != image or len(slug) > 60:
+        slug = slug[:60].strip("-") + "-" + hashlib.sha256(image.encode()).hexdigest()[:8]
+    return "c2c-docker-" + slug
 
 
 def _filters(step: Step) -> list[Filter]:
