@@ -3,7 +3,6 @@ never print, exit or write (the CLI does)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .compose import to_compose
@@ -11,6 +10,7 @@ from .diagnostics import Diagnostic, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
 from .model import Project
+from .paths import Rebaser
 from .project import load_project
 from .records import Record
 from .script import plan_script
@@ -35,9 +35,9 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
     """Everything `translate` verifies, without rendering: what `jet validate` does, and more."""
     project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
     if project is not None and not diags.has_errors:
-        out_dir = project.services_file.parent
-        compose = to_compose(project, out_dir, diags, volumes_from_scope)
-        plan_script(project, compose, diags, volumes_from_scope)
+        rebase = Rebaser.for_project(project, project.services_file.parent)
+        compose = to_compose(project, rebase, diags, volumes_from_scope)
+        plan_script(project, compose, rebase, diags, volumes_from_scope)
         plan_local(project, diags)
     return Result(diags.sorted(), project)
 
@@ -51,14 +51,15 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     if project is None:
         return Result(diags.sorted(), project)
     out = Path(out_dir) if out_dir is not None else project.services_file.parent
-    services_name = _relative(project.services_file, out)
-    steps_name = _relative(project.steps_file, out) if project.steps_file else "(no steps file)"
+    rebase = Rebaser.for_project(project, out)
+    services_name = rebase.locate(project.services_file)
+    steps_name = rebase.locate(project.steps_file) if project.steps_file else "(no steps file)"
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
     local = stale = None
     if not diags.has_errors:
-        compose = to_compose(project, out, diags, volumes_from_scope)
-        plan = plan_script(project, compose, diags, volumes_from_scope)
+        compose = to_compose(project, rebase, diags, volumes_from_scope)
+        plan = plan_script(project, compose, rebase, diags, volumes_from_scope)
         local = plan_local(project, diags)
         if not diags.has_errors:
             compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
@@ -76,7 +77,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
             if ci:
                 from .ci.render import render_pipelines
 
-                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name)
+                pipelines = render_pipelines(project, rebase, compose.host_dirs, diags, ci)
                 outputs.update(pipelines)
                 modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
@@ -87,12 +88,6 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         if ci and result.ok:
             from .ci.render import ci_report
 
-            ci_report(result.report, project, out, compose.host_dirs, ci)
+            ci_report(result.report, project, rebase, compose.host_dirs, ci)
     return result
 
-
-def _relative(path: Path, start: Path) -> str:
-    try:
-        return os.path.relpath(os.path.abspath(path), os.path.abspath(start))
-    except ValueError:  # pragma: no cover - another drive on Windows
-        return str(path)

@@ -104,6 +104,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     from . import reporters
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
+    from .paths import for_command
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
@@ -141,19 +142,20 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(reporters.translated(len(project.services), _count_steps(project), _shell_path(script)), err=True)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), for_command(script)), err=True)
     _local_summary(result, script.parent)
 
 
 def _local_summary(result, out_dir: Path) -> None:
     """What `docker compose up` starts, and where to reach it."""
     from .localdev import compose_command, other_compose_files, summary
+    from .paths import for_command
 
     local = result.local
     if local is None:
         return
     compose = compose_command(bool(local.document), other_compose_files(out_dir))
-    here = _shell_path(out_dir)
+    here = for_command(out_dir)
     where = "" if here in ("./", "./.") else f" in {_shell_word(here.removeprefix('./'))}"
     for line in summary(local, compose, where):
         click.echo(line, err=True)
@@ -336,14 +338,6 @@ def _shell_word(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-def _shell_path(path: Path) -> str:
-    try:
-        rel = path.resolve().relative_to(Path.cwd().resolve())
-        return f"./{rel}"
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ from . import gotemplate
 from .compose import ComposeResult, read_env_keys
 from .diagnostics import Diagnostics, Loc
 from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
+from .paths import Rebaser
 from .records import Record
 
 
@@ -53,9 +54,8 @@ class ScriptPlan(Record):
     add_docker: list[str] = []  # services with add_docker: they follow the host's Docker settings
 
 
-def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
+def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags: Diagnostics,
                 volumes_from_scope: str = "step") -> ScriptPlan:
-    rebase = compose.rebase
     builder = _Builder(diags, rebase)
     for step in project.steps:
         builder.node(step)
@@ -91,7 +91,7 @@ def _has_env_precedence(svc) -> bool:
     return bool(svc.env_file and svc.environment)
 
 
-def _env_precedence(svc, project: Project, rebase) -> tuple[list[str], str, list[str]]:
+def _env_precedence(svc, project: Project, rebase: Rebaser) -> tuple[list[str], str, list[str]]:
     """What the script needs to let env_file win over environment with the files as they are
     when a step runs (Codeship's order; Compose's is the reverse): the env files, the environment
     keys compose.yaml holds, and the ones it left out because an env file set them at translate
@@ -110,7 +110,7 @@ def _has_encrypted_env(svc) -> bool:
     return bool(svc.encrypted_env_file or svc.encrypted_environment)
 
 
-def _secret_sources(files: list[str], inline: list[str], rebase) -> list[str]:
+def _secret_sources(files: list[str], inline: list[str], rebase: Rebaser) -> list[str]:
     out: list[str] = []
     for path in files:
         out += ["file", rebase.path(path)]
@@ -174,7 +174,7 @@ class _Builder:
     """Writes the pipeline: `step`, `push`, `group … end` lines, `on_fail` before the steps that
     run when the step above fails (see the script's --help for the syntax)."""
 
-    def __init__(self, diags: Diagnostics, rebase):
+    def __init__(self, diags: Diagnostics, rebase: Rebaser):
         self.diags = diags
         self.rebase = rebase
         self.lines: list[str] = []

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
+from ..paths import Rebaser, relative
 from ..records import Record
 
 GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"
@@ -62,8 +63,9 @@ def pipeline_root(out_dir: Path) -> Path:
     return start
 
 
-def plan_ci(project: Project, out_dir: Path, root: Path, host_dirs: list[str], diags: Diagnostics) -> CiPlan:
-    workdir = posixpath.normpath(Path(os.path.relpath(os.path.abspath(out_dir), root)).as_posix())
+def plan_ci(project: Project, rebase: Rebaser, root: Path, host_dirs: list[str], diags: Diagnostics) -> CiPlan:
+    """`host_dirs`: as the outputs write them (see Rebaser.path), relative to the output folder."""
+    workdir = posixpath.normpath(Path(relative(rebase.out, root)).as_posix())
     counts: dict[str, int] = {}
     for step in walk(project.steps):
         counts[step.name] = counts.get(step.name, 0) + 1

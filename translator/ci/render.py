@@ -3,20 +3,20 @@ outputs (the platforms read them only there), else next to the outputs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..diagnostics import Diagnostics
 from ..model import Project
+from ..paths import Rebaser, relative
 from . import github, gitlab
 from .plan import GITHUB_PATH, GITLAB_PATH, pipeline_root, plan_ci
 
 
-def render_pipelines(project: Project, out_dir: Path, host_dirs: list[str], diags: Diagnostics,
-                     platforms: tuple[str, ...], services_name: str) -> dict[Path, str]:
-    root = pipeline_root(out_dir)
-    plan = plan_ci(project, out_dir, root, host_dirs, diags)
-    source = os.path.normpath(os.path.join(plan.workdir, services_name))
+def render_pipelines(project: Project, rebase: Rebaser, host_dirs: list[str], diags: Diagnostics,
+                     platforms: tuple[str, ...]) -> dict[Path, str]:
+    root = pipeline_root(rebase.out)
+    plan = plan_ci(project, rebase, root, host_dirs, diags)
+    source = relative(project.services_file, root)
     outputs: dict[Path, str] = {}
     if "github" in platforms:
         outputs[root / GITHUB_PATH] = github.render(plan, source)
@@ -25,10 +25,10 @@ def render_pipelines(project: Project, out_dir: Path, host_dirs: list[str], diag
     return outputs
 
 
-def ci_report(report, project: Project, out_dir: Path, host_dirs: list[str], platforms: tuple[str, ...]) -> None:
+def ci_report(report, project: Project, rebase: Rebaser, host_dirs: list[str], platforms: tuple[str, ...]) -> None:
     """Add the platform set-up and the flowchart to the migration report."""
     from .setup import flowchart, setup_tasks
 
-    plan = plan_ci(project, out_dir, pipeline_root(out_dir), host_dirs, Diagnostics())
+    plan = plan_ci(project, rebase, pipeline_root(rebase.out), host_dirs, Diagnostics())
     report.ci_setup = setup_tasks(project, plan, platforms)
     report.ci_flowchart = flowchart(plan)
