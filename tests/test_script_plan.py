@@ -41,7 +41,7 @@ def test_transitive_dependencies_are_started_through_the_direct_ones(tmp_path):
 def test_quoting_round_trips_through_bash():
     import subprocess
 
-    from translator.script import sq
+    from translator.shell import sq
 
     values = ["plain", "it's", "a\nb", "tab\there", "x\x01y'\\z", "é\r", "$(touch x) `y` ${z}", "\x7f", ""]
     script = "; ".join(f"printf '%s\\0' {sq(v)}" for v in values)

@@ -150,13 +150,14 @@ def _local_summary(result, out_dir: Path) -> None:
     """What `docker compose up` starts, and where to reach it."""
     from .localdev import compose_command, other_compose_files, summary
     from .paths import for_command
+    from .shell import word
 
     local = result.local
     if local is None:
         return
     compose = compose_command(bool(local.document), other_compose_files(out_dir))
     here = for_command(out_dir)
-    where = "" if here in ("./", "./.") else f" in {_shell_word(here.removeprefix('./'))}"
+    where = "" if here in ("./", "./.") else f" in {word(here.removeprefix('./'))}"
     for line in summary(local, compose, where):
         click.echo(line, err=True)
 
@@ -332,12 +333,6 @@ def _count_steps(project) -> int:
     from .model import GroupStep, walk
 
     return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
-
-
-def _shell_word(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UserError
-from .script import ScriptPlan, sq
+from .script import ScriptPlan
+from .shell import sq
 
 COMPOSE_NAME = "compose.yaml"
 SCRIPT_NAME = "codeship-steps.sh"

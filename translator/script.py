@@ -10,20 +10,7 @@ from .diagnostics import Diagnostics, Loc
 from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
 from .paths import Rebaser
 from .records import Record
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def sq(value: str) -> str:
-    """Quote a value for bash so that nothing inside is expanded: '…', or $'…' when it holds
-    control characters, which keeps the script printable."""
-    value = str(value)
-    if not _CONTROL.search(value):
-        return "'" + value.replace("'", "'\\''") + "'"
-    return "$'" + "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if _CONTROL.match(c) else c)
-                          for c in value) + "'"
+from .shell import word
 
 
 class ServiceInfo(Record):
@@ -248,12 +235,3 @@ class _Builder:
         except gotemplate.TemplateError as exc:
             self.diags.error("C2C502", f"push step '{step.name}': image_tag: {exc}", step.loc)
 
-
-_PLAIN = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
-
-
-def word(value: str) -> str:
-    """A value for the pipeline: bare when bash reads it as it is (nothing in it can expand or
-    split), else single-quoted (see sq)."""
-    value = str(value)
-    return value if _PLAIN.fullmatch(value) else sq(value)
