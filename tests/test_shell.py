@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from translator.shell import sq, word
+from translator.shell import array, sq, word
 
 VALUES = ["plain", "it's", "a\nb", "tab\there", "x\x01y'\\z", "é\r", "$(touch x) `y` ${z}", "\x7f", "",
           "-n", "a b", "*", "~user", "x=1", "#c"]
@@ -38,3 +38,9 @@ def test_the_folder_the_cli_names_is_quoted_like_the_script_quotes(tmp_path):
     result = run_cli("translate", str(project), "-o", str(tmp_path / "it's out"), cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert "`docker compose up` in 'it'\\''s out' starts app" in result.stderr
+
+
+def test_array_quotes_every_element():
+    script = f"a=({array(VALUES)}); printf '%s\\0' \"${{a[@]}}\""
+    out = subprocess.run(["bash", "-c", script], capture_output=True, check=True).stdout
+    assert out.split(b"\0")[:-1] == [v.encode() for v in VALUES]

@@ -4,6 +4,7 @@ lines, and the commands it prints for the user to paste."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -25,3 +26,8 @@ def word(value: str) -> str:
     single-quoted (see sq): the pipeline's lines stay readable."""
     value = str(value)
     return value if _PLAIN.fullmatch(value) else sq(value)
+
+
+def array(values: Iterable[str]) -> str:
+    """What goes between a bash array's parentheses: every value quoted (see sq)."""
+    return " ".join(sq(v) for v in values)
