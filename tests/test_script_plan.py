@@ -52,13 +52,14 @@ def test_quoting_round_trips_through_bash():
 def _plan(root):
     """The script's plan, as the template receives it."""
     from translator.compose import to_compose
+    from translator.model import Options
     from translator.paths import Rebaser
     from translator.project import load_project
     from translator.script import plan_script
 
     project, diags = load_project(root)
-    rebase = Rebaser.for_project(project, root)
-    return plan_script(project, to_compose(project, rebase, diags), rebase, diags)
+    rebase, options = Rebaser.for_project(project, root), Options()
+    return plan_script(project, to_compose(project, rebase, diags, options), rebase, diags, options)
 
 
 def test_the_plan_holds_lists_and_pairs_and_the_template_writes_them_as_bash(tmp_path):

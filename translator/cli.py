@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .model import VolumesFromScope
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
 
@@ -29,6 +33,7 @@ _services_opt = click.option("--services", "services", type=click.Path(dir_okay=
                                   "docker-compose.yml, in DIRECTORY).")
 _steps_opt = click.option("--steps", "steps", type=click.Path(dir_okay=False, path_type=Path),
                           help="The steps file (default: codeship-steps.yml, else codeship-steps.json).")
+# The choices are model.VOLUMES_FROM_SCOPES (a test keeps them equal): --help does not import the core.
 _scope_opt = click.option("--volumes-from-scope", type=click.Choice(["step", "build"]), default="step",
                           show_default=True,
                           help="How long container-only volumes shared with volumes_from live: one step "
@@ -92,7 +97,7 @@ def main() -> None:
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
               report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
-              steps: Path | None, volumes_from_scope: str) -> None:
+              steps: Path | None, volumes_from_scope: VolumesFromScope) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Also compose.override.yaml when there is something only `docker compose up` uses (published
@@ -185,7 +190,7 @@ def _check_outputs(result, failed: bool, strict: bool) -> None:
 @_steps_opt
 @_scope_opt
 def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps: Path | None,
-          volumes_from_scope: str) -> None:
+          volumes_from_scope: VolumesFromScope) -> None:
     """Validate the Codeship files in DIRECTORY, like `jet validate`, printing every diagnostic.
 
     Writes nothing.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import gotemplate
 from .diagnostics import Diagnostics
-from .model import GroupStep, Project, Service, Volume, walk
+from .model import GroupStep, Options, Project, Service, Volume, walk
 from .paths import Rebaser
 from .records import Record
 
@@ -39,8 +39,7 @@ def slug(text: str) -> str:
     return s or "x"
 
 
-def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics,
-               volumes_from_scope: str = "step") -> ComposeResult:
+def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: Options) -> ComposeResult:
     project_slug = slug(project.base_dir.name)
     images: dict[str, str] = {}
     built: list[str] = []
@@ -64,7 +63,7 @@ def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics,
         # containers: Codeship had no volume outliving a step other than host paths.
         volumes: dict[str, dict] = {key: {} for key in user_named}
         for key in sorted(set(named.values())):
-            if volumes_from_scope == "build":
+            if options.volumes_from_scope == "build":
                 # Outlives each step's project: the script creates it once and removes it at exit.
                 volumes[key] = {"name": "${C2C_RUN_ID:-c2c}_" + key, "external": True}
             else:

@@ -9,7 +9,7 @@ from pathlib import Path
 from .checks import check_project
 from .diagnostics import Diagnostics, InputError, Loc
 from .discovery import SERVICES_NAMES, STEPS_NAMES, find_file
-from .model import Project
+from .model import Options, Project
 from .paths import for_messages
 from .parse_services import parse_services
 from .parse_steps import parse_steps
@@ -61,7 +61,7 @@ def _reject_dockerfile(text: str, display: str) -> None:
 
 
 def load_project(directory: Path, services: Path | None = None, steps: Path | None = None,
-                 volumes_from_scope: str = "step") -> tuple[Project | None, Diagnostics]:
+                 options: Options | None = None) -> tuple[Project | None, Diagnostics]:
     diags = Diagnostics()
     directory = Path(directory)
     services_path = services or find_file(directory, SERVICES_NAMES)
@@ -92,6 +92,6 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
     project = Project(base_dir=Path(os.path.abspath(services_path.parent)), services_file=services_path,
                       steps_file=steps_path, services=svc_map or {}, steps=step_list)
     if svc_map is not None:
-        check_project(project, diags, volumes_from_scope)
+        check_project(project, diags, options or Options())
     return project, diags
 

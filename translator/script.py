@@ -7,7 +7,7 @@ import re
 from . import gotemplate
 from .compose import ComposeResult, read_env_keys
 from .diagnostics import Diagnostics, Loc
-from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
+from .model import Credentials, GroupStep, Options, Project, PushStep, RunStep, Step, credentials_of, walk
 from .paths import Rebaser
 from .records import Record
 from .shell import word
@@ -44,7 +44,7 @@ class ScriptPlan(Record):
 
 
 def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags: Diagnostics,
-                volumes_from_scope: str = "step") -> ScriptPlan:
+                options: Options) -> ScriptPlan:
     builder = _Builder(diags, rebase)
     for step in project.steps:
         builder.node(step)
@@ -70,7 +70,7 @@ def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags
             dockercfg_service="" if svc.encrypted_dockercfg_path else svc.dockercfg_service or "",
             env_services=[s for s in closure if _has_env_precedence(project.services[s])],
             env_files=env_files, env_kept=env_kept, env_dropped=env_dropped))
-    build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
+    build_volumes = compose.shared_volumes if options.volumes_from_scope == "build" else []
     built_images = [(name, compose.images[name]) for name in compose.built]
     return ScriptPlan(builder.lines, services, compose.host_dirs, build_volumes,
                       rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".", built_images,
