@@ -3,14 +3,14 @@ never print, exit or write (the CLI does)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .compose import to_compose
 from .diagnostics import Diagnostic, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
-from .model import Project
+from .model import VOLUMES_FROM_SCOPES, Options, Project, VolumesFromScope
+from .paths import Rebaser
 from .project import load_project
 from .records import Record
 from .script import plan_script
@@ -31,34 +31,37 @@ class Result(Record):
 
 
 def check(directory: Path, services: Path | None = None, steps: Path | None = None,
-          volumes_from_scope: str = "step") -> Result:
+          volumes_from_scope: VolumesFromScope = "step") -> Result:
     """Everything `translate` verifies, without rendering: what `jet validate` does, and more."""
-    project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
+    options = _options(volumes_from_scope)
+    project, diags = load_project(Path(directory), services, steps, options)
     if project is not None and not diags.has_errors:
-        out_dir = project.services_file.parent
-        compose = to_compose(project, out_dir, diags, volumes_from_scope)
-        plan_script(project, compose, diags, volumes_from_scope)
+        rebase = Rebaser.for_project(project, project.services_file.parent)
+        compose = to_compose(project, rebase, diags, options)
+        plan_script(project, compose, rebase, diags, options)
         plan_local(project, diags)
     return Result(diags.sorted(), project)
 
 
 def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
-              steps: Path | None = None, volumes_from_scope: str = "step", report: bool = False,
+              steps: Path | None = None, volumes_from_scope: VolumesFromScope = "step", report: bool = False,
               ci: tuple[str, ...] = ()) -> Result:
     """Render the outputs; with report=True also build the migration report (also on errors,
     when the files could be read). `ci`: pipeline files to write too ("github", "gitlab")."""
-    project, diags = load_project(Path(directory), services, steps, volumes_from_scope)
+    options = _options(volumes_from_scope)
+    project, diags = load_project(Path(directory), services, steps, options)
     if project is None:
         return Result(diags.sorted(), project)
     out = Path(out_dir) if out_dir is not None else project.services_file.parent
-    services_name = _relative(project.services_file, out)
-    steps_name = _relative(project.steps_file, out) if project.steps_file else "(no steps file)"
+    rebase = Rebaser.for_project(project, out)
+    services_name = rebase.locate(project.services_file)
+    steps_name = rebase.locate(project.steps_file) if project.steps_file else "(no steps file)"
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
     local = stale = None
     if not diags.has_errors:
-        compose = to_compose(project, out, diags, volumes_from_scope)
-        plan = plan_script(project, compose, diags, volumes_from_scope)
+        compose = to_compose(project, rebase, diags, options)
+        plan = plan_script(project, compose, rebase, diags, options)
         local = plan_local(project, diags)
         if not diags.has_errors:
             compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
@@ -76,7 +79,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
             if ci:
                 from .ci.render import render_pipelines
 
-                pipelines = render_pipelines(project, out, compose.host_dirs, diags, ci, services_name, compose)
+                pipelines = render_pipelines(project, rebase, compose, diags, ci)
                 outputs.update(pipelines)
                 modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
@@ -87,12 +90,14 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         if ci and result.ok:
             from .ci.render import ci_report
 
-            ci_report(result.report, project, out, compose.host_dirs, ci, compose)
+            ci_report(result.report, project, rebase, compose, ci)
     return result
 
 
-def _relative(path: Path, start: Path) -> str:
-    try:
-        return os.path.relpath(os.path.abspath(path), os.path.abspath(start))
-    except ValueError:  # pragma: no cover - another drive on Windows
-        return str(path)
+def _options(volumes_from_scope: str) -> Options:
+    """The api's keyword arguments as the one record the core takes; a value the command line
+    would refuse is a programming error here."""
+    if volumes_from_scope not in VOLUMES_FROM_SCOPES:
+        raise ValueError(f"volumes_from_scope must be {' or '.join(map(repr, VOLUMES_FROM_SCOPES))}, "
+                         f"not {volumes_from_scope!r}")
+    return Options(volumes_from_scope=volumes_from_scope)

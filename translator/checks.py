@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .diagnostics import Diagnostics
-from .model import GroupStep, Project, PushStep, RunStep, walk
+from .model import GroupStep, Options, Project, PushStep, RunStep, walk
 
 
-def check_project(project: Project, diags: Diagnostics, volumes_from_scope: str = "step") -> None:
+def check_project(project: Project, diags: Diagnostics, options: Options) -> None:
     services = project.services
     _check_service_refs(project, diags)
     _check_cycles(project, diags)
@@ -28,7 +28,7 @@ def check_project(project: Project, diags: Diagnostics, volumes_from_scope: str 
                               "give each step its own name so logs and --step can tell them apart")
             else:
                 names[step.name] = step.loc
-    if volumes_from_scope == "step":
+    if options.volumes_from_scope == "step":
         _note_shared_volume_sources(project, diags)
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .model import VolumesFromScope
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_OUTPUT = 0, 1, 2, 3
 
@@ -29,6 +33,7 @@ _services_opt = click.option("--services", "services", type=click.Path(dir_okay=
                                   "docker-compose.yml, in DIRECTORY).")
 _steps_opt = click.option("--steps", "steps", type=click.Path(dir_okay=False, path_type=Path),
                           help="The steps file (default: codeship-steps.yml, else codeship-steps.json).")
+# The choices are model.VOLUMES_FROM_SCOPES (a test keeps them equal): --help does not import the core.
 _scope_opt = click.option("--volumes-from-scope", type=click.Choice(["step", "build"]), default="step",
                           show_default=True,
                           help="How long container-only volumes shared with volumes_from live: one step "
@@ -92,7 +97,7 @@ def main() -> None:
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
               report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
-              steps: Path | None, volumes_from_scope: str) -> None:
+              steps: Path | None, volumes_from_scope: VolumesFromScope) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
     Also compose.override.yaml when there is something only `docker compose up` uses (published
@@ -104,6 +109,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     from . import reporters
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
+    from .paths import for_command
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
@@ -141,20 +147,22 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(reporters.translated(len(project.services), _count_steps(project), _shell_path(script)), err=True)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), for_command(script)), err=True)
     _local_summary(result, script.parent)
 
 
 def _local_summary(result, out_dir: Path) -> None:
     """What `docker compose up` starts, and where to reach it."""
     from .localdev import compose_command, other_compose_files, summary
+    from .paths import for_command
+    from .shell import word
 
     local = result.local
     if local is None:
         return
     compose = compose_command(bool(local.document), other_compose_files(out_dir))
-    here = _shell_path(out_dir)
-    where = "" if here in ("./", "./.") else f" in {_shell_word(here.removeprefix('./'))}"
+    here = for_command(out_dir)
+    where = "" if here in ("./", "./.") else f" in {word(here.removeprefix('./'))}"
     for line in summary(local, compose, where):
         click.echo(line, err=True)
 
@@ -182,7 +190,7 @@ def _check_outputs(result, failed: bool, strict: bool) -> None:
 @_steps_opt
 @_scope_opt
 def check(directory: Path, fmt: str, strict: bool, services: Path | None, steps: Path | None,
-          volumes_from_scope: str) -> None:
+          volumes_from_scope: VolumesFromScope) -> None:
     """Validate the Codeship files in DIRECTORY, like `jet validate`, printing every diagnostic.
 
     Writes nothing.
@@ -330,20 +338,6 @@ def _count_steps(project) -> int:
     from .model import GroupStep, walk
 
     return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
-
-
-def _shell_word(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-def _shell_path(path: Path) -> str:
-    try:
-        rel = path.resolve().relative_to(Path.cwd().resolve())
-        return f"./{rel}"
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from . import gotemplate
 from .diagnostics import Diagnostics
-from .model import GroupStep, Project, Service, Volume, walk
+from .model import GroupStep, Options, Project, Service, Volume, walk
+from .paths import Rebaser
 from .records import Record
 
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -25,7 +26,6 @@ class ComposeResult(Record):
     built: list[str]  # services with a build section, in file order
     shared_volumes: list[str] = []  # volumes_from named volumes
     host_dirs: list[str] = []  # relative host paths the script creates
-    rebase: "_Rebaser | None" = None  # input-relative paths → output-relative paths
 
 
 def esc(text: str) -> str:
@@ -39,11 +39,8 @@ def slug(text: str) -> str:
     return s or "x"
 
 
-def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
-               volumes_from_scope: str = "step") -> ComposeResult:
-    base = project.base_dir
-    rebase = _Rebaser(base, Path(os.path.abspath(out_dir)))
-    project_slug = slug(base.name)
+def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: Options) -> ComposeResult:
+    project_slug = slug(project.base_dir.name)
     images: dict[str, str] = {}
     built: list[str] = []
     for name, svc in project.services.items():
@@ -66,14 +63,14 @@ def to_compose(project: Project, out_dir: Path, diags: Diagnostics,
         # containers: Codeship had no volume outliving a step other than host paths.
         volumes: dict[str, dict] = {key: {} for key in user_named}
         for key in sorted(set(named.values())):
-            if volumes_from_scope == "build":
+            if options.volumes_from_scope == "build":
                 # Outlives each step's project: the script creates it once and removes it at exit.
                 volumes[key] = {"name": "${C2C_RUN_ID:-c2c}_" + key, "external": True}
             else:
                 volumes[key] = {}
         doc["volumes"] = dict(sorted(volumes.items()))
     _check_encrypted_files(project, diags)
-    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)), rebase)
+    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)))
 
 
 def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
@@ -98,24 +95,6 @@ def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
                           "encrypt your Docker config.json with `codeship2compose encrypt`")
 
 
-class _Rebaser:
-    """Relative host paths are relative to the services file; Compose resolves them against the
-    Compose file's directory. Rewrite only when the two differ."""
-
-    def __init__(self, base: Path, out: Path):
-        self.base = base
-        self.same = base == out
-        self.out = out
-
-    def path(self, text: str) -> str:
-        if self.same or os.path.isabs(text) or text.startswith(("~", "$")):
-            return text
-        rel = os.path.relpath(self.base / text, self.out)
-        if not rel.startswith("."):
-            rel = "./" + rel
-        return rel + ("/" if text.endswith("/") and not rel.endswith("/") else "")
-
-
 def _volumes_from_names(project: Project, taken: set[str]) -> dict[tuple[str, str], str]:
     """(source service, container path) → named volume, for container-only volumes of every
     service some other service takes volumes_from."""
@@ -135,7 +114,7 @@ def _volumes_from_names(project: Project, taken: set[str]) -> dict[tuple[str, st
     return names
 
 
-def _mounts(name: str, project: Project, named, rebase: _Rebaser, seen: frozenset = frozenset()):
+def _mounts(name: str, project: Project, named, rebase: Rebaser, seen: frozenset = frozenset()):
     """A service's mounts as Compose volume strings, with those it takes via volumes_from
     (transitively, as Docker copies a source's own volumes_from too)."""
     svc = project.services[name]
@@ -154,7 +133,7 @@ def _mounts(name: str, project: Project, named, rebase: _Rebaser, seen: frozense
     return list(out.items())
 
 
-def _mount(service: str, vol: Volume, named, rebase: _Rebaser) -> str:
+def _mount(service: str, vol: Volume, named, rebase: Rebaser) -> str:
     if vol.host is None:
         key = named.get((service, vol.container))
         return f"{key}:{vol.container}" if key else vol.container
@@ -173,7 +152,7 @@ def _with_mode(spec: str, mode: str) -> str:
     return f"{spec}:{mode}"
 
 
-def _service(svc: Service, project: Project, images, named, rebase: _Rebaser, diags: Diagnostics,
+def _service(svc: Service, project: Project, images, named, rebase: Rebaser, diags: Diagnostics,
              host_dirs: list[str]) -> dict:
     out: dict = {}
     if svc.name in images:
@@ -212,7 +191,7 @@ def _service(svc: Service, project: Project, images, named, rebase: _Rebaser, di
     return out
 
 
-def _build(svc: Service, rebase: _Rebaser, diags: Diagnostics) -> dict:
+def _build(svc: Service, rebase: Rebaser, diags: Diagnostics) -> dict:
     b = svc.build
     assert b is not None
     out: dict = {"context": esc(rebase.path(b.context))}
@@ -262,7 +241,7 @@ def _environment(svc: Service, project: Project, diags: Diagnostics) -> dict[str
 
 
 def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: list[str],
-                    rebase: _Rebaser) -> None:
+                    rebase: Rebaser) -> None:
     host = vol.host or ""
     if os.path.isabs(host) or host.startswith("~"):
         if host != DOCKER_SOCKET:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UserError
-from .script import ScriptPlan, sq
+from .script import ScriptPlan
+from .shell import array, sq
 
 COMPOSE_NAME = "compose.yaml"
 SCRIPT_NAME = "codeship-steps.sh"
@@ -80,7 +81,14 @@ def _env():
                                   keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                                   bytecode_cache=_bytecode_cache())
         _ENV.filters["sq"] = sq
+        _ENV.filters["array"] = array
+        _ENV.filters["pairs"] = _pairs
     return _ENV
+
+
+def _pairs(pairs: list[tuple[str, str]]) -> list[str]:
+    """Bash arrays are flat: the runtime reads a list of pairs as first, second, first, second…"""
+    return [value for pair in pairs for value in pair]
 
 
 def _yaml(document: dict) -> str:

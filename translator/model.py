@@ -7,6 +7,7 @@ into argv, paths are as written (relative to the services file's directory).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from .diagnostics import Loc
 from .records import Record
@@ -121,6 +122,19 @@ class Project(Record):
     steps_file: Path | None
     services: dict[str, Service]
     steps: list[Step]
+
+
+# How long container-only volumes shared with volumes_from live: one step (the Codeship volumes
+# tutorial) or the whole run (what jet 2.x does).
+VolumesFromScope = Literal["step", "build"]
+VOLUMES_FROM_SCOPES: tuple[VolumesFromScope, ...] = ("step", "build")
+
+
+class Options(Record):
+    """The choices a translation takes beyond the Codeship files (the command line's flags):
+    one record from the api to the checks and the transforms."""
+
+    volumes_from_scope: VolumesFromScope = "step"
 
 
 def walk(steps: list[Step]):

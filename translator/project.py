@@ -9,7 +9,8 @@ from pathlib import Path
 from .checks import check_project
 from .diagnostics import Diagnostics, InputError, Loc
 from .discovery import SERVICES_NAMES, STEPS_NAMES, find_file
-from .model import Project
+from .model import Options, Project
+from .paths import for_messages
 from .parse_services import parse_services
 from .parse_steps import parse_steps
 from .yaml_loader import decode, load
@@ -60,7 +61,7 @@ def _reject_dockerfile(text: str, display: str) -> None:
 
 
 def load_project(directory: Path, services: Path | None = None, steps: Path | None = None,
-                 volumes_from_scope: str = "step") -> tuple[Project | None, Diagnostics]:
+                 options: Options | None = None) -> tuple[Project | None, Diagnostics]:
     diags = Diagnostics()
     directory = Path(directory)
     services_path = services or find_file(directory, SERVICES_NAMES)
@@ -76,29 +77,21 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
     if not services_path.is_file():
         diags.error("C2C012", f"the services file {services_path} does not exist", Loc(str(services_path)))
         return None, diags
-    ok, services_doc = read_document(services_path, _display(services_path), diags)
+    ok, services_doc = read_document(services_path, for_messages(services_path), diags)
     steps_doc = None
     if steps_path is not None:
-        steps_ok, steps_doc = read_document(steps_path, _display(steps_path), diags)
+        steps_ok, steps_doc = read_document(steps_path, for_messages(steps_path), diags)
         ok = ok and steps_ok
     else:
         diags.warning("C2C013", "no steps file (codeship-steps.yml): the script will have no steps",
-                      Loc(_display(services_path)), "add codeship-steps.yml, or pass --steps PATH")
+                      Loc(for_messages(services_path)), "add codeship-steps.yml, or pass --steps PATH")
     if not ok:
         return None, diags
-    svc_map = parse_services(services_doc, _display(services_path), diags)
-    step_list = parse_steps(steps_doc, _display(steps_path), diags) if steps_path else []
+    svc_map = parse_services(services_doc, for_messages(services_path), diags)
+    step_list = parse_steps(steps_doc, for_messages(steps_path), diags) if steps_path else []
     project = Project(base_dir=Path(os.path.abspath(services_path.parent)), services_file=services_path,
                       steps_file=steps_path, services=svc_map or {}, steps=step_list)
     if svc_map is not None:
-        check_project(project, diags, volumes_from_scope)
+        check_project(project, diags, options or Options())
     return project, diags
 
-
-def _display(path: Path) -> str:
-    """Paths in messages: relative to the current directory when below it."""
-    absolute = os.path.abspath(path)
-    cwd = os.getcwd()
-    if absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-        return absolute[len(cwd.rstrip(os.sep)) + 1:]
-    return str(path)

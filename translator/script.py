@@ -7,39 +7,29 @@ import re
 from . import gotemplate
 from .compose import ComposeResult, read_env_keys
 from .diagnostics import Diagnostics, Loc
-from .model import Credentials, GroupStep, Project, PushStep, RunStep, Step, credentials_of, walk
+from .model import Credentials, GroupStep, Options, Project, PushStep, RunStep, Step, credentials_of, walk
+from .paths import Rebaser
 from .records import Record
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def sq(value: str) -> str:
-    """Quote a value for bash so that nothing inside is expanded: '…', or $'…' when it holds
-    control characters, which keeps the script printable."""
-    value = str(value)
-    if not _CONTROL.search(value):
-        return "'" + value.replace("'", "'\\''") + "'"
-    return "$'" + "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if _CONTROL.match(c) else c)
-                          for c in value) + "'"
+from .shell import word
 
 
 class ServiceInfo(Record):
+    """What the script knows of a service. Plain data: the template writes it as bash."""
+
     name: str
     image: str
-    deps: str
-    builds: str
-    secret_services: str = ""  # services started with this one that have encrypted environment
-    encrypted_env: list[str] = []  # kind, value, kind, value…
-    encrypted_args: list[str] = []
-    pulls: str = ""  # services started with this one whose image is pulled, not built
+    deps: list[str]  # the services it depends on directly
+    builds: list[str]  # the images a step on it builds first (its closure's built services), in order
+    secret_services: list[str] = []  # services started with this one that have encrypted environment
+    encrypted_env: list[tuple[str, str]] = []  # ("file", path relative to the script) or ("inline", blob)
+    encrypted_args: list[tuple[str, str]] = []  # the same, for build args
+    pulls: list[str] = []  # services started with this one whose image is pulled, not built
     dockercfg: str = ""  # the service's own credentials for pulling its image (or its base images)
     dockercfg_service: str = ""
-    env_services: str = ""  # services started with this one that have both env_file and environment
+    env_services: list[str] = []  # services started with this one that have both env_file and environment
     env_files: list[str] = []  # this service's env files, relative to the script
-    env_kept: str = ""  # its environment keys compose.yaml holds (no env file set them when translating)
-    env_dropped: list[str] = []  # key, value… of those it left to the env files then
+    env_kept: list[str] = []  # its environment keys compose.yaml holds (no env file set them when translating)
+    env_dropped: list[tuple[str, str]] = []  # (key, value) of those it left to the env files then
 
 
 class ScriptPlan(Record):
@@ -49,38 +39,39 @@ class ScriptPlan(Record):
     build_volumes: list[str]
     key_path: str = "codeship.aes"  # relative to the script's directory
     source_dir: str = "."  # the services file's directory, relative to the script's
-    built_images: list[str] = []  # service, image name, service, image name…: what the script builds
+    built_images: list[tuple[str, str]] = []  # (service, image name): what the script builds
     add_docker: list[str] = []  # services with add_docker: they follow the host's Docker settings
 
 
-def plan_script(project: Project, compose: ComposeResult, diags: Diagnostics,
-                volumes_from_scope: str = "step") -> ScriptPlan:
-    rebase = compose.rebase
+def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags: Diagnostics,
+                options: Options) -> ScriptPlan:
     builder = _Builder(diags, rebase)
     for step in project.steps:
         builder.node(step)
-    base_images = _base_image_services(project, compose)
+    base_images = base_image_services(project, compose)
     # which images a step pulls with credentials is decided at run time; without any, Compose pulls
     private_pulls = any(s.encrypted_dockercfg_path or s.dockercfg_service for s in project.services.values()) or any(
         s.encrypted_dockercfg_path or s.dockercfg_service for s in walk(project.steps) if not isinstance(s, PushStep))
     services = []
     for name, svc in project.services.items():
-        closure = _closure(project, name, base_images)
+        closure = started_with(project, name, base_images)
+        env_files, env_kept, env_dropped = _env_precedence(svc, project, rebase)
         services.append(ServiceInfo(
-            name, compose.images.get(name, ""), " ".join(_deps(project, name)),
-            " ".join(s for s in closure if s in compose.built),
-            " ".join(s for s in closure if _has_encrypted_env(project.services[s])),
-            _secret_sources([f.path for f in svc.encrypted_env_file], svc.encrypted_environment, rebase),
-            _secret_sources([svc.build.encrypted_args_file] if svc.build and svc.build.encrypted_args_file
-                            else [], svc.build.encrypted_args if svc.build else [], rebase),
-            " ".join(s for s in closure if s not in compose.built and compose.images.get(s))
-            if private_pulls else "",
-            rebase.path(svc.encrypted_dockercfg_path) if svc.encrypted_dockercfg_path else "",
-            "" if svc.encrypted_dockercfg_path else svc.dockercfg_service or "",
-            " ".join(s for s in closure if _has_env_precedence(project.services[s])),
-            *_env_precedence(svc, project, rebase)))
-    build_volumes = compose.shared_volumes if volumes_from_scope == "build" else []
-    built_images = [part for name in compose.built for part in (name, compose.images[name])]
+            name, compose.images.get(name, ""), _deps(project, name),
+            builds=[s for s in closure if s in compose.built],
+            secret_services=[s for s in closure if _has_encrypted_env(project.services[s])],
+            encrypted_env=_secret_sources([f.path for f in svc.encrypted_env_file], svc.encrypted_environment,
+                                          rebase),
+            encrypted_args=_secret_sources([svc.build.encrypted_args_file] if svc.build and
+                                           svc.build.encrypted_args_file else [],
+                                           svc.build.encrypted_args if svc.build else [], rebase),
+            pulls=[s for s in closure if s not in compose.built and compose.images.get(s)] if private_pulls else [],
+            dockercfg=rebase.path(svc.encrypted_dockercfg_path) if svc.encrypted_dockercfg_path else "",
+            dockercfg_service="" if svc.encrypted_dockercfg_path else svc.dockercfg_service or "",
+            env_services=[s for s in closure if _has_env_precedence(project.services[s])],
+            env_files=env_files, env_kept=env_kept, env_dropped=env_dropped))
+    build_volumes = compose.shared_volumes if options.volumes_from_scope == "build" else []
+    built_images = [(name, compose.images[name]) for name in compose.built]
     return ScriptPlan(builder.lines, services, compose.host_dirs, build_volumes,
                       rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".", built_images,
                       [name for name, svc in project.services.items() if svc.add_docker])
@@ -91,32 +82,27 @@ def _has_env_precedence(svc) -> bool:
     return bool(svc.env_file and svc.environment)
 
 
-def _env_precedence(svc, project: Project, rebase) -> tuple[list[str], str, list[str]]:
+def _env_precedence(svc, project: Project, rebase: Rebaser) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """What the script needs to let env_file win over environment with the files as they are
     when a step runs (Codeship's order; Compose's is the reverse): the env files, the environment
     keys compose.yaml holds, and the ones it left out because an env file set them at translate
     time (with their values, for when the file no longer does)."""
     if not _has_env_precedence(svc):
-        return [], "", []
+        return [], [], []
     in_files: set[str] = set()
     for env_file in svc.env_file:
         in_files.update(read_env_keys(project.base_dir / env_file.path) or [])
     kept = [k for k in svc.environment if k not in in_files]
-    dropped = [x for k, v in svc.environment.items() if k in in_files for x in (k, v)]
-    return [rebase.path(f.path) for f in svc.env_file], " ".join(kept), dropped
+    dropped = [(k, v) for k, v in svc.environment.items() if k in in_files]
+    return [rebase.path(f.path) for f in svc.env_file], kept, dropped
 
 
 def _has_encrypted_env(svc) -> bool:
     return bool(svc.encrypted_env_file or svc.encrypted_environment)
 
 
-def _secret_sources(files: list[str], inline: list[str], rebase) -> list[str]:
-    out: list[str] = []
-    for path in files:
-        out += ["file", rebase.path(path)]
-    for blob in inline:
-        out += ["inline", blob]
-    return out
+def _secret_sources(files: list[str], inline: list[str], rebase: Rebaser) -> list[tuple[str, str]]:
+    return [("file", rebase.path(path)) for path in files] + [("inline", blob) for blob in inline]
 
 
 def _deps(project: Project, name: str) -> list[str]:
@@ -124,7 +110,7 @@ def _deps(project: Project, name: str) -> list[str]:
     return list(dict.fromkeys(r.service for r in svc.dependencies if r.service in project.services))
 
 
-def _base_image_services(project: Project, compose: ComposeResult) -> dict[str, list[str]]:
+def base_image_services(project: Project, compose: ComposeResult) -> dict[str, list[str]]:
     """service → the services whose built image its Dockerfile starts FROM. Codeship made users
     build those in an earlier step; the script builds them first."""
     by_image = {}
@@ -149,7 +135,7 @@ def _base_image_services(project: Project, compose: ComposeResult) -> dict[str, 
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.M | re.I)
 
 
-def _closure(project: Project, name: str, base_images: dict[str, list[str]] | None = None) -> list[str]:
+def started_with(project: Project, name: str, base_images: dict[str, list[str]] | None = None) -> list[str]:
     """The services a step on `name` needs: itself and its dependencies, transitively, and the
     services whose images its Dockerfile builds on; dependencies first."""
     order: list[str] = []
@@ -174,7 +160,7 @@ class _Builder:
     """Writes the pipeline: `step`, `push`, `group … end` lines, `on_fail` before the steps that
     run when the step above fails (see the script's --help for the syntax)."""
 
-    def __init__(self, diags: Diagnostics, rebase):
+    def __init__(self, diags: Diagnostics, rebase: Rebaser):
         self.diags = diags
         self.rebase = rebase
         self.lines: list[str] = []
@@ -248,12 +234,3 @@ class _Builder:
         except gotemplate.TemplateError as exc:
             self.diags.error("C2C502", f"push step '{step.name}': image_tag: {exc}", step.loc)
 
-
-_PLAIN = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
-
-
-def word(value: str) -> str:
-    """A value for the pipeline: bare when bash reads it as it is (nothing in it can expand or
-    split), else single-quoted (see sq)."""
-    value = str(value)
-    return value if _PLAIN.fullmatch(value) else sq(value)

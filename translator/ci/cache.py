@@ -6,7 +6,7 @@ GitLab's shell may be sh, GitHub's is bash."""
 
 from __future__ import annotations
 
-from ..script import sq
+from ..shell import sq
 from .plan import Cache
 
 DIR = ".c2c-cache"  # under the outputs' folder, where the jobs work

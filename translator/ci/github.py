@@ -6,7 +6,7 @@ while no job before it failed (`!failure()`): a skipped job does not stop the on
 
 from __future__ import annotations
 
-from ..script import sq
+from ..shell import sq
 from . import cache
 from .plan import CiPlan, Job
 from .yamlout import dump

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ..script import sq
+from ..shell import sq
 from . import cache
 from .plan import CiPlan, Filter, Job
 from .yamlout import dump
