@@ -68,3 +68,13 @@ def test_type_checkers_see_the_constructors(tmp_path, monkeypatch):
     assert errors == ['Missing positional argument "loc" in call to "Service"  [call-arg]',
                       'Argument "container" to "Volume" has incompatible type "int"; expected "str"  [arg-type]',
                       'Unexpected keyword argument "colour" for "RunStep"  [call-arg]'], out
+
+
+def test_the_package_type_checks(tmp_path):
+    """The model's records, the plans and every module check clean, so a type error a change
+    introduces shows up here rather than in a user's run."""
+    api = pytest.importorskip("mypy.api")
+    root = Path(__file__).resolve().parents[1]
+    out, err, status = api.run(["--python-version", "3.11", "--cache-dir", str(tmp_path / "cache"),
+                                str(root / "translator")])
+    assert status == 0, out + err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, Loc
 from .model import GroupStep, Options, Project, PushStep, RunStep, walk
 
 
@@ -10,7 +10,7 @@ def check_project(project: Project, diags: Diagnostics, options: Options) -> Non
     services = project.services
     _check_service_refs(project, diags)
     _check_cycles(project, diags)
-    names: dict[str, object] = {}
+    names: dict[str, Loc] = {}
     for step in walk(project.steps):
         if isinstance(step, (RunStep, PushStep)):
             if step.service not in services:

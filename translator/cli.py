@@ -266,7 +266,7 @@ def decrypt(source: Path, target: Path, key_path: Path, force: bool) -> None:
     except codeship_aes.AesError as exc:
         _aes_fail(exc, source)
     if str(target) == "-":
-        click.get_binary_stream("stdout").write(plain)
+        click.get_binary_stream("stdout").write(plain)  # type: ignore[operator]  # click types it as object
         return
     _write_secret_output(target, plain, force, mode=0o600)
 

@@ -201,7 +201,7 @@ def _build(svc: Service, rebase: Rebaser, diags: Diagnostics) -> dict:
                       b.key_loc.get("path") or b.loc, "use a path relative to the services file")
     if b.dockerfile:
         out["dockerfile"] = esc(b.dockerfile)
-    args = {}
+    args: dict[str, object] = {}
     for key, value in b.args.items():
         try:
             args[key] = gotemplate.to_compose(gotemplate.parse(value, allow_step_vars=False))
@@ -210,8 +210,8 @@ def _build(svc: Service, rebase: Rebaser, diags: Diagnostics) -> dict:
                         "use {{ .Branch }}-style variables only, or a literal value")
     if args:
         out["args"] = args
-    for key, value in b.extra.items():
-        out[key] = _plain(value)
+    for key, extra in b.extra.items():
+        out[key] = _plain(extra)
     return out
 
 

@@ -116,7 +116,7 @@ def _flag(value) -> bool | None:
     return None
 
 
-def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[object, Published]]:
+def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[str | dict, Published]]:
     """The valid entries of `ports`, as Compose values with what they publish; the others are
     reported and left out (Codeship never read them, so they were never checked)."""
     if value is None:
@@ -125,7 +125,7 @@ def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[object, P
         diags.warning("C2C601", f"service '{service}': 'ports' must be a list; it is left out of "
                       "compose.override.yaml", loc, "write `ports: [\"8080:80\"]`")
         return []
-    out = []
+    out: list[tuple[str | dict, Published]] = []
     for i, item in enumerate(value):
         where = value.loc_of(i)
         if isinstance(item, LMap):

@@ -60,11 +60,11 @@ class _StepParser:
         f = Fields(m, self.diags, "step")
         self._unknown_keys(m)
         kind_text = f.text("type") if kind is not None else None
-        if kind_text in _GROUP_TYPES or (kind is None and "steps" in m):
-            if kind is None:
-                self.diags.error("C2C202", "a step with 'steps' needs 'type: serial' or 'type: parallel'",
-                                 m.key_loc["steps"], "add `type: serial` (in order) or `type: parallel`")
-                return None
+        if kind is None and "steps" in m:
+            self.diags.error("C2C202", "a step with 'steps' needs 'type: serial' or 'type: parallel'",
+                             m.key_loc["steps"], "add `type: serial` (in order) or `type: parallel`")
+            return None
+        if kind_text in _GROUP_TYPES:
             return self.group(m, f, kind_text, inherited, path, default)
         if kind_text == "push":
             return self.push(m, f, inherited, path, default)
@@ -142,7 +142,7 @@ class _StepParser:
         elif not command:
             self.diags.error("C2C207", "the step's command is empty", m.loc_of("command"))
             ok = False
-        if not ok:
+        if not ok or service is None or command is None:  # the last two: for the type checker
             return None
         self._push_only_keys(m, "a command step")
         name, auto = self._name(f, path, service)
@@ -220,7 +220,7 @@ class _StepParser:
         # parallel/matrix + services: one serial branch per service, run side by side.
         # serial + services: all steps for the first service, then all for the next (the docs'
         # documented equivalent; their prose says "parallel", which contradicts the example).
-        per_service = [
+        per_service: list[Step] = [
             GroupStep(name=f"{name}-{svc}", loc=children.loc, kind="serial",
                       steps=self.steps(children, inherited=svc, path=f"{path}/{svc}"), auto_named=True)
             for svc in services

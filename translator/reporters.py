@@ -135,7 +135,7 @@ class SarifReporter(Reporter):
         } for code in codes]
         results = []
         for d in diagnostics:
-            result: dict = {
+            entry: dict = {
                 "ruleId": d.code,
                 "ruleIndex": codes.index(d.code),
                 "level": str(d.level),
@@ -145,8 +145,8 @@ class SarifReporter(Reporter):
                 physical: dict = {"artifactLocation": {"uri": d.loc.file}}
                 if d.loc.line:
                     physical["region"] = {"startLine": d.loc.line, "startColumn": max(d.loc.col, 1)}
-                result["locations"] = [{"physicalLocation": physical}]
-            results.append(result)
+                entry["locations"] = [{"physicalLocation": physical}]
+            results.append(entry)
         sarif = {
             "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
             "version": "2.1.0",

@@ -122,6 +122,7 @@ def base_image_services(project: Project, compose: ComposeResult) -> dict[str, l
     out: dict[str, list[str]] = {}
     for name in compose.built:
         build = project.services[name].build
+        assert build is not None  # compose.built holds only services with a build
         dockerfile = project.base_dir / build.context / (build.dockerfile or "Dockerfile")
         try:
             text = dockerfile.read_text(encoding="utf-8", errors="replace")

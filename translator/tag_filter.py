@@ -150,7 +150,7 @@ class _Converter:
                 raise self.invalid("(?P<", start, "a group name is letters, digits and _ closed by >")
             self.i = end + 1
         elif p.startswith("(?", start):
-            flags = re.match(r"\(\?[^):]*[):]?", p[start:]).group()
+            flags = re.match(r"\(\?[^):]*[):]?", p[start:]).group()  # type: ignore[union-attr]  # "(?" is there
             if re.fullmatch(r"\(\?[is]+\)", flags) and p[:start] in ("", "^", "\\A"):
                 self.fold, self.i = self.fold or "i" in flags, start + len(flags)
                 return "", True, False  # `.` already takes every character a ref name has
@@ -260,7 +260,7 @@ class _Converter:
         if c == "x":
             match = re.compile(r"\\x(?:([0-9A-Fa-f]{2})|\{([0-9A-Fa-f]{1,6})\})").match(p, start)
             if not match or int(match.group(1) or match.group(2), 16) > 0x10FFFF:
-                construct = re.compile(r"\\x(\{[^}]*\}?|.{0,2})").match(p, start).group()
+                construct = re.compile(r"\\x(\{[^}]*\}?|.{0,2})").match(p, start).group()  # type: ignore[union-attr]
                 raise self.invalid(construct, start, "invalid escape sequence")
             self.i = match.end()
             return chr(int(match.group(1) or match.group(2), 16))
@@ -328,7 +328,7 @@ class _Converter:
             if _non_ascii(chars):
                 raise self.unsupported(p[start:self.i], start, "a negated class of non-ASCII characters "
                                        "has no portable ERE", "list the characters you mean instead")
-            chars = (_ASCII - chars) | ({-1} - chars)
+            chars = set(_ASCII - chars) | ({-1} - chars)
             self.folded(frozenset(chars), start)
         return _bracket(frozenset(chars))
 

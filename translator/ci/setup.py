@@ -47,15 +47,15 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
         tasks.append("Runners with Docker — " + "; ".join(runner) + ".")
     cached = list(dict.fromkeys(c.service for j in plan.jobs for c in j.caches))
     if cached:
-        where = []
+        kept = []
         if gh:
-            where.append("GitHub: the Actions cache (10 GB per repository; entries unused for 7 days go)")
+            kept.append("GitHub: the Actions cache (10 GB per repository; entries unused for 7 days go)")
         if gl:
-            where.append("GitLab: the runners' cache (shared between runners only with a distributed cache; for a "
+            kept.append("GitLab: the runners' cache (shared between runners only with a distributed cache; for a "
                          "branch to start from the default branch's, turn off 'Use separate caches for protected "
                          "branches')")
         tasks.append(f"`cached: true` ({', '.join(cached)}): each job keeps the image it built in the platform's "
-                     "cache, per branch, and the next run builds from it — " + "; ".join(where) + ".")
+                     "cache, per branch, and the next run builds from it — " + "; ".join(kept) + ".")
     if plan.host_dirs:
         tasks.append("Host directories (" + ", ".join(f"`{d}`" for d in plan.host_dirs) + ") travel between jobs "
                      "as artifacts kept 1 day: check the platform's artifact storage quota.")
