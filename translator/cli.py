@@ -110,6 +110,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     from .api import translate as run_translate
     from .emit import OutputError, write_outputs
     from .paths import for_command
+    from .shell import word
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
@@ -147,7 +148,8 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(reporters.translated(len(project.services), _count_steps(project), for_command(script)), err=True)
+    click.echo(reporters.translated(len(project.services), _count_steps(project),
+                                       word(for_command(script))), err=True)
     _local_summary(result, script.parent)
 
 
