@@ -930,13 +930,18 @@ c2c_wait_healthy() {
 # the steps still running and goes first when the next of them ends; without such a step, the
 # pools are held by other runs: it tries again every 5 s, for up to C2C_POOL_TIMEOUT seconds.
 c2c_slot_take() {
-  local name=$1 ticket
+  local name=$1 ticket queue_head=''
   [[ $C2C_MODE == run && $C2C_IN_PARALLEL == 1 ]] || return 0
   c2c_lock slots
   read -r ticket <"$C2C_STATE/tickets"
   ticket=$((ticket + 1))
   printf '%s\n' "$ticket" >"$C2C_STATE/tickets"
   printf -v C2C_SLOT 'b%09d' "$ticket"
+  if c2c_slot_free; then  # a slot is free: taken in the same turn of the lock, without queueing
+    : >"$C2C_STATE/running/$C2C_SLOT"
+    c2c_unlock slots
+    return 0
+  fi
   : >"$C2C_STATE/queue/$C2C_SLOT"
   c2c_unlock slots
   c2c_slot_wait "$name"
@@ -972,11 +977,13 @@ c2c_slot_wait() {  # NAME [1: say nothing]
 c2c_slot_free() {
   local -a queue=("$C2C_STATE"/queue/*) running=("$C2C_STATE"/running/*)
   local limit count=${#running[@]} ahead=0 entry
-  queue_head=${queue[0]##*/}
+  [[ -e ${queue[0]} ]] || queue=()
+  queue_head=${queue[0]:-}
+  queue_head=${queue_head##*/}
   [[ -e ${running[0]} ]] || count=0
   read -r limit <"$C2C_STATE/limit"
   ((count < limit)) || return 2
-  for entry in "${queue[@]}"; do
+  for entry in ${queue[@]+"${queue[@]}"}; do
     [[ ${entry##*/} == "$C2C_SLOT" ]] && break
     ahead=$((ahead + 1))
   done
@@ -1309,12 +1316,21 @@ c2c_read_env_files() {
   done
 }
 
+# c2c_lock NAME : a lock of the run, held by creating its file (noclobber opens it with O_EXCL:
+# no fork); a taken lock is tried again soon, then less often (a step's turn of the slot lock
+# is a few milliseconds; the lock of a service's secrets is held while they are decrypted).
 c2c_lock() {
-  until mkdir "$C2C_STATE/lock.$1" 2>/dev/null; do sleep 0.2; done
+  local pause=0.005
+  until set -C && { : >"$C2C_STATE/lock.$1"; } 2>/dev/null; do
+    set +C
+    sleep "$pause"
+    case $pause in 0.005) pause=0.02 ;; 0.02) pause=0.05 ;; *) pause=0.2 ;; esac
+  done
+  set +C
 }
 
 c2c_unlock() {
-  rmdir "$C2C_STATE/lock.$1"
+  rm -f -- "$C2C_STATE/lock.$1"
 }
 
 # A Compose override file setting the decrypted variables of one service: they win over
@@ -1758,6 +1774,7 @@ c2c_cleanup() {
   ((C2C_EXIT_SIGNAL)) && status=$C2C_EXIT_SIGNAL
   ((C2C_CLEANED)) && return
   C2C_CLEANED=1
+  set +C  # an interrupt can land while c2c_lock tries a lock
   trap '' INT TERM
   # an interrupt can land inside a step's call that set these for its own Compose command
   local C2C_STEP_ENV='' C2C_WITH_CONFIG=''
