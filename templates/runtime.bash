@@ -2,6 +2,21 @@
 # Runtime: the same in every generated script (the pipeline and the services are above it).
 # Every step runs as its own Compose project (fresh containers, networks and volumes), which is
 # removed when the step ends, also on failure and on Ctrl-C.
+#
+# How values reach the functions below (keep to it when changing this file):
+# - Run-wide settings are C2C_* globals set once, then readonly (c2c_main): the mode, the run id
+#   and state directory, the Compose command, the paths, and the options from the command line
+#   (defaults here, then c2c_parse_args, c2c_detect_*, c2c_setup); the step tree (C2C_KIND…)
+#   once, by c2c_load_pipeline.
+# - Per step or group values (name, service, project, filters, kind, slot, depth, skip reason…)
+#   are arguments of the functions that use them, or `local`s of the caller that the function's
+#   usage comment names ("the calling step's name"). No function reads a per-step value from a
+#   global that a distant caller set.
+# - A function that computes more than a status leaves its result in the C2C_* variable its
+#   usage comment names (C2C_RENDERED, C2C_PRIVATE, C2C_CFG_DIR…), which its caller reads right
+#   after the call. A few run-wide caches fill themselves on first use (c2c_service's C2C_S_*,
+#   C2C_KEY_B64, C2C_USER_CONTEXT); what parallel branches (separate processes) share is in files
+#   under $C2C_STATE, changed under c2c_lock.
 # ---------------------------------------------------------------------------------------------
 
 C2C_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -1847,10 +1862,16 @@ c2c_summary() {
 
 c2c_main() {
   c2c_parse_args "$@"
+  readonly C2C_DIR C2C_COMPOSE_FILE C2C_MODE C2C_TAG C2C_HAVE_TAG C2C_PUSH C2C_MANUAL C2C_REMOVE \
+    C2C_STOP_TIMEOUT C2C_HEALTH_TIMEOUT C2C_MAX_PARALLEL C2C_POOL_TIMEOUT C2C_COMPOSE_CHOICE C2C_STEPS \
+    C2C_KEY_PATH C2C_USER_ENV C2C_CI_FLAGS C2C_CI_VARS
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
+  readonly C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
+    C2C_CFGF C2C_CFGS C2C_ARG0 C2C_ARGC C2C_IMG C2C_ITAG C2C_REG C2C_LINE C2C_ARGS
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
   c2c_setup
+  readonly C2C_STARTED C2C_COMPOSE C2C_RUN_ID C2C_STATE
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
@@ -1866,6 +1887,7 @@ c2c_main() {
   fi
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
+  readonly C2C_TTY C2C_RUN_FILES C2C_COMPOSE_SHOWN C2C_TIME C2C_ENV_ARGS C2C_ENV_SHOWN
   if [[ $C2C_MODE == list ]]; then
     c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
   fi
