@@ -32,7 +32,6 @@ C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
-C2C_IN_PARALLEL=0  # set in the branches of parallel groups
 C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
 C2C_POOL_FLAG=''  # set for one command: the file c2c_prefixed creates when Docker had no network pool
 C2C_FOLLOWERS=()  # the calling step's dependency log followers: pairs of pid and pid file
@@ -60,9 +59,6 @@ C2C_USER_CONTEXT=''  # your Docker context, when it is not the default one (see 
 C2C_CONTEXT_KNOWN=0
 C2C_STATE=''
 C2C_RUN_ID=''
-C2C_SKIP=''
-C2C_FORCED=0
-C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
@@ -508,58 +504,61 @@ c2c_filter_matches() {
   [[ $C2C_TAG =~ $re ]]
 }
 
+# c2c_is_requested NAME FORCED : whether --step selects the step NAME (FORCED 1: a group it is in
+# was named).
 c2c_is_requested() {
   local name=$1 wanted
   ((${#C2C_STEPS[@]})) || return 0
-  [[ $C2C_FORCED == 1 ]] && return 0
+  [[ $2 == 1 ]] && return 0
   for wanted in "${C2C_STEPS[@]}"; do
     [[ $wanted == "$name" ]] && return 0
   done
   return 1
 }
 
-# Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
-# has nothing to do at all (not selected, and not listing).
+# c2c_enter KIND NAME TAG TAG_RE EXCLUDE EXCLUDE_RE [DETAIL] : uses and updates the calling
+# c2c_node's skip (why this node does not run) and forced (--step named it or a group it is in),
+# and its depth; returns 1 when the node has nothing to do at all (not selected, and not listing).
 c2c_enter() {
   local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
-  if [[ -z $C2C_SKIP ]]; then
+  if [[ -z $skip ]]; then
     if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
-      C2C_SKIP="excluded by exclude: $exclude"
+      skip="excluded by exclude: $exclude"
     elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then
-        C2C_SKIP="tag: $tag does not match '$C2C_TAG'"
+        skip="tag: $tag does not match '$C2C_TAG'"
       else
-        C2C_SKIP="tag: $tag (no --tag given)"
+        skip="tag: $tag (no --tag given)"
       fi
     fi
   fi
-  if ((${#C2C_STEPS[@]})) && [[ $C2C_FORCED == 0 ]]; then
+  if ((${#C2C_STEPS[@]})) && [[ $forced == 0 ]]; then
     local wanted
     for wanted in "${C2C_STEPS[@]}"; do
-      [[ $wanted == "$name" ]] && C2C_FORCED=1
+      [[ $wanted == "$name" ]] && forced=1
     done
   fi
   local requested=1
-  if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name"; then
+  if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name" "$forced"; then
     requested=0
   fi
   if [[ $C2C_MODE == list ]]; then
     local mark='run ' indent
-    printf -v indent '%*s' $((C2C_DEPTH * 2)) ''
-    if [[ -n $C2C_SKIP || $requested == 0 ]]; then
+    printf -v indent '%*s' $((depth * 2)) ''
+    if [[ -n $skip || $requested == 0 ]]; then
       mark='skip'
     elif [[ $kind == push && $C2C_PUSH == 0 ]] || [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
       mark='skip'
     fi
     printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" \
-      "${C2C_SKIP:+  ($C2C_SKIP)}"
+      "${skip:+  ($skip)}"
     return 0
   fi
   ((requested)) || return 1
-  if [[ -n $C2C_SKIP ]]; then
+  if [[ -n $skip ]]; then
     # a filtered-out group is still walked: each of its steps is recorded with the reason
     [[ $kind == group || $kind == manual ]] && return 0
-    c2c_record "$name" skipped 0 "$C2C_SKIP"
+    c2c_record "$name" skipped 0 "$skip"
     return 1
   fi
   return 0
@@ -751,10 +750,12 @@ c2c_check_filter() {
 }
 
 # --- running the tree --------------------------------------------------------------------------
-# c2c_node N : selects, lists or runs node N and what is under it.
+# The tree is walked with four values that its groups pass down: DEPTH (of the group, for --list),
+# SKIP (why its steps do not run; '' when they do), FORCED (1: --step named it or a group above)
+# and PARALLEL (1: in a branch of a parallel group, whose steps queue for a slot).
+# c2c_node N DEPTH SKIP FORCED PARALLEL : selects, lists or runs node N and what is under it.
 c2c_node() {
-  local i=$1
-  local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
+  local i=$1 depth=$(($2 + 1)) skip=$3 forced=$4 parallel=$5
   local kind=${C2C_KIND[i]} name=${C2C_NAME[i]} detail=''
   # a filter is matched like jet: the Codeship text as a whole name first, then the regex
   local tag=${C2C_TAGW[i]:-${C2C_TAGF[i]}} tag_re='' exclude=${C2C_EXCW[i]:-${C2C_EXCF[i]}} exclude_re=''
@@ -765,28 +766,28 @@ c2c_node() {
   case $kind in
     serial|parallel)
       c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" || return 0
-      "c2c_$kind" ${kids[@]+"${kids[@]}"} ;;
+      "c2c_$kind" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     manual)
       c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" || return 0
-      c2c_manual "$name" ${kids[@]+"${kids[@]}"} ;;
+      c2c_manual "$name" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     push)
       c2c_enter push "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' || return 0
       c2c_render_template "${C2C_ITAG[i]}" push "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}"
-      local C2C_TAG_BRANCH=$C2C_RENDER_BRANCH
-      c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "${C2C_REG[i]}" \
-        "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" ;;
+      c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "$C2C_RENDER_BRANCH" \
+        "${C2C_REG[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" ;;
     step)
       ((C2C_ARGC[i] == 0)) || argv=("${C2C_ARGS[@]:${C2C_ARG0[i]}:${C2C_ARGC[i]}}")
       [[ $C2C_MODE != list ]] || c2c_detail "${C2C_SVC[i]}" ${argv[@]+"${argv[@]}"}
       c2c_enter run "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$C2C_DETAIL" || return 0
       if ((${#fails[@]} == 0)); then
-        c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"}
+        c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" -- \
+          ${argv[@]+"${argv[@]}"}
         return
       fi
       local status=0
-      c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"} ||
-        status=$?
-      c2c_on_fail "$status" "${fails[@]}" ;;
+      c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" -- \
+        ${argv[@]+"${argv[@]}"} || status=$?
+      c2c_on_fail "$status" "$depth" "$skip" "$forced" "$parallel" "${fails[@]}" ;;
   esac
 }
 
@@ -806,23 +807,23 @@ c2c_detail() {
   done
 }
 
+# c2c_serial DEPTH SKIP FORCED PARALLEL N... (and c2c_parallel): runs the nodes N of a group.
 c2c_serial() {
   local fn
-  for fn in "$@"; do
-    c2c_node "$fn" || return
+  for fn in "${@:5}"; do
+    c2c_node "$fn" "$1" "$2" "$3" "$4" || return
   done
 }
 
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE != run || -n $C2C_SKIP ]]; then  # listing, dry runs and skipping: one after another
+  if [[ $C2C_MODE != run || -n $2 ]]; then  # listing, dry runs and skipping: one after another
     c2c_serial "$@"
     return
   fi
-  local C2C_IN_PARALLEL=1  # the branches' steps queue for a slot (c2c_slot_take)
-  for fn in "$@"; do
-    c2c_node "$fn" &
+  for fn in "${@:5}"; do
+    c2c_node "$fn" "$1" "$2" "$3" 1 &  # the branches' steps queue for a slot (c2c_slot_take)
     pids+=("$!")
   done
   for pid in "${pids[@]}"; do
@@ -835,10 +836,11 @@ c2c_parallel() {
   return "$first"
 }
 
+# c2c_manual NAME DEPTH SKIP FORCED PARALLEL N...
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $C2C_SKIP ]]; then
+  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $2 ]]; then
     c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     c2c_record "$name" skipped 0 "manual (use --manual)"
     return 0
@@ -846,15 +848,16 @@ c2c_manual() {
   c2c_serial "$@"
 }
 
+# c2c_on_fail STATUS DEPTH SKIP FORCED PARALLEL N... : the on_fail nodes N of a step at DEPTH
+# that ended with STATUS.
 c2c_on_fail() {
   local status=$1
   shift
   if [[ $C2C_MODE == list ]]; then
     local indent
-    printf -v indent '%*s' $(((C2C_DEPTH + 1) * 2)) ''
+    printf -v indent '%*s' $((($1 + 1) * 2)) ''
     printf '[    ] %son_fail: (these run only if the step above fails)\n' "$indent"
-    local C2C_DEPTH=$((C2C_DEPTH + 1))
-    c2c_serial "$@"
+    c2c_serial $(($1 + 1)) "${@:2}"
     return 0
   fi
   ((status != 0)) || return 0
@@ -944,9 +947,9 @@ c2c_wait_healthy() {
 # whose network could not be made (no pool left) gives its slot back, lowers the run's limit to
 # the steps still running and goes first when the next of them ends; without such a step, the
 # pools are held by other runs: it tries again every 5 s, for up to C2C_POOL_TIMEOUT seconds.
-c2c_slot_take() {
+c2c_slot_take() {  # NAME PARALLEL (1: in a branch of a parallel group)
   local name=$1 ticket queue_head=''
-  [[ $C2C_MODE == run && $C2C_IN_PARALLEL == 1 ]] || return 0
+  [[ $C2C_MODE == run && $2 == 1 ]] || return 0
   c2c_lock slots
   read -r ticket <"$C2C_STATE/tickets"
   ticket=$((ticket + 1))
@@ -1139,14 +1142,14 @@ c2c_end_step() {
   fi
 }
 
-# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE -- ARGV...
+# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE PARALLEL -- ARGV...
 c2c_run() {
-  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
-  shift 6
+  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5 parallel=$6
+  shift 7
   [[ $C2C_MODE == list ]] && return 0
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
   local -a C2C_FOLLOWERS=()
-  c2c_slot_take "$name"
+  c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
@@ -1194,16 +1197,18 @@ c2c_run() {
   return "$status"
 }
 
-# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG DOCKERCFG_SERVICE
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG TAG_HAS_BRANCH REGISTRY ENCRYPTED_DOCKERCFG
+#   DOCKERCFG_SERVICE PARALLEL
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 cfg_file=$7 cfg_gen=$8
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 tag_has_branch=$6 registry=$7 cfg_file=$8
+  local cfg_gen=$9 parallel=${10}
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
     c2c_record "$name" skipped 0 "push (use --push)"
     return 0
   fi
-  if [[ -n ${C2C_TAG_BRANCH:-} && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
+  if [[ -n $tag_has_branch && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
     c2c_say "(step: $name)"
     c2c_say "(step: $name) image_tag uses {{ .Branch }}, but the branch is unknown (no git branch, a detached HEAD that no single branch points at, no CI platform variable): give it with --ci-branch NAME"
     c2c_say "(step: $name) error ✗ unknown branch: nothing was pushed"
@@ -1212,7 +1217,7 @@ c2c_push() {
   fi
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
-  c2c_slot_take "$name"
+  c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
@@ -1893,6 +1898,6 @@ c2c_main() {
   fi
   local status=0
   # shellcheck disable=SC2086 # node numbers
-  c2c_serial ${C2C_KIDS[0]} || status=$?
+  c2c_serial 0 '' 0 0 ${C2C_KIDS[0]} || status=$?
   return "$status"
 }
