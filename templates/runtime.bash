@@ -33,7 +33,6 @@ C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
 C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
-C2C_POOL_FLAG=''  # set for one command: the file c2c_prefixed creates when Docker had no network pool
 C2C_FOLLOWERS=()  # the calling step's dependency log followers: pairs of pid and pid file
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
@@ -52,8 +51,6 @@ C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
 C2C_PLANNED=0  # steps a dry run would have run
-C2C_STEP_ENV=''  # set for one c2c_compose call: add the step's CI_* and -e variables
-C2C_WITH_CONFIG=''  # set for one c2c_compose call: the Docker config directory to use
 C2C_IN_GENERATOR=''  # set while a dockercfg_service runs: its own image uses your login
 C2C_USER_CONTEXT=''  # your Docker context, when it is not the default one (see c2c_docker_config)
 C2C_CONTEXT_KNOWN=0
@@ -387,24 +384,46 @@ c2c_secs() {
   printf -v "$1" '%d.%01ds' $(($2 / 1000)) $(($2 % 1000 / 100))
 }
 
-# Runs a command with every output line prefixed, in the background so that a signal reaches
-# the script's trap at once; returns the command's exit status.
+# c2c_logged [--quiet] [--stdin FILE] [--trailer v1|v2] [--pool-flag FILE] PREFIX COMMAND... :
+# runs COMMAND with every output line prefixed (see c2c_prefix_lines for --trailer and
+# --pool-flag; --quiet drops the lines), in the background so that a signal reaches the script's
+# trap at once; returns the command's exit status. A dry run prints the command instead.
 c2c_logged() {
+  local quiet=0 stdin=/dev/null trailer='' flag=''
+  while :; do
+    case $1 in
+      --quiet) quiet=1; shift ;;
+      --stdin) stdin=$2; shift 2 ;;
+      --trailer) trailer=$2; shift 2 ;;
+      --pool-flag) flag=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local prefix=$1
   shift
   if [[ $C2C_MODE == dry-run ]]; then
     [[ $1 == c2c_compose ]] || { c2c_show "$@"; return 0; }
     # what c2c_compose would run, from parts quoted once per run: dry runs of big builds stay fast
-    local out='' files='' config=''
+    local out='' files='' config='' step_env=''
+    shift
+    while :; do
+      case $1 in
+        --step-env) step_env=" $C2C_ENV_SHOWN"; shift ;;
+        --config) printf -v config 'env DOCKER_CONFIG=%q ' "$2"; shift 2 ;;
+        *) break ;;
+      esac
+    done
     ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' %q' "${C2C_STEP_FILES[@]}"
-    [[ -z ${C2C_WITH_CONFIG:-} ]] || printf -v config 'env DOCKER_CONFIG=%q ' "$C2C_WITH_CONFIG"
-    (($# < 4)) || printf -v out ' %q' "${@:4}"
-    printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$2" "$3" \
-      "${C2C_STEP_ENV:+ $C2C_ENV_SHOWN}" "$out"
+    (($# < 3)) || printf -v out ' %q' "${@:3}"
+    printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$1" "$2" "$step_env" "$out"
     return 0
   fi
   local status=0
-  c2c_prefixed "$prefix" "$@" &
+  if ((quiet)); then
+    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" >/dev/null &
+  else
+    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" &
+  fi
   wait "$!" || status=$?
   return "$status"
 }
@@ -421,28 +440,30 @@ if awk -W version 2>/dev/null | grep -q '^mawk'; then C2C_AWK=(awk -W interactiv
 # Docker's answer when no network address pool is left (Compose v2, v1; newer engines' wording).
 C2C_NO_POOL_RE='^(failed to create network [^ ]+: )?(Error response from daemon: )?(ERROR: )?(could not find an available, non-overlapping IPv4 address pool|all predefined address pools have been fully subnetted)'
 
+# c2c_prefixed PREFIX STDIN TRAILER POOL_FLAG COMMAND... (see c2c_logged)
 c2c_prefixed() {
-  local prefix=$1
-  shift
+  local prefix=$1 stdin=$2 trailer=$3 flag=$4
+  shift 4
   {
     local s=0
-    "$@" 2>&1 <"${C2C_STDIN:-/dev/null}" || s=$?
-    [[ -z ${C2C_TRAILER:-} ]] || printf '\036%d\n' "$s"
+    "$@" 2>&1 <"$stdin" || s=$?
+    [[ -z $trailer ]] || printf '\036%d\n' "$s"
     exit "$s"
-  } | c2c_prefix_lines "$prefix"
+  } | c2c_prefix_lines "$prefix" "$flag" "$trailer"
   return "${PIPESTATUS[0]}"
 }
 
-# c2c_prefix_lines PREFIX: stdin to stdout, each line prefixed and written with one write(2) of at
-# most PIPE_BUF (4096) bytes, so that the lines of steps and dependencies running at once never
-# mix (a longer line is cut into several prefixed lines). With C2C_POOL_FLAG set, Docker's "no
-# address pool" error creates that file instead of being shown (the step waits and tries again).
-# With C2C_TRAILER set (a step's `run`), the line Compose adds after a failed run's output is
-# dropped: a blank line (v2) or the bare exit code (v1). The last line that could be it is held
-# back until the next line, or the exit status (sent after a \036 mark), shows what it is.
+# c2c_prefix_lines PREFIX [POOL_FLAG [TRAILER]]: stdin to stdout, each line prefixed and written
+# with one write(2) of at most PIPE_BUF (4096) bytes, so that the lines of steps and dependencies
+# running at once never mix (a longer line is cut into several prefixed lines). With POOL_FLAG,
+# Docker's "no address pool" error creates that file instead of being shown (the step waits and
+# tries again). With TRAILER (v1 or v2: a step's `run`), the line Compose adds after a failed
+# run's output is dropped: a blank line (v2) or the bare exit code (v1). The last line that could
+# be it is held back until the next line, or the exit status (sent after a \036 mark), shows
+# what it is.
 c2c_prefix_lines() {
-  LC_ALL=C C2C_P=$1 C2C_Q=$C2C_PROGRESS_RE C2C_F=${C2C_POOL_FLAG:-} C2C_N=$C2C_NO_POOL_RE \
-    C2C_T=${C2C_TRAILER:-} "${C2C_AWK[@]}" '
+  LC_ALL=C C2C_P=$1 C2C_Q=$C2C_PROGRESS_RE C2C_F=${2:-} C2C_N=$C2C_NO_POOL_RE \
+    C2C_T=${3:-} "${C2C_AWK[@]}" '
     function out(s,  k) {  # cut between UTF-8 characters
       while (length(s) > n) {
         k = n; while (k > n - 3 && substr(s, k + 1, 1) ~ /^[\200-\277]/) k--
@@ -467,27 +488,31 @@ c2c_prefix_lines() {
     END { if (holding) out(held) }'
 }
 
-# c2c_quiet COMMAND... : runs it with its output dropped, except in a dry run (it is the plan).
-c2c_quiet() {
-  if [[ $C2C_MODE == dry-run ]]; then "$@"; else "$@" >/dev/null; fi
-}
-
 c2c_show() {
   local out
   printf -v out '%q ' "$@"
   printf '+ %s\n' "${out% }"
 }
 
-# c2c_compose PROJECT SUBCOMMAND ARGS... ; with C2C_STEP_ENV set, the step's CI_* and -e
-# variables go to the (run) subcommand; with C2C_WITH_CONFIG, Docker's config directory.
+# c2c_compose [--step-env] [--config DIR] PROJECT SUBCOMMAND ARGS... : with --step-env, the
+# step's CI_* and -e variables go to the (run) subcommand; with --config, Docker's config
+# directory is DIR.
 c2c_compose() {
+  local step_env=0 config=''
+  while :; do
+    case $1 in
+      --step-env) step_env=1; shift ;;
+      --config) config=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local project=$1
   shift
-  if [[ -n ${C2C_WITH_CONFIG:-} ]]; then
-    local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
+  if [[ -n $config ]]; then
+    local -x DOCKER_CONFIG=$config
     [[ -z $C2C_USER_CONTEXT ]] || local -x DOCKER_CONTEXT=$C2C_USER_CONTEXT
   fi
-  [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
+  ((step_env == 0)) || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
     ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
 }
@@ -892,8 +917,8 @@ c2c_build_image() {
   c2c_service "$service"
   c2c_private_image "$C2C_S_IMAGE"
   [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"
-  if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
-    c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
+  if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose ${C2C_CFG_DIR:+--config "$C2C_CFG_DIR"} \
+    "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
     C2C_FAILURE="could not build the image of $service"
     return 1
@@ -1013,14 +1038,15 @@ c2c_slot_give() {
   C2C_SLOT=''
 }
 
-# c2c_pool_retry COMMAND... : runs a command of the calling step that creates its network; when
-# Docker had no address pool left for it, waits (see above) and runs it again.
+# c2c_pool_retry C2C_LOGGED_ARGUMENTS... : c2c_logged with these, for a command of the calling
+# step (its project and name) that creates its network; when Docker had no address pool left for
+# it, waits (see above) and runs it again.
 c2c_pool_retry() {
-  [[ $C2C_MODE == run ]] || { "$@"; return; }
+  [[ $C2C_MODE == run ]] || { c2c_logged "$@"; return; }
   local flag=$C2C_STATE/pool.$project status waited=0
   while :; do
     status=0
-    C2C_POOL_FLAG=$flag "$@" || status=$?
+    c2c_logged --pool-flag "$flag" "$@" || status=$?
     ((status != 0)) && [[ -e $flag ]] || return "$status"
     rm -f "$flag"
     c2c_pool_wait || return "$status"
@@ -1169,7 +1195,7 @@ c2c_run() {
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_pool_retry c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
+    c2c_pool_retry --quiet "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
     c2c_follow_deps "$project" "$name"
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
   fi
@@ -1178,18 +1204,18 @@ c2c_run() {
     # --use-aliases: the step's container answers to its service name on the step's network, so
     # that dependencies can call it back (Codeship: containers are bidirectionally discoverable)
     local -a run=(run -T --use-aliases)
-    local C2C_STDIN=/dev/null
+    local stdin=/dev/null
     if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
       run=(run --use-aliases --interactive=false --tty)  # a TTY without attaching stdin
     elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
       run=(run --use-aliases)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
-      C2C_STDIN=/dev/ptmx
+      stdin=/dev/ptmx
     fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
-    C2C_STEP_ENV=1 C2C_TRAILER=$trailer c2c_pool_retry c2c_logged "(service: $service) (step: $name) " \
-      c2c_compose "$project" "${run[@]}" "$service" "$@" || status=$?
+    c2c_pool_retry --trailer "$trailer" --stdin "$stdin" "(service: $service) (step: $name) " \
+      c2c_compose --step-env "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
   c2c_end_step "$name" "$project" "$status" "$started" "$C2C_FAILURE"
@@ -1796,8 +1822,6 @@ c2c_cleanup() {
   C2C_CLEANED=1
   set +C  # an interrupt can land while c2c_lock tries a lock
   trap '' INT TERM
-  # an interrupt can land inside a step's call that set these for its own Compose command
-  local C2C_STEP_ENV='' C2C_WITH_CONFIG=''
   if [[ -n $C2C_STATE && -d $C2C_STATE ]]; then
     local pids pid project volume
     pids=$(c2c_descendants)
