@@ -33,13 +33,13 @@ C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
 C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
-C2C_FOLLOWERS=()  # the calling step's dependency log followers: pairs of pid and pid file
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
 C2C_KEY_PATH=''
 C2C_KEY_B64=''
-C2C_STEP_FILES=()
 C2C_DECRYPTED=()
+C2C_OVERRIDE=''  # results: a step's Compose override file (c2c_env_override, c2c_secret_override)
+C2C_FOLLOWERS=''  # and its dependency log followers (c2c_follow_deps)
 C2C_USER_ENV=()
 C2C_CFG_KEYS=()  # the current step's registry credentials and the config directories made of them
 C2C_CFG_DIRS=()
@@ -410,10 +410,10 @@ c2c_logged() {
       case $1 in
         --step-env) step_env=" $C2C_ENV_SHOWN"; shift ;;
         --config) printf -v config 'env DOCKER_CONFIG=%q ' "$2"; shift 2 ;;
+        -f) printf -v out ' -f %q' "$2"; files+=$out; out=''; shift 2 ;;
         *) break ;;
       esac
     done
-    ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' %q' "${C2C_STEP_FILES[@]}"
     (($# < 3)) || printf -v out ' %q' "${@:3}"
     printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$1" "$2" "$step_env" "$out"
     return 0
@@ -494,15 +494,17 @@ c2c_show() {
   printf '+ %s\n' "${out% }"
 }
 
-# c2c_compose [--step-env] [--config DIR] PROJECT SUBCOMMAND ARGS... : with --step-env, the
-# step's CI_* and -e variables go to the (run) subcommand; with --config, Docker's config
-# directory is DIR.
+# c2c_compose [--step-env] [--config DIR] [-f FILE]... PROJECT SUBCOMMAND ARGS... : with
+# --step-env, the step's CI_* and -e variables go to the (run) subcommand; with --config, Docker's
+# config directory is DIR; -f adds an override file of the step to the run's.
 c2c_compose() {
   local step_env=0 config=''
+  local -a files=()
   while :; do
     case $1 in
       --step-env) step_env=1; shift ;;
       --config) config=$2; shift 2 ;;
+      -f) files+=(-f "$2"); shift 2 ;;
       *) break ;;
     esac
   done
@@ -514,7 +516,7 @@ c2c_compose() {
   fi
   ((step_env == 0)) || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
-    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
+    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${files[@]+"${files[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -942,10 +944,11 @@ c2c_ci_env_args() {
   C2C_ENV_SHOWN=${C2C_ENV_SHOWN% }
 }
 
-c2c_wait_healthy() {
+c2c_wait_healthy() {  # PROJECT NAME [-f FILE]...
   local project=$1 name=$2 id status waited=0 announced=''
+  shift 2
   [[ $C2C_MODE == dry-run ]] && return 0
-  for id in $(c2c_compose "$project" ps -q 2>/dev/null); do
+  for id in $(c2c_compose "$@" "$project" ps -q 2>/dev/null); do
     while :; do
       status=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || true)
       case $status in
@@ -1092,9 +1095,12 @@ c2c_pool_advice() {
 # --- dependencies' output ----------------------------------------------------------------------
 # Like jet, the step log shows what the dependencies print, prefixed (service: S) (step: NAME):
 # each dependency container's log is followed from its start (nothing it printed before is lost)
-# until the step's containers are stopped. The followers are pairs of pid and pid file.
+# until the step's containers are stopped.
+# c2c_follow_deps PROJECT NAME : starts the followers; their pids in C2C_FOLLOWERS (space-separated;
+# the Nth one's `docker logs` pid is in the file follow.PROJECT.N).
 c2c_follow_deps() {
   local project=$1 name=$2 id service n=0 pidfile
+  C2C_FOLLOWERS=''
   [[ $C2C_MODE == run ]] || return 0
   while read -r id service; do
     [[ -n $id ]] || continue
@@ -1102,32 +1108,35 @@ c2c_follow_deps() {
     pidfile=$C2C_STATE/follow.$project.$n
     { docker logs -f "$id" </dev/null 2>&1 & printf '%s\n' "$!" >"$pidfile"; wait "$!"; } |
       c2c_prefix_lines "(service: $service) (step: $name) " &
-    C2C_FOLLOWERS+=("$!" "$pidfile")
+    C2C_FOLLOWERS+="${C2C_FOLLOWERS:+ }$!"
   done < <(docker ps -a --filter "label=com.docker.compose.project=$project" \
     --filter label=com.docker.compose.oneoff=False --format '{{.ID}} {{.Label "com.docker.compose.service"}}' 2>/dev/null)
 }
 
-# After the step's containers were stopped, their followers write their last lines and end (with
-# --no-remove, or when they do not end within 5 s, they are stopped).
+# c2c_unfollow PROJECT FOLLOWER_PID... : after the step's containers were stopped, its followers
+# write their last lines and end (with --no-remove, or when they do not end within 5 s, they are
+# stopped).
 c2c_unfollow() {
-  ((${#C2C_FOLLOWERS[@]})) || return 0
-  local i pid alive tries=0
+  local project=$1 follower pid alive tries=0 n
+  shift
+  (($#)) || return 0
   while :; do
     alive=0
-    for ((i = 0; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
-      if kill -0 "${C2C_FOLLOWERS[i]}" 2>/dev/null; then alive=1; fi
+    for follower in "$@"; do
+      if kill -0 "$follower" 2>/dev/null; then alive=1; fi
     done
     ((alive)) || break
     if ((tries == 50)) || [[ $C2C_REMOVE == 0 && $tries == 0 ]]; then
-      for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
-        if [[ -s ${C2C_FOLLOWERS[i]} ]] && read -r pid <"${C2C_FOLLOWERS[i]}"; then kill "$pid" 2>/dev/null || true; fi
+      for ((n = 1; n <= $#; n++)); do
+        if [[ -s $C2C_STATE/follow.$project.$n ]] && read -r pid <"$C2C_STATE/follow.$project.$n"; then
+          kill "$pid" 2>/dev/null || true
+        fi
       done
     fi
     tries=$((tries + 1))
     sleep 0.1
   done
-  for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do rm -f "${C2C_FOLLOWERS[i]}"; done
-  C2C_FOLLOWERS=()
+  for ((n = 1; n <= $#; n++)); do rm -f "$C2C_STATE/follow.$project.$n"; done
 }
 
 c2c_begin_step() {
@@ -1138,22 +1147,29 @@ c2c_begin_step() {
   fi
 }
 
+# c2c_end_step NAME PROJECT STATUS STARTED CREATED FAILURE FOLLOWERS [-f FILE]... : removes what
+# the step created (CREATED 1: containers, networks or volumes; the -f files are its Compose
+# override files), waits for its dependency log FOLLOWERS (pids) and says how it ended.
 c2c_end_step() {
-  local name=$1 project=$2 status=$3 started=$4 failure=${5:-container exited with a $3 code} elapsed
+  local name=$1 project=$2 status=$3 started=$4 created=$5 failure=${6:-container exited with a $3 code}
+  local followers=$7 why=${6:-exit code $3} elapsed
+  shift 7
   if [[ $C2C_MODE == dry-run ]] && ((status == 0)); then
-    [[ $C2C_REMOVE == 0 ]] || c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+    [[ $C2C_REMOVE == 0 ]] || c2c_logged "" c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
     C2C_PLANNED=$((C2C_PLANNED + 1))  # dry runs are sequential: no results file needed
     return 0
   fi
   if [[ $C2C_REMOVE == 0 && $C2C_MODE == run ]]; then
     c2c_say "(step: $name) kept its containers, network and volumes: project $project"
   elif [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
-    c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
-  elif [[ $C2C_REMOVE == 1 && ${created:-1} == 1 ]]; then  # (nothing to remove when nothing was made)
-    c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
+    c2c_logged "" c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+  elif [[ $C2C_REMOVE == 1 && $created == 1 ]]; then  # (nothing to remove when nothing was made)
+    c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
-  c2c_unfollow  # the containers are stopped: the dependencies' last lines come before the result
+  # the containers are stopped: the dependencies' last lines come before the result
+  # shellcheck disable=SC2086 # pids
+  c2c_unfollow "$project" $followers
   if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
   local now took
   c2c_now_ms now
@@ -1164,7 +1180,7 @@ c2c_end_step() {
     c2c_record "$name" passed "$elapsed"
   else
     c2c_say "(step: $name) error ✗ $failure ($took)"
-    c2c_record "$name" failed "$elapsed" "${5:-exit code $status}"
+    c2c_record "$name" failed "$elapsed" "$why"
   fi
 }
 
@@ -1173,20 +1189,21 @@ c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5 parallel=$6
   shift 7
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
-  local -a C2C_FOLLOWERS=()
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT='' followers=''
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
   local envs=$C2C_S_ENVS
-  local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
+  local -a files=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()  # files: the step's Compose override files
   c2c_begin_step "$name" "$project"
   for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
-    c2c_env_override "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
+    c2c_env_override "$index" "$name" "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
+    [[ -z $C2C_OVERRIDE ]] || files+=(-f "$C2C_OVERRIDE")
   done
   ((status != 0)) || for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; break; }
+    files+=(-f "$C2C_OVERRIDE")
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
   ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
@@ -1195,9 +1212,11 @@ c2c_run() {
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_pool_retry --quiet "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
+    c2c_pool_retry --quiet "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
+      status=$?
     c2c_follow_deps "$project" "$name"
-    ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
+    followers=$C2C_FOLLOWERS
+    ((status == 0)) && { c2c_wait_healthy "$project" "$name" ${files[@]+"${files[@]}"} || status=$?; }
   fi
   if ((status == 0)); then
     created=1
@@ -1215,10 +1234,10 @@ c2c_run() {
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
     c2c_pool_retry --trailer "$trailer" --stdin "$stdin" "(service: $service) (step: $name) " \
-      c2c_compose --step-env "$project" "${run[@]}" "$service" "$@" || status=$?
+      c2c_compose --step-env ${files[@]+"${files[@]}"} "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started" "$C2C_FAILURE"
+  c2c_end_step "$name" "$project" "$status" "$started" "$created" "$C2C_FAILURE" "$followers" ${files[@]+"${files[@]}"}
   c2c_slot_give
   return "$status"
 }
@@ -1271,7 +1290,7 @@ c2c_push() {
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started" "${C2C_FAILURE:-push failed}"
+  c2c_end_step "$name" "$project" "$status" "$started" "$created" "${C2C_FAILURE:-push failed}" ''
   c2c_slot_give
   return "$status"
 }
@@ -1381,10 +1400,11 @@ c2c_unlock() {
 
 # A Compose override file setting the decrypted variables of one service: they win over
 # `environment` and `env_file`, as encrypted_env_file does in Codeship.
+# c2c_secret_override SERVICE : the file, in C2C_OVERRIDE.
 c2c_secret_override() {
   local service=$1
   local out=$C2C_STATE/secrets/$service.json status=0
-  C2C_STEP_FILES+=(-f "$out")
+  C2C_OVERRIDE=$out
   if [[ $C2C_MODE == dry-run ]]; then
     c2c_say "+ # decrypt the encrypted environment of $service into $out"
     return 0
@@ -1424,9 +1444,12 @@ c2c_service_secrets() {
 # environment win, so compose.yaml leaves out the keys the env files set when translating; for
 # each step, a Compose override file then sets what changed since: a key an env file sets now
 # takes the file's value, one no env file sets any more takes environment's value.
+# c2c_env_override STEP_INDEX STEP_NAME SERVICE : the file, in C2C_OVERRIDE ('' when the env files
+# change nothing).
 c2c_env_override() {
-  local service=$1 i key found entries='' k v
+  local index=$1 name=$2 service=$3 i key found entries='' k v
   local out=$C2C_STATE/env.$index.$service.json
+  C2C_OVERRIDE=''
   c2c_service "$service"
   local kept=" $C2C_S_ENV_KEPT "
   c2c_compose_env_files "${C2C_S_ENV_FILES[@]}"
@@ -1451,7 +1474,7 @@ c2c_env_override() {
   done
   [[ -n $entries ]] || return 0
   printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" >"$out" || return 1
-  C2C_STEP_FILES+=(-f "$out")
+  C2C_OVERRIDE=$out
 }
 
 # c2c_compose_env_files FILE... : KEY=value lines read the way Compose reads env files (export,
@@ -1660,14 +1683,20 @@ c2c_docker_config() {
   if [[ -n $generator ]]; then
     c2c_service "$generator"
     local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS C2C_IN_GENERATOR=1
-    local -a C2C_STEP_FILES=()
-    for secret in $envs; do c2c_env_override "$secret" || return 1; done
-    for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
+    local -a files=()
+    for secret in $envs; do
+      c2c_env_override "$index" "$name" "$secret" || return 1
+      [[ -z $C2C_OVERRIDE ]] || files+=(-f "$C2C_OVERRIDE")
+    done
+    for secret in $secrets; do
+      c2c_secret_override "$secret" || return 1
+      files+=(-f "$C2C_OVERRIDE")
+    done
     # shellcheck disable=SC2086
     c2c_ensure_images $builds || return 1
     [[ $C2C_MODE == dry-run ]] || (umask 077 && mkdir -p "$dir/out") || return 1
     created=1
-    c2c_logged "(service: $generator) (step: $name) " c2c_compose "$project" run --rm -T \
+    c2c_logged "(service: $generator) (step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" run --rm -T \
       -v "$dir/out:/codeship-dockercfg" "$generator" /codeship-dockercfg/dockercfg || return 1
     [[ $C2C_MODE == dry-run ]] && return 0
     raw=$dir/out/dockercfg
