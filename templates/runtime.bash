@@ -32,7 +32,6 @@ C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
-C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
 C2C_KEY_PATH=''
@@ -975,6 +974,7 @@ c2c_wait_healthy() {  # PROJECT NAME [-f FILE]...
 # whose network could not be made (no pool left) gives its slot back, lowers the run's limit to
 # the steps still running and goes first when the next of them ends; without such a step, the
 # pools are held by other runs: it tries again every 5 s, for up to C2C_POOL_TIMEOUT seconds.
+# These functions use and change the calling step's slot (its place in the queue: '' for none).
 c2c_slot_take() {  # NAME PARALLEL (1: in a branch of a parallel group)
   local name=$1 ticket queue_head=''
   [[ $C2C_MODE == run && $2 == 1 ]] || return 0
@@ -982,13 +982,13 @@ c2c_slot_take() {  # NAME PARALLEL (1: in a branch of a parallel group)
   read -r ticket <"$C2C_STATE/tickets"
   ticket=$((ticket + 1))
   printf '%s\n' "$ticket" >"$C2C_STATE/tickets"
-  printf -v C2C_SLOT 'b%09d' "$ticket"
+  printf -v slot 'b%09d' "$ticket"
   if c2c_slot_free; then  # a slot is free: taken in the same turn of the lock, without queueing
-    : >"$C2C_STATE/running/$C2C_SLOT"
+    : >"$C2C_STATE/running/$slot"
     c2c_unlock slots
     return 0
   fi
-  : >"$C2C_STATE/queue/$C2C_SLOT"
+  : >"$C2C_STATE/queue/$slot"
   c2c_unlock slots
   c2c_slot_wait "$name"
 }
@@ -1001,7 +1001,7 @@ c2c_slot_wait() {  # NAME [1: say nothing]
     if ((free == 0)); then
       c2c_lock slots
       if c2c_slot_free; then
-        mv "$C2C_STATE/queue/$C2C_SLOT" "$C2C_STATE/running/$C2C_SLOT"
+        mv "$C2C_STATE/queue/$slot" "$C2C_STATE/running/$slot"
         c2c_unlock slots
         return 0
       fi
@@ -1012,7 +1012,7 @@ c2c_slot_wait() {  # NAME [1: say nothing]
       read -r limit <"$C2C_STATE/limit"
       c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
     fi
-    if ((free == 2)) && [[ $queue_head != "$C2C_SLOT" ]]; then sleep 0.5; else sleep 0.2; fi
+    if ((free == 2)) && [[ $queue_head != "$slot" ]]; then sleep 0.5; else sleep 0.2; fi
   done
 }
 
@@ -1030,21 +1030,23 @@ c2c_slot_free() {
   read -r limit <"$C2C_STATE/limit"
   ((count < limit)) || return 2
   for entry in ${queue[@]+"${queue[@]}"}; do
-    [[ ${entry##*/} == "$C2C_SLOT" ]] && break
+    [[ ${entry##*/} == "$slot" ]] && break
     ahead=$((ahead + 1))
   done
   ((ahead < limit - count)) || return 1
 }
 
 c2c_slot_give() {
-  [[ -z $C2C_SLOT ]] || rm -f "$C2C_STATE/running/$C2C_SLOT"
-  C2C_SLOT=''
+  [[ -z $slot ]] || rm -f "$C2C_STATE/running/$slot"
+  slot=''
 }
 
-# c2c_pool_retry C2C_LOGGED_ARGUMENTS... : c2c_logged with these, for a command of the calling
-# step (its project and name) that creates its network; when Docker had no address pool left for
-# it, waits (see above) and runs it again.
+# c2c_pool_retry NAME PROJECT C2C_LOGGED_ARGUMENTS... : c2c_logged with these, for a command of
+# the step NAME that creates its network; when Docker had no address pool left for it, waits
+# (see above) and runs it again.
 c2c_pool_retry() {
+  local name=$1 project=$2
+  shift 2
   [[ $C2C_MODE == run ]] || { c2c_logged "$@"; return; }
   local flag=$C2C_STATE/pool.$project status waited=0
   while :; do
@@ -1056,23 +1058,23 @@ c2c_pool_retry() {
   done
 }
 
-# Waits until a network address pool may be free; returns 1 when giving up. Uses the caller's
-# name and waited.
+# Waits until a network address pool may be free; returns 1 when giving up. Uses the calling
+# c2c_pool_retry's name and waited.
 c2c_pool_wait() {
   local -a running
   local others=0
   c2c_lock slots
   running=("$C2C_STATE"/running/*)
   [[ ! -e ${running[0]} ]] || others=${#running[@]}
-  [[ -z $C2C_SLOT ]] || others=$((others - 1))
-  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+  [[ -z $slot ]] || others=$((others - 1))
+  if ((others > 0)) && [[ -n $slot ]]; then
     printf '%s\n' "$others" >"$C2C_STATE/limit"
-    mv "$C2C_STATE/running/$C2C_SLOT" "$C2C_STATE/queue/a${C2C_SLOT:1}"  # first in the queue
-    C2C_SLOT=a${C2C_SLOT:1}
+    mv "$C2C_STATE/running/$slot" "$C2C_STATE/queue/a${slot:1}"  # first in the queue
+    slot=a${slot:1}
   fi
   c2c_unlock slots
   if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
-  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+  if ((others > 0)) && [[ -n $slot ]]; then
     c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
     c2c_slot_wait "$name" 1
     return 0
@@ -1189,7 +1191,7 @@ c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5 parallel=$6
   shift 7
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT='' followers=''
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot='' followers=''
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
@@ -1212,7 +1214,7 @@ c2c_run() {
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_pool_retry --quiet "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
+    c2c_pool_retry "$name" "$project" --quiet "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
       status=$?
     c2c_follow_deps "$project" "$name"
     followers=$C2C_FOLLOWERS
@@ -1233,7 +1235,7 @@ c2c_run() {
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
-    c2c_pool_retry --trailer "$trailer" --stdin "$stdin" "(service: $service) (step: $name) " \
+    c2c_pool_retry "$name" "$project" --trailer "$trailer" --stdin "$stdin" "(service: $service) (step: $name) " \
       c2c_compose --step-env ${files[@]+"${files[@]}"} "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
@@ -1260,7 +1262,7 @@ c2c_push() {
     c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
     return 1
   fi
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot=''
   local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
