@@ -40,8 +40,6 @@ C2C_DECRYPTED=()
 C2C_OVERRIDE=''  # results: a step's Compose override file (c2c_env_override, c2c_secret_override)
 C2C_FOLLOWERS=''  # and its dependency log followers (c2c_follow_deps)
 C2C_USER_ENV=()
-C2C_CFG_KEYS=()  # the current step's registry credentials and the config directories made of them
-C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
@@ -50,7 +48,6 @@ C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
 C2C_PLANNED=0  # steps a dry run would have run
-C2C_IN_GENERATOR=''  # set while a dockercfg_service runs: its own image uses your login
 C2C_USER_CONTEXT=''  # your Docker context, when it is not the default one (see c2c_docker_config)
 C2C_CONTEXT_KNOWN=0
 C2C_STATE=''
@@ -1197,7 +1194,7 @@ c2c_run() {
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
   local envs=$C2C_S_ENVS
-  local -a files=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()  # files: the step's Compose override files
+  local -a files=() cfg_keys=() cfg_dirs=()  # files: the step's Compose override files
   c2c_begin_step "$name" "$project"
   for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
     c2c_env_override "$index" "$name" "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
@@ -1263,7 +1260,7 @@ c2c_push() {
     return 1
   fi
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot=''
-  local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
+  local -a cfg_keys=() cfg_dirs=()
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
@@ -1615,7 +1612,9 @@ c2c_render_template() {
 # A step's registry credentials live in private Docker config directories, never ~/.docker, made
 # when the step first needs them and removed when it ends. They come from an encrypted file, or
 # from a dockercfg_service that jet runs with a path to write them to. These functions work for
-# the calling step: they use its index, name, project, cfg_file and cfg_gen.
+# the calling step (c2c_run, c2c_push): they use its index, name, project, cfg_file and cfg_gen,
+# keep the credentials it has (cfg_keys) and their config directories (cfg_dirs), and set its
+# created when a generator ran; in_generator is set while a generator's own images are made.
 
 # c2c_pull_private SERVICE... : pulls the images of these services that need credentials: the
 # service's own, else the step's (or its group's). An image already here is not pulled, as jet
@@ -1645,7 +1644,7 @@ c2c_image_credentials() {
   local file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
   [[ -n $file$gen ]] || file=${cfg_file:-} gen=${cfg_gen:-}
   # a generator's own image is pulled with your login: its credentials would need itself
-  [[ -n $file$gen && -z ${C2C_IN_GENERATOR:-} ]] || return 0
+  [[ -n $file$gen && -z ${in_generator:-} ]] || return 0
   if [[ ${2:-} == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
     return 0
   fi
@@ -1658,24 +1657,24 @@ c2c_credentials() {
   local file=$1 gen=$2 i
   C2C_CFG_DIR='' C2C_CFG_FROM=${file:-$gen}
   [[ -n $file$gen ]] || return 0
-  for i in "${!C2C_CFG_KEYS[@]}"; do
-    if [[ ${C2C_CFG_KEYS[i]} == "$file:$gen" ]]; then
-      C2C_CFG_DIR=${C2C_CFG_DIRS[i]}
+  for i in "${!cfg_keys[@]}"; do
+    if [[ ${cfg_keys[i]} == "$file:$gen" ]]; then
+      C2C_CFG_DIR=${cfg_dirs[i]}
       return 0
     fi
   done
-  local dir=$C2C_STATE/docker-config.$index.${#C2C_CFG_KEYS[@]}
+  local dir=$C2C_STATE/docker-config.$index.${#cfg_keys[@]}
   if ! c2c_docker_config "$dir" "$file" "$gen"; then
     rm -rf -- "$dir"  # whatever the generator or the decryption left there
     return 1
   fi
-  C2C_CFG_KEYS+=("$file:$gen")
-  C2C_CFG_DIRS+=("$dir")
+  cfg_keys+=("$file:$gen")
+  cfg_dirs+=("$dir")
   C2C_CFG_DIR=$dir
 }
 
 c2c_forget_credentials() {
-  ((${#C2C_CFG_DIRS[@]})) && rm -rf -- "${C2C_CFG_DIRS[@]}"
+  ((${#cfg_dirs[@]})) && rm -rf -- "${cfg_dirs[@]}"
   return 0
 }
 
@@ -1684,7 +1683,7 @@ c2c_docker_config() {
   local dir=$1 source=$2 generator=$3 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS C2C_IN_GENERATOR=1
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS in_generator=1
     local -a files=()
     for secret in $envs; do
       c2c_env_override "$index" "$name" "$secret" || return 1
