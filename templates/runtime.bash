@@ -2,6 +2,21 @@
 # Runtime: the same in every generated script (the pipeline and the services are above it).
 # Every step runs as its own Compose project (fresh containers, networks and volumes), which is
 # removed when the step ends, also on failure and on Ctrl-C.
+#
+# How values reach the functions below (keep to it when changing this file):
+# - Run-wide settings are C2C_* globals set once, then readonly (c2c_main): the mode, the run id
+#   and state directory, the Compose command, the paths, and the options from the command line
+#   (defaults here, then c2c_parse_args, c2c_detect_*, c2c_setup); the step tree (C2C_KIND…)
+#   once, by c2c_load_pipeline.
+# - Per step or group values (name, service, project, filters, kind, slot, depth, skip reason…)
+#   are arguments of the functions that use them, or `local`s of the caller that the function's
+#   usage comment names ("the calling step's name"). No function reads a per-step value from a
+#   global that a distant caller set.
+# - A function that computes more than a status leaves its result in the C2C_* variable its
+#   usage comment names (C2C_RENDERED, C2C_PRIVATE, C2C_CFG_DIR…), which its caller reads right
+#   after the call. A few run-wide caches fill themselves on first use (c2c_service's C2C_S_*,
+#   C2C_KEY_B64, C2C_USER_CONTEXT); what parallel branches (separate processes) share is in files
+#   under $C2C_STATE, changed under c2c_lock.
 # ---------------------------------------------------------------------------------------------
 
 C2C_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -17,19 +32,15 @@ C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
 C2C_HEALTH_TIMEOUT=${C2C_HEALTH_TIMEOUT:-3600}
 C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a network (see c2c_slot_take)
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
-C2C_IN_PARALLEL=0  # set in the branches of parallel groups
-C2C_SLOT=''  # the calling step's place in the queue of step projects (c2c_slot_take)
-C2C_POOL_FLAG=''  # set for one command: the file c2c_prefixed creates when Docker had no network pool
-C2C_FOLLOWERS=()  # the calling step's dependency log followers: pairs of pid and pid file
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
 C2C_KEY_PATH=''
 C2C_KEY_B64=''
-C2C_STEP_FILES=()
 C2C_DECRYPTED=()
+C2C_OVERRIDE=''  # results: a step's Compose override file (c2c_env_override, c2c_secret_override)
+C2C_FOLLOWERS=''  # and its dependency log followers (c2c_follow_deps)
+C2C_BUILD_CACHE=''  # a built service's layer cache settings (c2c_cache_from)
 C2C_USER_ENV=()
-C2C_CFG_KEYS=()  # the current step's registry credentials and the config directories made of them
-C2C_CFG_DIRS=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
 C2C_COMPOSE=()
@@ -38,16 +49,10 @@ C2C_S_NAME=''  # the service c2c_service last loaded into C2C_S_*
 C2C_COMPOSE_SHOWN=''  # how --dry-run prints "${C2C_COMPOSE[@]}" --project-directory DIR -f FILE
 C2C_ENV_SHOWN=''  # and C2C_ENV_ARGS
 C2C_PLANNED=0  # steps a dry run would have run
-C2C_STEP_ENV=''  # set for one c2c_compose call: add the step's CI_* and -e variables
-C2C_WITH_CONFIG=''  # set for one c2c_compose call: the Docker config directory to use
-C2C_IN_GENERATOR=''  # set while a dockercfg_service runs: its own image uses your login
 C2C_USER_CONTEXT=''  # your Docker context, when it is not the default one (see c2c_docker_config)
 C2C_CONTEXT_KNOWN=0
 C2C_STATE=''
 C2C_RUN_ID=''
-C2C_SKIP=''
-C2C_FORCED=0
-C2C_DEPTH=0
 C2C_CLEANED=0
 C2C_EXIT_SIGNAL=0
 C2C_STARTED=0
@@ -376,24 +381,46 @@ c2c_secs() {
   printf -v "$1" '%d.%01ds' $(($2 / 1000)) $(($2 % 1000 / 100))
 }
 
-# Runs a command with every output line prefixed, in the background so that a signal reaches
-# the script's trap at once; returns the command's exit status.
+# c2c_logged [--quiet] [--stdin FILE] [--trailer v1|v2] [--pool-flag FILE] PREFIX COMMAND... :
+# runs COMMAND with every output line prefixed (see c2c_prefix_lines for --trailer and
+# --pool-flag; --quiet drops the lines), in the background so that a signal reaches the script's
+# trap at once; returns the command's exit status. A dry run prints the command instead.
 c2c_logged() {
+  local quiet=0 stdin=/dev/null trailer='' flag=''
+  while :; do
+    case $1 in
+      --quiet) quiet=1; shift ;;
+      --stdin) stdin=$2; shift 2 ;;
+      --trailer) trailer=$2; shift 2 ;;
+      --pool-flag) flag=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local prefix=$1
   shift
   if [[ $C2C_MODE == dry-run ]]; then
     [[ $1 == c2c_compose ]] || { c2c_show "$@"; return 0; }
     # what c2c_compose would run, from parts quoted once per run: dry runs of big builds stay fast
-    local out='' files='' config=''
-    ((${#C2C_STEP_FILES[@]} == 0)) || printf -v files ' %q' "${C2C_STEP_FILES[@]}"
-    [[ -z ${C2C_WITH_CONFIG:-} ]] || printf -v config 'env DOCKER_CONFIG=%q ' "$C2C_WITH_CONFIG"
-    (($# < 4)) || printf -v out ' %q' "${@:4}"
-    printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$2" "$3" \
-      "${C2C_STEP_ENV:+ $C2C_ENV_SHOWN}" "$out"
+    local out='' files='' config='' step_env=''
+    shift
+    while :; do
+      case $1 in
+        --step-env) step_env=" $C2C_ENV_SHOWN"; shift ;;
+        --config) printf -v config 'env DOCKER_CONFIG=%q ' "$2"; shift 2 ;;
+        -f) printf -v out ' -f %q' "$2"; files+=$out; out=''; shift 2 ;;
+        *) break ;;
+      esac
+    done
+    (($# < 3)) || printf -v out ' %q' "${@:3}"
+    printf '+ %s%s%s -p %q %q%s%s\n' "$config" "$C2C_COMPOSE_SHOWN" "$files" "$1" "$2" "$step_env" "$out"
     return 0
   fi
   local status=0
-  c2c_prefixed "$prefix" "$@" &
+  if ((quiet)); then
+    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" >/dev/null &
+  else
+    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" &
+  fi
   wait "$!" || status=$?
   return "$status"
 }
@@ -410,28 +437,30 @@ if awk -W version 2>/dev/null | grep -q '^mawk'; then C2C_AWK=(awk -W interactiv
 # Docker's answer when no network address pool is left (Compose v2, v1; newer engines' wording).
 C2C_NO_POOL_RE='^(failed to create network [^ ]+: )?(Error response from daemon: )?(ERROR: )?(could not find an available, non-overlapping IPv4 address pool|all predefined address pools have been fully subnetted)'
 
+# c2c_prefixed PREFIX STDIN TRAILER POOL_FLAG COMMAND... (see c2c_logged)
 c2c_prefixed() {
-  local prefix=$1
-  shift
+  local prefix=$1 stdin=$2 trailer=$3 flag=$4
+  shift 4
   {
     local s=0
-    "$@" 2>&1 <"${C2C_STDIN:-/dev/null}" || s=$?
-    [[ -z ${C2C_TRAILER:-} ]] || printf '\036%d\n' "$s"
+    "$@" 2>&1 <"$stdin" || s=$?
+    [[ -z $trailer ]] || printf '\036%d\n' "$s"
     exit "$s"
-  } | c2c_prefix_lines "$prefix"
+  } | c2c_prefix_lines "$prefix" "$flag" "$trailer"
   return "${PIPESTATUS[0]}"
 }
 
-# c2c_prefix_lines PREFIX: stdin to stdout, each line prefixed and written with one write(2) of at
-# most PIPE_BUF (4096) bytes, so that the lines of steps and dependencies running at once never
-# mix (a longer line is cut into several prefixed lines). With C2C_POOL_FLAG set, Docker's "no
-# address pool" error creates that file instead of being shown (the step waits and tries again).
-# With C2C_TRAILER set (a step's `run`), the line Compose adds after a failed run's output is
-# dropped: a blank line (v2) or the bare exit code (v1). The last line that could be it is held
-# back until the next line, or the exit status (sent after a \036 mark), shows what it is.
+# c2c_prefix_lines PREFIX [POOL_FLAG [TRAILER]]: stdin to stdout, each line prefixed and written
+# with one write(2) of at most PIPE_BUF (4096) bytes, so that the lines of steps and dependencies
+# running at once never mix (a longer line is cut into several prefixed lines). With POOL_FLAG,
+# Docker's "no address pool" error creates that file instead of being shown (the step waits and
+# tries again). With TRAILER (v1 or v2: a step's `run`), the line Compose adds after a failed
+# run's output is dropped: a blank line (v2) or the bare exit code (v1). The last line that could
+# be it is held back until the next line, or the exit status (sent after a \036 mark), shows
+# what it is.
 c2c_prefix_lines() {
-  LC_ALL=C C2C_P=$1 C2C_Q=$C2C_PROGRESS_RE C2C_F=${C2C_POOL_FLAG:-} C2C_N=$C2C_NO_POOL_RE \
-    C2C_T=${C2C_TRAILER:-} "${C2C_AWK[@]}" '
+  LC_ALL=C C2C_P=$1 C2C_Q=$C2C_PROGRESS_RE C2C_F=${2:-} C2C_N=$C2C_NO_POOL_RE \
+    C2C_T=${3:-} "${C2C_AWK[@]}" '
     function out(s,  k) {  # cut between UTF-8 characters
       while (length(s) > n) {
         k = n; while (k > n - 3 && substr(s, k + 1, 1) ~ /^[\200-\277]/) k--
@@ -456,29 +485,35 @@ c2c_prefix_lines() {
     END { if (holding) out(held) }'
 }
 
-# c2c_quiet COMMAND... : runs it with its output dropped, except in a dry run (it is the plan).
-c2c_quiet() {
-  if [[ $C2C_MODE == dry-run ]]; then "$@"; else "$@" >/dev/null; fi
-}
-
 c2c_show() {
   local out
   printf -v out '%q ' "$@"
   printf '+ %s\n' "${out% }"
 }
 
-# c2c_compose PROJECT SUBCOMMAND ARGS... ; with C2C_STEP_ENV set, the step's CI_* and -e
-# variables go to the (run) subcommand; with C2C_WITH_CONFIG, Docker's config directory.
+# c2c_compose [--step-env] [--config DIR] [-f FILE]... PROJECT SUBCOMMAND ARGS... : with
+# --step-env, the step's CI_* and -e variables go to the (run) subcommand; with --config, Docker's
+# config directory is DIR; -f adds an override file of the step to the run's.
 c2c_compose() {
+  local step_env=0 config=''
+  local -a files=()
+  while :; do
+    case $1 in
+      --step-env) step_env=1; shift ;;
+      --config) config=$2; shift 2 ;;
+      -f) files+=(-f "$2"); shift 2 ;;
+      *) break ;;
+    esac
+  done
   local project=$1
   shift
-  if [[ -n ${C2C_WITH_CONFIG:-} ]]; then
-    local -x DOCKER_CONFIG=$C2C_WITH_CONFIG
+  if [[ -n $config ]]; then
+    local -x DOCKER_CONFIG=$config
     [[ -z $C2C_USER_CONTEXT ]] || local -x DOCKER_CONTEXT=$C2C_USER_CONTEXT
   fi
-  [[ -z ${C2C_STEP_ENV:-} ]] || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
+  ((step_env == 0)) || set -- "$1" "${C2C_ENV_ARGS[@]}" "${@:2}"
   "${C2C_COMPOSE[@]}" --project-directory "$C2C_DIR" -f "$C2C_COMPOSE_FILE" \
-    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${C2C_STEP_FILES[@]+"${C2C_STEP_FILES[@]}"} -p "$project" "$@"
+    ${C2C_RUN_FILES[@]+"${C2C_RUN_FILES[@]}"} ${files[@]+"${files[@]}"} -p "$project" "$@"
 }
 
 # --- step selection --------------------------------------------------------------------------
@@ -493,58 +528,61 @@ c2c_filter_matches() {
   [[ $C2C_TAG =~ $re ]]
 }
 
+# c2c_is_requested NAME FORCED : whether --step selects the step NAME (FORCED 1: a group it is in
+# was named).
 c2c_is_requested() {
   local name=$1 wanted
   ((${#C2C_STEPS[@]})) || return 0
-  [[ $C2C_FORCED == 1 ]] && return 0
+  [[ $2 == 1 ]] && return 0
   for wanted in "${C2C_STEPS[@]}"; do
     [[ $wanted == "$name" ]] && return 0
   done
   return 1
 }
 
-# Sets C2C_SKIP (why this node does not run) in the caller's scope; returns 1 when the node
-# has nothing to do at all (not selected, and not listing).
+# c2c_enter KIND NAME TAG TAG_RE EXCLUDE EXCLUDE_RE [DETAIL] : uses and updates the calling
+# c2c_node's skip (why this node does not run) and forced (--step named it or a group it is in),
+# and its depth; returns 1 when the node has nothing to do at all (not selected, and not listing).
 c2c_enter() {
   local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
-  if [[ -z $C2C_SKIP ]]; then
+  if [[ -z $skip ]]; then
     if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
-      C2C_SKIP="excluded by exclude: $exclude"
+      skip="excluded by exclude: $exclude"
     elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then
-        C2C_SKIP="tag: $tag does not match '$C2C_TAG'"
+        skip="tag: $tag does not match '$C2C_TAG'"
       else
-        C2C_SKIP="tag: $tag (no --tag given)"
+        skip="tag: $tag (no --tag given)"
       fi
     fi
   fi
-  if ((${#C2C_STEPS[@]})) && [[ $C2C_FORCED == 0 ]]; then
+  if ((${#C2C_STEPS[@]})) && [[ $forced == 0 ]]; then
     local wanted
     for wanted in "${C2C_STEPS[@]}"; do
-      [[ $wanted == "$name" ]] && C2C_FORCED=1
+      [[ $wanted == "$name" ]] && forced=1
     done
   fi
   local requested=1
-  if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name"; then
+  if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name" "$forced"; then
     requested=0
   fi
   if [[ $C2C_MODE == list ]]; then
     local mark='run ' indent
-    printf -v indent '%*s' $((C2C_DEPTH * 2)) ''
-    if [[ -n $C2C_SKIP || $requested == 0 ]]; then
+    printf -v indent '%*s' $((depth * 2)) ''
+    if [[ -n $skip || $requested == 0 ]]; then
       mark='skip'
     elif [[ $kind == push && $C2C_PUSH == 0 ]] || [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
       mark='skip'
     fi
     printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" \
-      "${C2C_SKIP:+  ($C2C_SKIP)}"
+      "${skip:+  ($skip)}"
     return 0
   fi
   ((requested)) || return 1
-  if [[ -n $C2C_SKIP ]]; then
+  if [[ -n $skip ]]; then
     # a filtered-out group is still walked: each of its steps is recorded with the reason
     [[ $kind == group || $kind == manual ]] && return 0
-    c2c_record "$name" skipped 0 "$C2C_SKIP"
+    c2c_record "$name" skipped 0 "$skip"
     return 1
   fi
   return 0
@@ -736,10 +774,12 @@ c2c_check_filter() {
 }
 
 # --- running the tree --------------------------------------------------------------------------
-# c2c_node N : selects, lists or runs node N and what is under it.
+# The tree is walked with four values that its groups pass down: DEPTH (of the group, for --list),
+# SKIP (why its steps do not run; '' when they do), FORCED (1: --step named it or a group above)
+# and PARALLEL (1: in a branch of a parallel group, whose steps queue for a slot).
+# c2c_node N DEPTH SKIP FORCED PARALLEL : selects, lists or runs node N and what is under it.
 c2c_node() {
-  local i=$1
-  local C2C_SKIP=$C2C_SKIP C2C_FORCED=$C2C_FORCED C2C_DEPTH=$((C2C_DEPTH + 1))
+  local i=$1 depth=$(($2 + 1)) skip=$3 forced=$4 parallel=$5
   local kind=${C2C_KIND[i]} name=${C2C_NAME[i]} detail=''
   # a filter is matched like jet: the Codeship text as a whole name first, then the regex
   local tag=${C2C_TAGW[i]:-${C2C_TAGF[i]}} tag_re='' exclude=${C2C_EXCW[i]:-${C2C_EXCF[i]}} exclude_re=''
@@ -750,28 +790,28 @@ c2c_node() {
   case $kind in
     serial|parallel)
       c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" || return 0
-      "c2c_$kind" ${kids[@]+"${kids[@]}"} ;;
+      "c2c_$kind" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     manual)
       c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" || return 0
-      c2c_manual "$name" ${kids[@]+"${kids[@]}"} ;;
+      c2c_manual "$name" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     push)
       c2c_enter push "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' || return 0
       c2c_render_template "${C2C_ITAG[i]}" push "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}"
-      local C2C_TAG_BRANCH=$C2C_RENDER_BRANCH
-      c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "${C2C_REG[i]}" \
-        "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" ;;
+      c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "$C2C_RENDER_BRANCH" \
+        "${C2C_REG[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" ;;
     step)
       ((C2C_ARGC[i] == 0)) || argv=("${C2C_ARGS[@]:${C2C_ARG0[i]}:${C2C_ARGC[i]}}")
       [[ $C2C_MODE != list ]] || c2c_detail "${C2C_SVC[i]}" ${argv[@]+"${argv[@]}"}
       c2c_enter run "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$C2C_DETAIL" || return 0
       if ((${#fails[@]} == 0)); then
-        c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"}
+        c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" -- \
+          ${argv[@]+"${argv[@]}"}
         return
       fi
       local status=0
-      c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" -- ${argv[@]+"${argv[@]}"} ||
-        status=$?
-      c2c_on_fail "$status" "${fails[@]}" ;;
+      c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" -- \
+        ${argv[@]+"${argv[@]}"} || status=$?
+      c2c_on_fail "$status" "$depth" "$skip" "$forced" "$parallel" "${fails[@]}" ;;
   esac
 }
 
@@ -791,23 +831,23 @@ c2c_detail() {
   done
 }
 
+# c2c_serial DEPTH SKIP FORCED PARALLEL N... (and c2c_parallel): runs the nodes N of a group.
 c2c_serial() {
   local fn
-  for fn in "$@"; do
-    c2c_node "$fn" || return
+  for fn in "${@:5}"; do
+    c2c_node "$fn" "$1" "$2" "$3" "$4" || return
   done
 }
 
 c2c_parallel() {
   local fn pid status=0 first=0
   local -a pids=()
-  if [[ $C2C_MODE != run || -n $C2C_SKIP ]]; then  # listing, dry runs and skipping: one after another
+  if [[ $C2C_MODE != run || -n $2 ]]; then  # listing, dry runs and skipping: one after another
     c2c_serial "$@"
     return
   fi
-  local C2C_IN_PARALLEL=1  # the branches' steps queue for a slot (c2c_slot_take)
-  for fn in "$@"; do
-    c2c_node "$fn" &
+  for fn in "${@:5}"; do
+    c2c_node "$fn" "$1" "$2" "$3" 1 &  # the branches' steps queue for a slot (c2c_slot_take)
     pids+=("$!")
   done
   for pid in "${pids[@]}"; do
@@ -820,10 +860,11 @@ c2c_parallel() {
   return "$first"
 }
 
+# c2c_manual NAME DEPTH SKIP FORCED PARALLEL N...
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $C2C_SKIP ]]; then
+  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $2 ]]; then
     c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     c2c_record "$name" skipped 0 "manual (use --manual)"
     return 0
@@ -831,15 +872,16 @@ c2c_manual() {
   c2c_serial "$@"
 }
 
+# c2c_on_fail STATUS DEPTH SKIP FORCED PARALLEL N... : the on_fail nodes N of a step at DEPTH
+# that ended with STATUS.
 c2c_on_fail() {
   local status=$1
   shift
   if [[ $C2C_MODE == list ]]; then
     local indent
-    printf -v indent '%*s' $(((C2C_DEPTH + 1) * 2)) ''
+    printf -v indent '%*s' $((($1 + 1) * 2)) ''
     printf '[    ] %son_fail: (these run only if the step above fails)\n' "$indent"
-    local C2C_DEPTH=$((C2C_DEPTH + 1))
-    c2c_serial "$@"
+    c2c_serial $(($1 + 1)) "${@:2}"
     return 0
   fi
   ((status != 0)) || return 0
@@ -874,8 +916,8 @@ c2c_build_image() {
   c2c_service "$service"
   c2c_private_image "$C2C_S_IMAGE"
   [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"
-  if ! C2C_WITH_CONFIG=$C2C_CFG_DIR c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " \
-    c2c_compose "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
+  if ! c2c_logged "(image: $C2C_S_IMAGE) (service: $service) " c2c_compose ${C2C_CFG_DIR:+--config "$C2C_CFG_DIR"} \
+    "$C2C_RUN_ID-build" build ${C2C_BUILD_ARGS[@]+"${C2C_BUILD_ARGS[@]}"} "$service"; then
     c2c_say "(service: $service) image build failed"
     C2C_FAILURE="could not build the image of $service"
     return 1
@@ -899,10 +941,11 @@ c2c_ci_env_args() {
   C2C_ENV_SHOWN=${C2C_ENV_SHOWN% }
 }
 
-c2c_wait_healthy() {
+c2c_wait_healthy() {  # PROJECT NAME [-f FILE]...
   local project=$1 name=$2 id status waited=0 announced=''
+  shift 2
   [[ $C2C_MODE == dry-run ]] && return 0
-  for id in $(c2c_compose "$project" ps -q 2>/dev/null); do
+  for id in $(c2c_compose "$@" "$project" ps -q 2>/dev/null); do
     while :; do
       status=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || true)
       case $status in
@@ -929,15 +972,21 @@ c2c_wait_healthy() {
 # whose network could not be made (no pool left) gives its slot back, lowers the run's limit to
 # the steps still running and goes first when the next of them ends; without such a step, the
 # pools are held by other runs: it tries again every 5 s, for up to C2C_POOL_TIMEOUT seconds.
-c2c_slot_take() {
-  local name=$1 ticket
-  [[ $C2C_MODE == run && $C2C_IN_PARALLEL == 1 ]] || return 0
+# These functions use and change the calling step's slot (its place in the queue: '' for none).
+c2c_slot_take() {  # NAME PARALLEL (1: in a branch of a parallel group)
+  local name=$1 ticket queue_head=''
+  [[ $C2C_MODE == run && $2 == 1 ]] || return 0
   c2c_lock slots
   read -r ticket <"$C2C_STATE/tickets"
   ticket=$((ticket + 1))
   printf '%s\n' "$ticket" >"$C2C_STATE/tickets"
-  printf -v C2C_SLOT 'b%09d' "$ticket"
-  : >"$C2C_STATE/queue/$C2C_SLOT"
+  printf -v slot 'b%09d' "$ticket"
+  if c2c_slot_free; then  # a slot is free: taken in the same turn of the lock, without queueing
+    : >"$C2C_STATE/running/$slot"
+    c2c_unlock slots
+    return 0
+  fi
+  : >"$C2C_STATE/queue/$slot"
   c2c_unlock slots
   c2c_slot_wait "$name"
 }
@@ -950,7 +999,7 @@ c2c_slot_wait() {  # NAME [1: say nothing]
     if ((free == 0)); then
       c2c_lock slots
       if c2c_slot_free; then
-        mv "$C2C_STATE/queue/$C2C_SLOT" "$C2C_STATE/running/$C2C_SLOT"
+        mv "$C2C_STATE/queue/$slot" "$C2C_STATE/running/$slot"
         c2c_unlock slots
         return 0
       fi
@@ -961,7 +1010,7 @@ c2c_slot_wait() {  # NAME [1: say nothing]
       read -r limit <"$C2C_STATE/limit"
       c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
     fi
-    if ((free == 2)) && [[ $queue_head != "$C2C_SLOT" ]]; then sleep 0.5; else sleep 0.2; fi
+    if ((free == 2)) && [[ $queue_head != "$slot" ]]; then sleep 0.5; else sleep 0.2; fi
   done
 }
 
@@ -972,53 +1021,58 @@ c2c_slot_wait() {  # NAME [1: say nothing]
 c2c_slot_free() {
   local -a queue=("$C2C_STATE"/queue/*) running=("$C2C_STATE"/running/*)
   local limit count=${#running[@]} ahead=0 entry
-  queue_head=${queue[0]##*/}
+  [[ -e ${queue[0]} ]] || queue=()
+  queue_head=${queue[0]:-}
+  queue_head=${queue_head##*/}
   [[ -e ${running[0]} ]] || count=0
   read -r limit <"$C2C_STATE/limit"
   ((count < limit)) || return 2
-  for entry in "${queue[@]}"; do
-    [[ ${entry##*/} == "$C2C_SLOT" ]] && break
+  for entry in ${queue[@]+"${queue[@]}"}; do
+    [[ ${entry##*/} == "$slot" ]] && break
     ahead=$((ahead + 1))
   done
   ((ahead < limit - count)) || return 1
 }
 
 c2c_slot_give() {
-  [[ -z $C2C_SLOT ]] || rm -f "$C2C_STATE/running/$C2C_SLOT"
-  C2C_SLOT=''
+  [[ -z $slot ]] || rm -f "$C2C_STATE/running/$slot"
+  slot=''
 }
 
-# c2c_pool_retry COMMAND... : runs a command of the calling step that creates its network; when
-# Docker had no address pool left for it, waits (see above) and runs it again.
+# c2c_pool_retry NAME PROJECT C2C_LOGGED_ARGUMENTS... : c2c_logged with these, for a command of
+# the step NAME that creates its network; when Docker had no address pool left for it, waits
+# (see above) and runs it again.
 c2c_pool_retry() {
-  [[ $C2C_MODE == run ]] || { "$@"; return; }
+  local name=$1 project=$2
+  shift 2
+  [[ $C2C_MODE == run ]] || { c2c_logged "$@"; return; }
   local flag=$C2C_STATE/pool.$project status waited=0
   while :; do
     status=0
-    C2C_POOL_FLAG=$flag "$@" || status=$?
+    c2c_logged --pool-flag "$flag" "$@" || status=$?
     ((status != 0)) && [[ -e $flag ]] || return "$status"
     rm -f "$flag"
     c2c_pool_wait || return "$status"
   done
 }
 
-# Waits until a network address pool may be free; returns 1 when giving up. Uses the caller's
-# name and waited.
+# Waits until a network address pool may be free; returns 1 when giving up. Uses the calling
+# c2c_pool_retry's name and waited.
 c2c_pool_wait() {
   local -a running
   local others=0
   c2c_lock slots
   running=("$C2C_STATE"/running/*)
   [[ ! -e ${running[0]} ]] || others=${#running[@]}
-  [[ -z $C2C_SLOT ]] || others=$((others - 1))
-  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+  [[ -z $slot ]] || others=$((others - 1))
+  if ((others > 0)) && [[ -n $slot ]]; then
     printf '%s\n' "$others" >"$C2C_STATE/limit"
-    mv "$C2C_STATE/running/$C2C_SLOT" "$C2C_STATE/queue/a${C2C_SLOT:1}"  # first in the queue
-    C2C_SLOT=a${C2C_SLOT:1}
+    mv "$C2C_STATE/running/$slot" "$C2C_STATE/queue/a${slot:1}"  # first in the queue
+    slot=a${slot:1}
   fi
   c2c_unlock slots
   if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
-  if ((others > 0)) && [[ -n $C2C_SLOT ]]; then
+  if ((others > 0)) && [[ -n $slot ]]; then
     c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
     c2c_slot_wait "$name" 1
     return 0
@@ -1041,9 +1095,12 @@ c2c_pool_advice() {
 # --- dependencies' output ----------------------------------------------------------------------
 # Like jet, the step log shows what the dependencies print, prefixed (service: S) (step: NAME):
 # each dependency container's log is followed from its start (nothing it printed before is lost)
-# until the step's containers are stopped. The followers are pairs of pid and pid file.
+# until the step's containers are stopped.
+# c2c_follow_deps PROJECT NAME : starts the followers; their pids in C2C_FOLLOWERS (space-separated;
+# the Nth one's `docker logs` pid is in the file follow.PROJECT.N).
 c2c_follow_deps() {
   local project=$1 name=$2 id service n=0 pidfile
+  C2C_FOLLOWERS=''
   [[ $C2C_MODE == run ]] || return 0
   while read -r id service; do
     [[ -n $id ]] || continue
@@ -1051,32 +1108,35 @@ c2c_follow_deps() {
     pidfile=$C2C_STATE/follow.$project.$n
     { docker logs -f "$id" </dev/null 2>&1 & printf '%s\n' "$!" >"$pidfile"; wait "$!"; } |
       c2c_prefix_lines "(service: $service) (step: $name) " &
-    C2C_FOLLOWERS+=("$!" "$pidfile")
+    C2C_FOLLOWERS+="${C2C_FOLLOWERS:+ }$!"
   done < <(docker ps -a --filter "label=com.docker.compose.project=$project" \
     --filter label=com.docker.compose.oneoff=False --format '{{.ID}} {{.Label "com.docker.compose.service"}}' 2>/dev/null)
 }
 
-# After the step's containers were stopped, their followers write their last lines and end (with
-# --no-remove, or when they do not end within 5 s, they are stopped).
+# c2c_unfollow PROJECT FOLLOWER_PID... : after the step's containers were stopped, its followers
+# write their last lines and end (with --no-remove, or when they do not end within 5 s, they are
+# stopped).
 c2c_unfollow() {
-  ((${#C2C_FOLLOWERS[@]})) || return 0
-  local i pid alive tries=0
+  local project=$1 follower pid alive tries=0 n
+  shift
+  (($#)) || return 0
   while :; do
     alive=0
-    for ((i = 0; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
-      if kill -0 "${C2C_FOLLOWERS[i]}" 2>/dev/null; then alive=1; fi
+    for follower in "$@"; do
+      if kill -0 "$follower" 2>/dev/null; then alive=1; fi
     done
     ((alive)) || break
     if ((tries == 50)) || [[ $C2C_REMOVE == 0 && $tries == 0 ]]; then
-      for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do
-        if [[ -s ${C2C_FOLLOWERS[i]} ]] && read -r pid <"${C2C_FOLLOWERS[i]}"; then kill "$pid" 2>/dev/null || true; fi
+      for ((n = 1; n <= $#; n++)); do
+        if [[ -s $C2C_STATE/follow.$project.$n ]] && read -r pid <"$C2C_STATE/follow.$project.$n"; then
+          kill "$pid" 2>/dev/null || true
+        fi
       done
     fi
     tries=$((tries + 1))
     sleep 0.1
   done
-  for ((i = 1; i < ${#C2C_FOLLOWERS[@]}; i += 2)); do rm -f "${C2C_FOLLOWERS[i]}"; done
-  C2C_FOLLOWERS=()
+  for ((n = 1; n <= $#; n++)); do rm -f "$C2C_STATE/follow.$project.$n"; done
 }
 
 c2c_begin_step() {
@@ -1087,22 +1147,29 @@ c2c_begin_step() {
   fi
 }
 
+# c2c_end_step NAME PROJECT STATUS STARTED CREATED FAILURE FOLLOWERS [-f FILE]... : removes what
+# the step created (CREATED 1: containers, networks or volumes; the -f files are its Compose
+# override files), waits for its dependency log FOLLOWERS (pids) and says how it ended.
 c2c_end_step() {
-  local name=$1 project=$2 status=$3 started=$4 failure=${5:-container exited with a $3 code} elapsed
+  local name=$1 project=$2 status=$3 started=$4 created=$5 failure=${6:-container exited with a $3 code}
+  local followers=$7 why=${6:-exit code $3} elapsed
+  shift 7
   if [[ $C2C_MODE == dry-run ]] && ((status == 0)); then
-    [[ $C2C_REMOVE == 0 ]] || c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+    [[ $C2C_REMOVE == 0 ]] || c2c_logged "" c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
     C2C_PLANNED=$((C2C_PLANNED + 1))  # dry runs are sequential: no results file needed
     return 0
   fi
   if [[ $C2C_REMOVE == 0 && $C2C_MODE == run ]]; then
     c2c_say "(step: $name) kept its containers, network and volumes: project $project"
   elif [[ $C2C_REMOVE == 1 && $C2C_MODE == dry-run ]]; then
-    c2c_logged "" c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
-  elif [[ $C2C_REMOVE == 1 && ${created:-1} == 1 ]]; then  # (nothing to remove when nothing was made)
-    c2c_compose "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
+    c2c_logged "" c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT"
+  elif [[ $C2C_REMOVE == 1 && $created == 1 ]]; then  # (nothing to remove when nothing was made)
+    c2c_compose "$@" "$project" down -v --remove-orphans -t "$C2C_STOP_TIMEOUT" >/dev/null 2>&1 ||
       c2c_say "(step: $name) warning: could not remove the step's containers (project $project)"
   fi
-  c2c_unfollow  # the containers are stopped: the dependencies' last lines come before the result
+  # the containers are stopped: the dependencies' last lines come before the result
+  # shellcheck disable=SC2086 # pids
+  c2c_unfollow "$project" $followers
   if [[ $C2C_MODE == run ]]; then rm -f "$C2C_STATE/active/$project"; fi
   local now took
   c2c_now_ms now
@@ -1113,29 +1180,30 @@ c2c_end_step() {
     c2c_record "$name" passed "$elapsed"
   else
     c2c_say "(step: $name) error ✗ $failure ($took)"
-    c2c_record "$name" failed "$elapsed" "${5:-exit code $status}"
+    c2c_record "$name" failed "$elapsed" "$why"
   fi
 }
 
-# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE -- ARGV...
+# c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE PARALLEL -- ARGV...
 c2c_run() {
-  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5
-  shift 6
+  local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5 parallel=$6
+  shift 7
   [[ $C2C_MODE == list ]] && return 0
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
-  local -a C2C_FOLLOWERS=()
-  c2c_slot_take "$name"
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot='' followers=''
+  c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
   local envs=$C2C_S_ENVS
-  local -a C2C_STEP_FILES=() C2C_CFG_KEYS=() C2C_CFG_DIRS=()
+  local -a files=() cfg_keys=() cfg_dirs=()  # files: the step's Compose override files
   c2c_begin_step "$name" "$project"
   for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
-    c2c_env_override "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
+    c2c_env_override "$index" "$name" "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
+    [[ -z $C2C_OVERRIDE ]] || files+=(-f "$C2C_OVERRIDE")
   done
   ((status != 0)) || for secret in $secrets; do
     c2c_secret_override "$secret" || { status=1; break; }
+    files+=(-f "$C2C_OVERRIDE")
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
   ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
@@ -1144,53 +1212,57 @@ c2c_run() {
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_pool_retry c2c_quiet c2c_logged "(step: $name) " c2c_compose "$project" up -d --no-build $deps || status=$?
+    c2c_pool_retry "$name" "$project" --quiet "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
+      status=$?
     c2c_follow_deps "$project" "$name"
-    ((status == 0)) && { c2c_wait_healthy "$project" "$name" || status=$?; }
+    followers=$C2C_FOLLOWERS
+    ((status == 0)) && { c2c_wait_healthy "$project" "$name" ${files[@]+"${files[@]}"} || status=$?; }
   fi
   if ((status == 0)); then
     created=1
     # --use-aliases: the step's container answers to its service name on the step's network, so
     # that dependencies can call it back (Codeship: containers are bidirectionally discoverable)
     local -a run=(run -T --use-aliases)
-    local C2C_STDIN=/dev/null
+    local stdin=/dev/null
     if [[ $C2C_TTY == 1 && ${C2C_COMPOSE[0]} != docker-compose ]]; then
       run=(run --use-aliases --interactive=false --tty)  # a TTY without attaching stdin
     elif [[ $C2C_TTY == 1 && -c /dev/ptmx ]]; then
       run=(run --use-aliases)  # v1 allocates one when its stdin is a TTY: a fresh pseudo-terminal of its own
-      C2C_STDIN=/dev/ptmx
+      stdin=/dev/ptmx
     fi
     [[ $C2C_REMOVE == 1 ]] && run+=(--rm)
     local trailer=v2
     [[ ${C2C_COMPOSE[0]} != docker-compose ]] || trailer=v1
-    C2C_STEP_ENV=1 C2C_TRAILER=$trailer c2c_pool_retry c2c_logged "(service: $service) (step: $name) " \
-      c2c_compose "$project" "${run[@]}" "$service" "$@" || status=$?
+    c2c_pool_retry "$name" "$project" --trailer "$trailer" --stdin "$stdin" "(service: $service) (step: $name) " \
+      c2c_compose --step-env ${files[@]+"${files[@]}"} "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started" "$C2C_FAILURE"
+  c2c_end_step "$name" "$project" "$status" "$started" "$created" "$C2C_FAILURE" "$followers" ${files[@]+"${files[@]}"}
   c2c_slot_give
   return "$status"
 }
 
-# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG REGISTRY ENCRYPTED_DOCKERCFG DOCKERCFG_SERVICE
+# c2c_push INDEX NAME SERVICE IMAGE_NAME TAG TAG_HAS_BRANCH REGISTRY ENCRYPTED_DOCKERCFG
+#   DOCKERCFG_SERVICE PARALLEL
 c2c_push() {
-  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 registry=$6 cfg_file=$7 cfg_gen=$8
+  local index=$1 name=$2 service=$3 image_name=$4 tag=$5 tag_has_branch=$6 registry=$7 cfg_file=$8
+  local cfg_gen=$9 parallel=${10}
   [[ $C2C_MODE == list ]] && return 0
   if [[ $C2C_PUSH == 0 ]]; then
     c2c_say "(step: $name) push step skipped: run with --push to push $image_name"
     c2c_record "$name" skipped 0 "push (use --push)"
     return 0
   fi
-  if [[ -n ${C2C_TAG_BRANCH:-} && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
+  if [[ -n $tag_has_branch && -z $CI_BRANCH ]]; then  # else it would push ':latest' or a stray tag
     c2c_say "(step: $name)"
     c2c_say "(step: $name) image_tag uses {{ .Branch }}, but the branch is unknown (no git branch, a detached HEAD that no single branch points at, no CI platform variable): give it with --ci-branch NAME"
     c2c_say "(step: $name) error ✗ unknown branch: nothing was pushed"
     c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
     return 1
   fi
-  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' C2C_SLOT=''
-  local -a C2C_CFG_KEYS=() C2C_CFG_DIRS=()
-  c2c_slot_take "$name"
+  local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot=''
+  local -a cfg_keys=() cfg_dirs=()
+  c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
   while [[ $tag == [.-]* ]]; do tag=${tag:1}; done  # a tag starts with a letter, digit or _
@@ -1218,7 +1290,7 @@ c2c_push() {
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
   c2c_forget_credentials
-  c2c_end_step "$name" "$project" "$status" "$started" "${C2C_FAILURE:-push failed}"
+  c2c_end_step "$name" "$project" "$status" "$started" "$created" "${C2C_FAILURE:-push failed}" ''
   c2c_slot_give
   return "$status"
 }
@@ -1309,20 +1381,30 @@ c2c_read_env_files() {
   done
 }
 
+# c2c_lock NAME : a lock of the run, held by creating its file (noclobber opens it with O_EXCL:
+# no fork); a taken lock is tried again soon, then less often (a step's turn of the slot lock
+# is a few milliseconds; the lock of a service's secrets is held while they are decrypted).
 c2c_lock() {
-  until mkdir "$C2C_STATE/lock.$1" 2>/dev/null; do sleep 0.2; done
+  local pause=0.005
+  until set -C && { : >"$C2C_STATE/lock.$1"; } 2>/dev/null; do
+    set +C
+    sleep "$pause"
+    case $pause in 0.005) pause=0.02 ;; 0.02) pause=0.05 ;; *) pause=0.2 ;; esac
+  done
+  set +C
 }
 
 c2c_unlock() {
-  rmdir "$C2C_STATE/lock.$1"
+  rm -f -- "$C2C_STATE/lock.$1"
 }
 
 # A Compose override file setting the decrypted variables of one service: they win over
 # `environment` and `env_file`, as encrypted_env_file does in Codeship.
+# c2c_secret_override SERVICE : the file, in C2C_OVERRIDE.
 c2c_secret_override() {
   local service=$1
   local out=$C2C_STATE/secrets/$service.json status=0
-  C2C_STEP_FILES+=(-f "$out")
+  C2C_OVERRIDE=$out
   if [[ $C2C_MODE == dry-run ]]; then
     c2c_say "+ # decrypt the encrypted environment of $service into $out"
     return 0
@@ -1362,9 +1444,12 @@ c2c_service_secrets() {
 # environment win, so compose.yaml leaves out the keys the env files set when translating; for
 # each step, a Compose override file then sets what changed since: a key an env file sets now
 # takes the file's value, one no env file sets any more takes environment's value.
+# c2c_env_override STEP_INDEX STEP_NAME SERVICE : the file, in C2C_OVERRIDE ('' when the env files
+# change nothing).
 c2c_env_override() {
-  local service=$1 i key found entries='' k v
+  local index=$1 name=$2 service=$3 i key found entries='' k v
   local out=$C2C_STATE/env.$index.$service.json
+  C2C_OVERRIDE=''
   c2c_service "$service"
   local kept=" $C2C_S_ENV_KEPT "
   c2c_compose_env_files "${C2C_S_ENV_FILES[@]}"
@@ -1389,7 +1474,7 @@ c2c_env_override() {
   done
   [[ -n $entries ]] || return 0
   printf '{"services":{%s:{"environment":{%s}}}}\n' "$(c2c_json "$service")" "$entries" >"$out" || return 1
-  C2C_STEP_FILES+=(-f "$out")
+  C2C_OVERRIDE=$out
 }
 
 # c2c_compose_env_files FILE... : KEY=value lines read the way Compose reads env files (export,
@@ -1528,7 +1613,9 @@ c2c_render_template() {
 # A step's registry credentials live in private Docker config directories, never ~/.docker, made
 # when the step first needs them and removed when it ends. They come from an encrypted file, or
 # from a dockercfg_service that jet runs with a path to write them to. These functions work for
-# the calling step: they use its index, name, project, cfg_file and cfg_gen.
+# the calling step (c2c_run, c2c_push): they use its index, name, project, cfg_file and cfg_gen,
+# keep the credentials it has (cfg_keys) and their config directories (cfg_dirs), and set its
+# created when a generator ran; in_generator is set while a generator's own images are made.
 
 # c2c_pull_private SERVICE... : pulls the images of these services that need credentials: the
 # service's own, else the step's (or its group's). An image already here is not pulled, as jet
@@ -1558,7 +1645,7 @@ c2c_image_credentials() {
   local file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
   [[ -n $file$gen ]] || file=${cfg_file:-} gen=${cfg_gen:-}
   # a generator's own image is pulled with your login: its credentials would need itself
-  [[ -n $file$gen && -z ${C2C_IN_GENERATOR:-} ]] || return 0
+  [[ -n $file$gen && -z ${in_generator:-} ]] || return 0
   if [[ ${2:-} == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
     return 0
   fi
@@ -1571,24 +1658,24 @@ c2c_credentials() {
   local file=$1 gen=$2 i
   C2C_CFG_DIR='' C2C_CFG_FROM=${file:-$gen}
   [[ -n $file$gen ]] || return 0
-  for i in "${!C2C_CFG_KEYS[@]}"; do
-    if [[ ${C2C_CFG_KEYS[i]} == "$file:$gen" ]]; then
-      C2C_CFG_DIR=${C2C_CFG_DIRS[i]}
+  for i in "${!cfg_keys[@]}"; do
+    if [[ ${cfg_keys[i]} == "$file:$gen" ]]; then
+      C2C_CFG_DIR=${cfg_dirs[i]}
       return 0
     fi
   done
-  local dir=$C2C_STATE/docker-config.$index.${#C2C_CFG_KEYS[@]}
+  local dir=$C2C_STATE/docker-config.$index.${#cfg_keys[@]}
   if ! c2c_docker_config "$dir" "$file" "$gen"; then
     rm -rf -- "$dir"  # whatever the generator or the decryption left there
     return 1
   fi
-  C2C_CFG_KEYS+=("$file:$gen")
-  C2C_CFG_DIRS+=("$dir")
+  cfg_keys+=("$file:$gen")
+  cfg_dirs+=("$dir")
   C2C_CFG_DIR=$dir
 }
 
 c2c_forget_credentials() {
-  ((${#C2C_CFG_DIRS[@]})) && rm -rf -- "${C2C_CFG_DIRS[@]}"
+  ((${#cfg_dirs[@]})) && rm -rf -- "${cfg_dirs[@]}"
   return 0
 }
 
@@ -1597,15 +1684,21 @@ c2c_docker_config() {
   local dir=$1 source=$2 generator=$3 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS C2C_IN_GENERATOR=1
-    local -a C2C_STEP_FILES=()
-    for secret in $envs; do c2c_env_override "$secret" || return 1; done
-    for secret in $secrets; do c2c_secret_override "$secret" || return 1; done
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS in_generator=1
+    local -a files=()
+    for secret in $envs; do
+      c2c_env_override "$index" "$name" "$secret" || return 1
+      [[ -z $C2C_OVERRIDE ]] || files+=(-f "$C2C_OVERRIDE")
+    done
+    for secret in $secrets; do
+      c2c_secret_override "$secret" || return 1
+      files+=(-f "$C2C_OVERRIDE")
+    done
     # shellcheck disable=SC2086
     c2c_ensure_images $builds || return 1
     [[ $C2C_MODE == dry-run ]] || (umask 077 && mkdir -p "$dir/out") || return 1
     created=1
-    c2c_logged "(service: $generator) (step: $name) " c2c_compose "$project" run --rm -T \
+    c2c_logged "(service: $generator) (step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" run --rm -T \
       -v "$dir/out:/codeship-dockercfg" "$generator" /codeship-dockercfg/dockercfg || return 1
     [[ $C2C_MODE == dry-run ]] && return 0
     raw=$dir/out/dockercfg
@@ -1678,32 +1771,35 @@ c2c_private_image() {
 
 c2c_run_images() {
   ((${#C2C_BUILT_IMAGES[@]})) || return 0
-  local out=$C2C_STATE/images.json i entries='' shown=''
+  local out=$C2C_STATE/images.json i service image entries='' shown=''
   for ((i = 0; i < ${#C2C_BUILT_IMAGES[@]}; i += 2)); do
-    c2c_private_image "${C2C_BUILT_IMAGES[i + 1]}"
-    entries+="${entries:+,}$(c2c_json "${C2C_BUILT_IMAGES[i]}"):{\"image\":$(c2c_json "$C2C_PRIVATE")"
-    shown+=" ${C2C_BUILT_IMAGES[i]}=$C2C_PRIVATE"
-    c2c_cache_from "${C2C_BUILT_IMAGES[i]}" "${C2C_BUILT_IMAGES[i + 1]}"
-    entries+="}"
+    service=${C2C_BUILT_IMAGES[i]} image=${C2C_BUILT_IMAGES[i + 1]}
+    c2c_private_image "$image"
+    c2c_cache_from "$service" "$image"
+    entries+="${entries:+,}$(c2c_json "$service"):{\"image\":$(c2c_json "$C2C_PRIVATE")$C2C_BUILD_CACHE}"
+    shown+=" $service=$C2C_PRIVATE"
+    [[ $C2C_BUILD_CACHE != *'"cache_from"'* ]] || shown+=" (cache_from $image)"
   done
   printf '{"services":{%s}}\n' "$entries" >"$out"
   C2C_RUN_FILES+=(-f "$out")
   [[ $C2C_MODE != dry-run ]] || c2c_say "+ # this run builds and uses its own image names:$shown"
 }
 
-# C2C_CACHE_FROM="SERVICE…" (the CI jobs set it for `cached: true` services, whose last image they
-# keep in the platform's cache and load before the run): these builds store BuildKit's inline
-# cache metadata in the image, and use the plain name's image, when there is one, as their layer
-# cache (`cache_from`): neither BuildKit nor the classic builder reuses a loaded image otherwise.
+# c2c_cache_from SERVICE IMAGE: C2C_CACHE_FROM="SERVICE…" (the CI jobs set it for `cached: true`
+# services, whose last image they keep in the platform's cache and load before the run): these
+# builds store BuildKit's inline cache metadata in the image, and use the plain name's image, when
+# there is one, as their layer cache (`cache_from`): neither BuildKit nor the classic builder
+# reuses a loaded image otherwise. Leaves in C2C_BUILD_CACHE the ,"build":{…} to add to the
+# service's entry in the run's override file ('' for the other services).
 c2c_cache_from() {
   local service=$1 image=$2
+  C2C_BUILD_CACHE=''
   [[ " ${C2C_CACHE_FROM:-} " == *" $service "* ]] || return 0
-  entries+=",\"build\":{\"args\":{\"BUILDKIT_INLINE_CACHE\":\"1\"}"
+  C2C_BUILD_CACHE=",\"build\":{\"args\":{\"BUILDKIT_INLINE_CACHE\":\"1\"}"
   if [[ $C2C_MODE == dry-run ]] || docker image inspect "$image" >/dev/null 2>&1; then
-    entries+=",\"cache_from\":[$(c2c_json "$image")]"
-    shown+=" (cache_from $image)"
+    C2C_BUILD_CACHE+=",\"cache_from\":[$(c2c_json "$image")]"
   fi
-  entries+="}"
+  C2C_BUILD_CACHE+="}"
 }
 
 # add_docker: like jet, the container gets the host's DOCKER_HOST, DOCKER_TLS_VERIFY and
@@ -1775,9 +1871,8 @@ c2c_cleanup() {
   ((C2C_EXIT_SIGNAL)) && status=$C2C_EXIT_SIGNAL
   ((C2C_CLEANED)) && return
   C2C_CLEANED=1
+  set +C  # an interrupt can land while c2c_lock tries a lock
   trap '' INT TERM
-  # an interrupt can land inside a step's call that set these for its own Compose command
-  local C2C_STEP_ENV='' C2C_WITH_CONFIG=''
   if [[ -n $C2C_STATE && -d $C2C_STATE ]]; then
     local pids pid project volume
     pids=$(c2c_descendants)
@@ -1847,10 +1942,16 @@ c2c_summary() {
 
 c2c_main() {
   c2c_parse_args "$@"
+  readonly C2C_DIR C2C_COMPOSE_FILE C2C_MODE C2C_TAG C2C_HAVE_TAG C2C_PUSH C2C_MANUAL C2C_REMOVE \
+    C2C_STOP_TIMEOUT C2C_HEALTH_TIMEOUT C2C_MAX_PARALLEL C2C_POOL_TIMEOUT C2C_COMPOSE_CHOICE C2C_STEPS \
+    C2C_KEY_PATH C2C_USER_ENV C2C_CI_FLAGS C2C_CI_VARS
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
+  readonly C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
+    C2C_CFGF C2C_CFGS C2C_ARG0 C2C_ARGC C2C_IMG C2C_ITAG C2C_REG C2C_LINE C2C_ARGS
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
   c2c_setup
+  readonly C2C_STARTED C2C_COMPOSE C2C_RUN_ID C2C_STATE
   trap c2c_cleanup EXIT
   trap 'c2c_on_signal 130' INT
   trap 'c2c_on_signal 143' TERM
@@ -1866,11 +1967,12 @@ c2c_main() {
   fi
   c2c_ci_defaults
   c2c_ci_env_args  # once: the values do not change during the run
+  readonly C2C_TTY C2C_RUN_FILES C2C_COMPOSE_SHOWN C2C_TIME C2C_ENV_ARGS C2C_ENV_SHOWN
   if [[ $C2C_MODE == list ]]; then
     c2c_say "Steps of ${C2C_SOURCE_STEPS} (tag: $([[ $C2C_HAVE_TAG == 1 ]] && printf '%s' "$C2C_TAG" || printf 'none'), push: $([[ $C2C_PUSH == 1 ]] && printf on || printf off))"
   fi
   local status=0
   # shellcheck disable=SC2086 # node numbers
-  c2c_serial ${C2C_KIDS[0]} || status=$?
+  c2c_serial 0 '' 0 0 ${C2C_KIDS[0]} || status=$?
   return "$status"
 }

@@ -244,3 +244,19 @@ def test_bad_limits_from_the_environment_are_usage_errors(tmp_path, variable, va
     result = subprocess.run([str(project / "codeship-steps.sh"), "--dry-run"], capture_output=True, text=True,
                             stdin=subprocess.DEVNULL, timeout=60, env={**os.environ, variable: value})
     assert result.returncode == 2 and variable in result.stderr, result
+
+
+RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
+
+
+def test_the_run_lock_lets_one_branch_at_a_time_change_shared_state(tmp_path):
+    """Parallel branches change the queue of slots under c2c_lock (a file created with noclobber,
+    no fork): four processes that each add 1 to a counter 50 times under it lose no update."""
+    (tmp_path / "count").write_text("0\n")
+    script = ('source "$1"; C2C_STATE=$2; '
+              'for b in 1 2 3 4; do ( for i in $(seq 50); do c2c_lock slots; read -r n <"$C2C_STATE/count"; '
+              'printf "%s\\n" $((n + 1)) >"$C2C_STATE/count"; c2c_unlock slots; done ) & done; wait')
+    subprocess.run(["bash", "-c", script, "bash", str(RUNTIME), str(tmp_path)], check=True, timeout=120,
+                   stdin=subprocess.DEVNULL)
+    assert (tmp_path / "count").read_text() == "200\n"
+    assert not (tmp_path / "lock.slots").exists()
