@@ -702,3 +702,39 @@ def test_step_output_is_shown_while_the_step_runs(live_project, compose):
     assert running, f"the step's container never ran:\n{run}"
     assert run.returncode == 0 and run.said("live") == ["early", "late"], run
     assert early, "the step's first line was not shown while the step was still running"
+
+
+# ==============================================================================================
+# Compose v2 is started directly, where the docker CLI would find it (Compose v2 only: v1 is not
+# a plugin)
+# ==============================================================================================
+PLUGIN_DIRS = [Path.home() / ".docker" / "cli-plugins", Path("/usr/local/lib/docker/cli-plugins"),
+               Path("/usr/local/libexec/docker/cli-plugins"), Path("/usr/lib/docker/cli-plugins"),
+               Path("/usr/libexec/docker/cli-plugins")]
+
+
+@pytest.mark.parametrize("extra_dirs", [False, True], ids=["plugin-run-directly", "cli-config-decides"])
+def test_compose_v2_runs_as_the_plugin_itself_unless_the_cli_config_names_plugin_dirs(tmp_path, extra_dirs):
+    real = next((d / "docker-compose" for d in PLUGIN_DIRS if (d / "docker-compose").is_file()), None)
+    assert real is not None, "no Compose v2 plugin in the docker CLI's plugin directories"
+    config = tmp_path / "docker-config"
+    (config / "cli-plugins").mkdir(parents=True)
+    calls = tmp_path / "calls"
+    wrapper = config / "cli-plugins" / "docker-compose"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    if extra_dirs:
+        (config / "config.json").write_text('{"cliPluginsExtraDirs": []}\n')
+    project = make_project(tmp_path / "p", {"app": {"image": BUSYBOX}},
+                           [{"name": "hello", "service": "app", "command": "echo hello-from-the-step"}])
+    run = run_script(project, "v2", env={"DOCKER_CONFIG": str(config)})
+    assert run.returncode == 0, run.output
+    assert "hello-from-the-step" in run.output
+    called = calls.read_text().splitlines()
+    metadata = [c for c in called if c == "docker-cli-plugin-metadata"]
+    runs = [c for c in called if re.search(r"(^| )run .*--use-aliases", c)]
+    assert len(runs) == 1, called
+    if extra_dirs:  # the docker CLI started it, asking for its metadata first
+        assert runs[0].startswith("compose ") and metadata, called
+    else:
+        assert runs[0].startswith("--project-directory ") and not metadata, called
