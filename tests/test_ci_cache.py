@@ -328,6 +328,8 @@ def test_migration_report_says_where_the_cached_images_are_kept(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "`cached: true` (db, app): each job keeps the image it built in the platform's cache" in report
     assert "'Use separate caches for protected branches'" in report
+    assert "a run reads only its own branch's, the default branch's and a pull request's base branch's" in report
+    assert "$CI_DEFAULT_BRANCH_SLUG, a predefined variable of GitLab 17.x" in report
 
 
 def test_two_images_never_share_a_cache():
