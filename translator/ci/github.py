@@ -135,31 +135,53 @@ def _job(plan: CiPlan, job: Job, previous: list[str], have_filters: bool, downlo
     return out
 
 
-def _cache_path(plan: CiPlan, c) -> str:
-    folder = cache.folder(c)
-    return folder if plan.workdir == "." else f"{plan.workdir}/{folder}"
+KEY_STEP = "c2c-key"
+
+
+def _escape(branch: str) -> str:
+    """A branch as it goes into a cache key: actions/cache refuses commas, which git allows."""
+    return branch.replace("%", "%25").replace(",", "%2C")
+
+
+def _key_step() -> dict:
+    """The branches of the keys, escaped by bash into step outputs (`${{ }}` has no replace)."""
+    return {"name": "the cache keys' branches", "id": KEY_STEP, "shell": "bash",
+            "env": {"C2C_DEFAULT_BRANCH": DEFAULT_BRANCH},
+            "run": 'b=${C2C_TAG//%/%25}\necho "branch=${b//,/%2C}" >> "$GITHUB_OUTPUT"\n'
+                   'b=${C2C_DEFAULT_BRANCH//%/%25}\necho "default=${b//,/%2C}" >> "$GITHUB_OUTPUT"\n'}
+
+
+def _prefix(c, branch: str) -> str:
+    """IMAGE_BRANCH: the image's name has no `_` and a branch no `:`, so that no image's or
+    branch's keys are a prefix of another's."""
+    return f"{c.name}_{branch}:"
 
 
 def _key(c) -> str:
-    """One entry per run and image: a branch restores its newest one, else its fallback branch's
-    (default_cache_branch, else the repository's default branch: GitHub lets a branch read the
-    caches of its own and of the default branch)."""
-    return f"{c.name}-{TAG}-${{{{ github.run_id }}}}"
+    """One entry per run and image: a branch restores its newest one, else default_cache_branch's,
+    else the repository default branch's (GitHub lets a run read the caches of its own branch, of
+    the default branch and of a pull request's base branch, no others)."""
+    return _prefix(c, "${{ steps.%s.outputs.branch }}" % KEY_STEP) + "${{ github.run_id }}"
+
+
+def _restore_keys(c) -> str:
+    branches = ["${{ steps.%s.outputs.branch }}" % KEY_STEP]
+    if c.fallback:
+        branches.append(_escape(c.fallback))
+    branches.append("${{ steps.%s.outputs.default }}" % KEY_STEP)
+    return "".join(_prefix(c, b) + "\n" for b in branches)
 
 
 def _restore_caches(plan: CiPlan, job: Job) -> list[dict]:
     if not job.caches:
         return []
-    steps: list[dict] = []
+    steps: list[dict] = [_key_step()]
     for n, c in enumerate(job.caches):
         steps.append({"name": f"the last image of {c.service} (cached: true)", "id": f"c2c-cache-{n}",
                       "uses": "actions/cache/restore@v4",
-                      "with": {"path": _cache_path(plan, c), "key": _key(c),
-                               "restore-keys": f"{c.name}-{TAG}-\n{c.name}-{c.fallback or DEFAULT_BRANCH}-\n"}})
-    load = {"name": "load the cached images", "shell": "bash"}
-    if plan.workdir != ".":
-        load["working-directory"] = plan.workdir
-    load["run"] = "\n".join(cache.load_lines(job.caches)) + "\n"
+                      "with": {"path": cache.github_path(c), "key": _key(c), "restore-keys": _restore_keys(c)}})
+    load = {"name": "load the cached images", "shell": "bash",
+            "run": "\n".join(cache.github_load_lines(job.caches)) + "\n"}
     return steps + [load]
 
 
@@ -168,14 +190,12 @@ def _save_caches(plan: CiPlan, job: Job) -> list[dict]:
     if not job.caches:
         return []
     save: dict = {"name": "keep the built images for the next runs", "id": "c2c-images",
-                  "if": "${{ !cancelled() }}", "shell": "bash"}
-    if plan.workdir != ".":
-        save["working-directory"] = plan.workdir
-    save["run"] = "\n".join(cache.save_lines(job.caches, output=True)) + "\n"
+                  "if": "${{ !cancelled() }}", "shell": "bash",
+                  "run": "\n".join(cache.github_save_lines(job.caches)) + "\n"}
     steps = [save]
     for n, c in enumerate(job.caches):
         steps.append({"name": f"cache the image of {c.service}", "uses": "actions/cache/save@v4",
                       "if": f"${{{{ !cancelled() && steps.c2c-images.outputs.save_{n} == 'true' && "
                             f"steps.c2c-cache-{n}.outputs.cache-hit != 'true' }}}}",
-                      "with": {"path": _cache_path(plan, c), "key": _key(c)}})
+                      "with": {"path": cache.github_path(c), "key": _key(c)}})
     return steps

@@ -14,6 +14,8 @@ from .yamlout import dump
 
 REF = "$CI_COMMIT_REF_NAME"
 MAX_CACHES = 4  # GitLab's limit per job
+MERGED_PREFIX = "c2c-images-"  # a job's caches in one (images' caches are c2c-docker-IMAGE)
+DEFAULT_SLUG = "$CI_DEFAULT_BRANCH_SLUG"  # a predefined variable since GitLab 17.x
 
 
 def render(plan: CiPlan, source: str) -> str:
@@ -41,7 +43,7 @@ def _job(plan: CiPlan, job: Job) -> dict:
     if job.caches:
         out["cache"] = _caches(plan, job)
         out["variables"] = {cache.ENV: cache.services(job.caches)}
-    script = ["set --"] + cache.load_lines(job.caches)
+    script = ["set --"] + cache.gitlab_load_lines(job.caches)
     if job.push:  # push steps push only from branch and tag pipelines, never for merge requests
         script.append('if [ "$CI_PIPELINE_SOURCE" != merge_request_event ]; then set -- --push; fi')
     command = ("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"{REF}\" --ci-branch \"{REF}\" "
@@ -52,7 +54,7 @@ def _job(plan: CiPlan, job: Job) -> dict:
         command += " --manual"
     if job.caches:  # the built images are kept also when a step failed (they are fine)
         script.append(command + ' "$@" || c2c_status=$?')
-        script += cache.save_lines(job.caches, output=False)
+        script += cache.gitlab_save_lines(job.caches)
         script.append('exit "${c2c_status:-0}"')
     else:
         script.append(command + ' "$@"')
@@ -63,22 +65,24 @@ def _job(plan: CiPlan, job: Job) -> dict:
 
 
 def _caches(plan: CiPlan, job: Job) -> list[dict]:
-    """One cache per image, keyed by branch (slug: GitLab keys have no `/`), falling back to
-    default_cache_branch or the default branch; saved also when the job fails. Past GitLab's
-    limit of 4 caches per job, one cache holds them all."""
+    """One cache per image, keyed IMAGE_BRANCH (the branch's slug: GitLab keys have no `/`; the
+    image's name has no `_`, so no two images' or branches' keys meet), falling back to
+    default_cache_branch's slug or the default branch's ($CI_DEFAULT_BRANCH_SLUG); saved also
+    when the job fails. Past GitLab's limit of 4 caches per job, one cache holds them all, under
+    a prefix no image's cache has."""
     def path(c) -> str:
         folder = cache.folder(c) + "/"
         return folder if plan.workdir == "." else f"{plan.workdir}/{folder}"
 
     def entry(name: str, fallback: str, paths: list[str]) -> dict:
-        return {"key": f"{name}-$CI_COMMIT_REF_SLUG", "fallback_keys": [f"{name}-{fallback}"],
+        return {"key": f"{name}_$CI_COMMIT_REF_SLUG", "fallback_keys": [f"{name}_{fallback}"],
                 "paths": paths, "when": "always"}
 
     if len(job.caches) > MAX_CACHES:
         fallbacks = {c.fallback for c in job.caches}
-        fallback = _slug(fallbacks.pop()) if len(fallbacks) == 1 and "" not in fallbacks else "$CI_DEFAULT_BRANCH"
-        return [entry(f"c2c-docker-{job.id}", fallback, [path(c) for c in job.caches])]
-    return [entry(c.name, _slug(c.fallback) if c.fallback else "$CI_DEFAULT_BRANCH", [path(c)])
+        fallback = _slug(fallbacks.pop()) if len(fallbacks) == 1 and "" not in fallbacks else DEFAULT_SLUG
+        return [entry(f"{MERGED_PREFIX}{job.id}", fallback, [path(c) for c in job.caches])]
+    return [entry(c.name, _slug(c.fallback) if c.fallback else DEFAULT_SLUG, [path(c)])
             for c in job.caches]
 
 

@@ -49,11 +49,14 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
     if cached:
         kept = []
         if gh:
-            kept.append("GitHub: the Actions cache (10 GB per repository; entries unused for 7 days go)")
+            kept.append("GitHub: the Actions cache (10 GB per repository; entries unused for 7 days go; a run reads "
+                        "only its own branch's, the default branch's and a pull request's base branch's entries, so a "
+                        "`default_cache_branch` that is none of these falls back to the default branch)")
         if gl:
             kept.append("GitLab: the runners' cache (shared between runners only with a distributed cache; for a "
                          "branch to start from the default branch's, turn off 'Use separate caches for protected "
-                         "branches')")
+                         "branches'; the fallback to the default branch uses $CI_DEFAULT_BRANCH_SLUG, a predefined "
+                         "variable of GitLab 17.x: on an older GitLab define it as a CI/CD variable)")
         tasks.append(f"`cached: true` ({', '.join(cached)}): each job keeps the image it built in the platform's "
                      "cache, per branch, and the next run builds from it — " + "; ".join(kept) + ".")
     if plan.host_dirs:
