@@ -826,7 +826,10 @@ c2c_node() {
       c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "$C2C_RENDER_BRANCH" \
         "${C2C_REG[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" ;;
     step)
-      ((C2C_ARGC[i] == 0)) || argv=("${C2C_ARGS[@]:${C2C_ARG0[i]}:${C2C_ARGC[i]}}")
+      local k
+      # one element at a time: bash walks an array from its start for ${a[@]:offset}, but from
+      # the element read last for ${a[k]}, so a slice per step made a big pipeline quadratic
+      for ((k = C2C_ARG0[i]; k < C2C_ARG0[i] + C2C_ARGC[i]; k++)); do argv+=("${C2C_ARGS[k]}"); done
       [[ $C2C_MODE != list ]] || c2c_detail "${C2C_SVC[i]}" ${argv[@]+"${argv[@]}"}
       c2c_enter run "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$C2C_DETAIL" || return 0
       if ((${#fails[@]} == 0)); then
