@@ -725,7 +725,11 @@ c2c_add() {
     C2C_FAILS[under]+="${C2C_FAILS[under]:+ }$i"
   fi
   local n
-  for ((n = fails; n < 16; n++)); do unset 'C2C_B_LAST[open * 16 + n]'; done
+  # the levels set are 0..k (a level needs the one below it): stop at the first unset one
+  for ((n = fails; n < 16; n++)); do
+    [[ -n ${C2C_B_LAST[open * 16 + n]+set} ]] || break
+    unset 'C2C_B_LAST[open * 16 + n]'
+  done
   [[ $kind != step ]] || C2C_B_LAST[open * 16 + fails]=$i
 }
 
