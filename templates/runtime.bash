@@ -40,6 +40,7 @@ C2C_DECRYPTED=()
 C2C_OVERRIDE=''  # results: a step's Compose override file (c2c_env_override, c2c_secret_override)
 C2C_FOLLOWERS=''  # and its dependency log followers (c2c_follow_deps)
 C2C_BUILD_CACHE=''  # a built service's layer cache settings (c2c_cache_from)
+declare -A C2C_IS_SERVICE=()  # the services, for checking the pipeline's names (c2c_load_pipeline)
 C2C_USER_ENV=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
@@ -635,6 +636,8 @@ c2c_load_pipeline() {
     C2C_B_LINE=${BASH_LINENO[0]}
     c2c_bad "'$1' is not a word of the pipeline (step, push, group, end, on_fail)"
   }
+  local s
+  for s in "${C2C_SERVICES[@]}"; do C2C_IS_SERVICE[$s]=1; done
   c2c_pipeline
   unset -f command_not_found_handle
   if ((${#C2C_B_OPEN[@]} > 1)); then
@@ -703,12 +706,11 @@ on_fail() {
 # on_fail node of the last step before it in that group).
 c2c_add() {
   local kind=$1 name=$2 service=$3 fails=$C2C_B_FAILS
-  local i=${#C2C_KIND[@]} open=${C2C_B_OPEN[${#C2C_B_OPEN[@]} - 1]} s
+  local i=${#C2C_KIND[@]} open=${C2C_B_OPEN[${#C2C_B_OPEN[@]} - 1]}
   C2C_B_FAILS=0
   [[ -n $name ]] || c2c_bad "$kind: the name is empty"
   if [[ $kind == step || $kind == push ]]; then
-    for s in "${C2C_SERVICES[@]}"; do [[ $s == "$service" ]] && break; s=''; done
-    [[ -n $service && -n $s ]] || c2c_bad "$kind '$name': unknown service '$service' (the services: ${C2C_SERVICES[*]})"
+    [[ -n $service && -n ${C2C_IS_SERVICE[$service]:-} ]] || c2c_bad "$kind '$name': unknown service '$service' (the services: ${C2C_SERVICES[*]})"
   fi
   C2C_KIND[i]=$kind C2C_NAME[i]=$name C2C_SVC[i]=$service C2C_KIDS[i]='' C2C_FAILS[i]='' C2C_LEAF[i]=0
   C2C_TAGF[i]='' C2C_TAGW[i]='' C2C_EXCF[i]='' C2C_EXCW[i]='' C2C_CFGF[i]='' C2C_CFGS[i]=''
@@ -773,9 +775,7 @@ c2c_options() {
         case $opt in
           --dockercfg) C2C_CFGF[i]=$value ;;
           --dockercfg-service)
-            local s
-            for s in "${C2C_SERVICES[@]}"; do [[ $s == "$value" ]] && break; s=''; done
-            [[ -n $s ]] || c2c_bad "$kind '${C2C_NAME[i]}': --dockercfg-service: unknown service '$value'"
+            [[ -n $value && -n ${C2C_IS_SERVICE[$value]:-} ]] || c2c_bad "$kind '${C2C_NAME[i]}': --dockercfg-service: unknown service '$value'"
             C2C_CFGS[i]=$value ;;
           --registry)
             [[ $kind == push ]] || c2c_bad "step '${C2C_NAME[i]}': --registry belongs on push lines"
