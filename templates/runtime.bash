@@ -91,6 +91,10 @@ Environment:
                         override a CI_* variable (defaults come from the CI
                         platform's own variables, else git; --ci-branch gives the branch
                         on a detached HEAD that no single branch points at)
+  C2C_CACHE_FROM="SERVICE..."
+                        (a variable; the generated CI jobs set it) build these services with
+                        their image already on this engine (e.g. docker load-ed from a CI
+                        cache) as layer cache: cache_from and BuildKit's inline cache
 Running:
   --key-path FILE       the AES key for encrypted files: environment, build args, registry
                         credentials (default: codeship.aes next to the services file; the
