@@ -26,6 +26,7 @@ class ComposeResult(Record):
     built: list[str]  # services with a build section, in file order
     shared_volumes: list[str] = []  # volumes_from named volumes
     host_dirs: list[str] = []  # relative host paths the script creates
+    base_images: dict[str, list[str]] = {}  # service → the built services its Dockerfile starts FROM
 
 
 def esc(text: str) -> str:
@@ -70,7 +71,34 @@ def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: O
                 volumes[key] = {}
         doc["volumes"] = dict(sorted(volumes.items()))
     _check_encrypted_files(project, diags)
-    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)))
+    return ComposeResult(doc, images, built, sorted(set(named.values())), sorted(set(host_dirs)),
+                         _base_image_services(project, images, built))
+
+
+def _base_image_services(project: Project, images: dict[str, str], built: list[str]) -> dict[str, list[str]]:
+    """service → the services whose built image its Dockerfile starts FROM. Codeship made users
+    build those in an earlier step; the script builds them first."""
+    by_image = {}
+    for name in built:
+        image = images[name]
+        by_image[image] = name
+        if ":" not in image.rsplit("/", 1)[-1]:
+            by_image[image + ":latest"] = name
+    out: dict[str, list[str]] = {}
+    for name in built:
+        build = project.services[name].build
+        assert build is not None  # built holds only services with a build
+        dockerfile = project.base_dir / build.context / (build.dockerfile or "Dockerfile")
+        try:
+            text = dockerfile.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        bases = [m.group(1) for m in _FROM.finditer(text)]
+        out[name] = [by_image[b] for b in bases if b in by_image and by_image[b] != name]
+    return out
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.M | re.I)
 
 
 def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from . import gotemplate
 from .compose import ComposeResult, read_env_keys
 from .diagnostics import Diagnostics, Loc
@@ -48,13 +46,12 @@ def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags
     builder = _Builder(diags, rebase)
     for step in project.steps:
         builder.node(step)
-    base_images = base_image_services(project, compose)
     # which images a step pulls with credentials is decided at run time; without any, Compose pulls
     private_pulls = any(s.encrypted_dockercfg_path or s.dockercfg_service for s in project.services.values()) or any(
         s.encrypted_dockercfg_path or s.dockercfg_service for s in walk(project.steps) if not isinstance(s, PushStep))
     services = []
     for name, svc in project.services.items():
-        closure = started_with(project, name, base_images)
+        closure = started_with(project, name, compose.base_images)
         env_files, env_kept, env_dropped = _env_precedence(svc, project, rebase)
         services.append(ServiceInfo(
             name, compose.images.get(name, ""), _deps(project, name),
@@ -108,32 +105,6 @@ def _secret_sources(files: list[str], inline: list[str], rebase: Rebaser) -> lis
 def _deps(project: Project, name: str) -> list[str]:
     svc = project.services[name]
     return list(dict.fromkeys(r.service for r in svc.dependencies if r.service in project.services))
-
-
-def base_image_services(project: Project, compose: ComposeResult) -> dict[str, list[str]]:
-    """service → the services whose built image its Dockerfile starts FROM. Codeship made users
-    build those in an earlier step; the script builds them first."""
-    by_image = {}
-    for name in compose.built:
-        image = compose.images[name]
-        by_image[image] = name
-        if ":" not in image.rsplit("/", 1)[-1]:
-            by_image[image + ":latest"] = name
-    out: dict[str, list[str]] = {}
-    for name in compose.built:
-        build = project.services[name].build
-        assert build is not None  # compose.built holds only services with a build
-        dockerfile = project.base_dir / build.context / (build.dockerfile or "Dockerfile")
-        try:
-            text = dockerfile.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        bases = [m.group(1) for m in _FROM.finditer(text)]
-        out[name] = [by_image[b] for b in bases if b in by_image and by_image[b] != name]
-    return out
-
-
-_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.M | re.I)
 
 
 def started_with(project: Project, name: str, base_images: dict[str, list[str]] | None = None) -> list[str]:

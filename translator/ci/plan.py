@@ -19,7 +19,7 @@ from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
 from ..paths import Rebaser, relative
 from ..records import Record
-from ..script import base_image_services, started_with
+from ..script import started_with
 
 if TYPE_CHECKING:
     from ..compose import ComposeResult
@@ -87,7 +87,6 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     counts: dict[str, int] = {}
     for step in walk(project.steps):
         counts[step.name] = counts.get(step.name, 0) + 1
-    bases = base_image_services(project, compose)  # reads the Dockerfiles: once, not per job
     jobs: list[Job] = []
     stages: list[str] = []
     used: set[str] = set()
@@ -115,7 +114,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
                 push=any(isinstance(s, PushStep) for s in walk([child])),
-                caches=_caches(project, compose, bases, child)))
+                caches=_caches(project, compose, child)))
     if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
         stages.append("s01-steps")
         jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
@@ -127,13 +126,13 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     return CiPlan(jobs=jobs, stages=stages, workdir=workdir, host_dirs=sorted(set(carried)))
 
 
-def _caches(project: Project, compose: ComposeResult, bases: dict[str, list[str]], step: Step) -> list[Cache]:
+def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]:
     """The cached services whose images the script may build for the step: the services of its
     steps (on_fail ones too), what they depend on, and the services their Dockerfiles start FROM."""
     needed: dict[str, None] = {}
     for s in walk([step]):
         if isinstance(s, (RunStep, PushStep)) and s.service in project.services:
-            needed.update(dict.fromkeys(started_with(project, s.service, bases)))
+            needed.update(dict.fromkeys(started_with(project, s.service, compose.base_images)))
     return [Cache(service=name, image=compose.images[name], name=cache_name(compose.images[name]),
                   fallback=project.services[name].default_cache_branch or "")
             for name in needed if project.services[name].cached and name in compose.built]
