@@ -58,7 +58,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     steps_name = rebase.locate(project.steps_file) if project.steps_file else "(no steps file)"
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
-    local = stale = None
+    local = stale = ci_plan = None
     if not diags.has_errors:
         compose = to_compose(project, rebase, diags, options)
         plan = plan_script(project, compose, rebase, diags, options)
@@ -79,7 +79,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
             if ci:
                 from .ci.render import render_pipelines
 
-                pipelines = render_pipelines(project, rebase, compose, diags, ci)
+                pipelines, ci_plan = render_pipelines(project, rebase, compose, diags, ci)
                 outputs.update(pipelines)
                 modes.update({path: 0o644 for path in pipelines})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
@@ -87,10 +87,10 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         from .report import build_report
 
         result.report = build_report(project, result.diagnostics, services_name, steps_name)
-        if ci and result.ok:
+        if ci_plan is not None and result.ok:
             from .ci.render import ci_report
 
-            ci_report(result.report, project, rebase, compose, ci)
+            ci_report(result.report, project, ci_plan, ci)
     return result
 
 

@@ -10,13 +10,14 @@ from ..diagnostics import Diagnostics
 from ..model import Project
 from ..paths import Rebaser, relative
 from . import github, gitlab
-from .plan import GITHUB_PATH, GITLAB_PATH, pipeline_root, plan_ci
+from .plan import GITHUB_PATH, GITLAB_PATH, CiPlan, pipeline_root, plan_ci
 
 
 def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, diags: Diagnostics,
-                     platforms: tuple[str, ...]) -> dict[Path, str]:
-    """compose gives the host directories that travel between jobs, and the images of
-    `cached: true` services their cache."""
+                     platforms: tuple[str, ...]) -> tuple[dict[Path, str], CiPlan]:
+    """The pipeline files, and the plan they come from (for the migration report). compose gives
+    the host directories that travel between jobs, and the images of `cached: true` services
+    their cache."""
     root = pipeline_root(rebase.out)
     plan = plan_ci(project, rebase, root, compose, diags)
     source = relative(project.services_file, root)
@@ -25,13 +26,12 @@ def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, 
         outputs[root / GITHUB_PATH] = github.render(plan, source)
     if "gitlab" in platforms:
         outputs[root / GITLAB_PATH] = gitlab.render(plan, source)
-    return outputs
+    return outputs, plan
 
 
-def ci_report(report, project: Project, rebase: Rebaser, compose: ComposeResult, platforms: tuple[str, ...]) -> None:
+def ci_report(report, project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> None:
     """Add the platform set-up and the flowchart to the migration report."""
     from .setup import flowchart, setup_tasks
 
-    plan = plan_ci(project, rebase, pipeline_root(rebase.out), compose, Diagnostics())
     report.ci_setup = setup_tasks(project, plan, platforms)
     report.ci_flowchart = flowchart(plan)
