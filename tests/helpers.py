@@ -57,3 +57,14 @@ def diag(result, code: str):
 
 
 __all__ = ["write_project", "translate_to_disk", "run_cli", "codes", "diag", "check", "translate"]
+
+
+def runtime_file() -> Path:
+    """The runtime as every script carries it (its rooms joined), in a file tests can source."""
+    import tempfile
+
+    from translator.emit import runtime_parts
+
+    path = Path(tempfile.gettempdir()) / f"c2c-runtime-{os.getpid()}.bash"
+    path.write_text(runtime_parts()[0], encoding="utf-8")
+    return path

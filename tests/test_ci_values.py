@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import runtime_file
 from helpers import check, diag, write_project
 from helpers import run_cli as cli
 
@@ -93,7 +94,7 @@ def test_report_says_a_push_only_key_on_a_command_step_is_dropped(tmp_path):
 
 
 # --- item 15: {{ .Time }} like Go's Time.String(); encrypted build args rendered like plain ones --
-RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
+RUNTIME = runtime_file()
 VALUES = {"CI_BRANCH": "feature/x", "CI_COMMIT_ID": "0123456789abcdef", "C2C_TIME": "2017-10-13 10:14:23 +0000 UTC",
           "CI": "true", "CI_TIMESTAMP": "1507889663", "CI_STRING_TIME": "2017-10-13T10:14:23+00:00",
           "CI_PROJECT_ID": "p", "CI_BUILD_ID": "b", "CI_REPO_NAME": "r", "CI_COMMIT_MESSAGE": "m\nbody",

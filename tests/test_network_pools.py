@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers import runtime_file
+
 import pytest
 
 from conftest import REQUIRE_DOCKER
@@ -246,7 +248,7 @@ def test_bad_limits_from_the_environment_are_usage_errors(tmp_path, variable, va
     assert result.returncode == 2 and variable in result.stderr, result
 
 
-RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
+RUNTIME = runtime_file()
 
 
 def test_the_run_lock_lets_one_branch_at_a_time_change_shared_state(tmp_path):

@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from helpers import runtime_file
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -53,7 +55,7 @@ done
 # Reads (value, ere, tag) triples and prints what the generated script's own filter says:
 # c2c_filter_matches from the runtime every script carries (exact string first, then the
 # regex; an empty ere means a plain value or a regex RE2 rejects).
-RUNTIME = Path(__file__).resolve().parents[1] / "templates" / "runtime.bash"
+RUNTIME = runtime_file()
 _BASH_FILTER = r"""
 source "$C2C_RUNTIME"
 C2C_HAVE_TAG=1

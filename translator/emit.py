@@ -32,13 +32,13 @@ def _templates_dir() -> Path:
     # importlib.resources would find that checkout's templates (PYTHONPATH=$PWD in a worktree).
     here = Path(__file__).resolve().parent
     for candidate in (here / "templates", here.parent / "templates"):
-        if (candidate / "runtime.bash").is_file() and (candidate / "__init__.py").is_file():
+        if (candidate / "runtime").is_dir() and (candidate / "__init__.py").is_file():
             return candidate
     try:
         from importlib.resources import files
 
         path = Path(str(files("translator.templates")))
-        if (path / "runtime.bash").is_file():
+        if (path / "runtime").is_dir():
             return path
     except (ImportError, ModuleNotFoundError, TypeError):  # pragma: no cover - running from source
         pass
@@ -130,8 +130,12 @@ def _edited(head_and_body: bytes) -> bool:
 
 
 def runtime_parts() -> tuple[str, str]:
-    """The bash every script carries verbatim: the runner and the decryptor."""
-    runtime = (_templates_dir() / "runtime.bash").read_text(encoding="utf-8")
+    """The bash every script carries verbatim: the runner and the decryptor.
+
+    The runner's source is kept in rooms by topic (templates/runtime/NN-topic.bash), joined in
+    the order of their numbers, so the emitted script stays one self-contained file."""
+    runtime = "".join(room.read_text(encoding="utf-8")
+                      for room in sorted((_templates_dir() / "runtime").glob("*.bash")))
     decrypt = (_templates_dir() / "decrypt.bash").read_text(encoding="utf-8")
     decrypt = decrypt.replace("# shellcheck shell=bash\n", "", 1)
     return runtime.rstrip("\n") + "\n", decrypt.rstrip("\n") + "\n"
