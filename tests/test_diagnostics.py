@@ -129,6 +129,11 @@ CASES = [
      "warning", 3, 11, "HOST:CONTAINER"),
     ("host port published twice", "app:\n  image: busybox\n  ports: ['80:80', '80:81']\n", OK_STEPS, "C2C602",
      "warning", 3, 3, "own host port"),
+    ("service key at the top level", "app:\n  image: busybox\nlinks: [db]\ndb:\n  image: x\n", OK_STEPS,
+     "C2C760", "error", 3, 1, "indent `links:` under service 'app'"),
+    ("step keys at a group's level", "app:\n  image: busybox\n",
+     "- type: serial\n  steps:\n  - name: t\n  service: app\n  command: x\n", "C2C761", "error", 5, 3,
+     "the step at line 3"),
     ("tty that is no boolean", "app:\n  image: busybox\n  tty: yes please\n", OK_STEPS, "C2C603", "warning",
      3, 3, "true or false"),
 ]

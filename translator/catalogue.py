@@ -310,6 +310,19 @@ CODES = (
          "`tty` and `stdin_open` go to compose.override.yaml for local work and must be true or false.",
          "Write `tty: true` (or false).",
          services="app:\n  image: busybox\n  tty: sometimes\n"),
+    # 76x: indentation mistakes recognised by their shape
+    Code("C2C760", ERROR, "a service key at the top level",
+         "A key that belongs to a service (links, environment, ports, …) starts at the first column, so "
+         "the services file reads it as a service of that name: it was indented too little and belongs to "
+         "the service above it.",
+         "Indent the key under the service it belongs to, like that service's other keys.",
+         services="app:\n  image: busybox\nlinks:\n  - db\ndb:\n  image: busybox\n"),
+    Code("C2C761", ERROR, "step keys at a group's level",
+         "A group (a step with `steps:`) runs no command of its own: `command:` (and `service:`) next to its "
+         "`steps:` are the keys of its last step, indented at the group's level instead of under that "
+         "step's '- '.",
+         "Indent the keys to line up with the step's other keys.",
+         steps="- type: serial\n  steps:\n  - name: test\n  service: app\n  command: 'true'\n"),
     # 7xx: the GitHub Actions / GitLab CI pipelines (translate --ci)
     Code("C2C701", WARNING, "step name used twice in a CI pipeline",
          "A CI job runs its step through `codeship-steps.sh --step NAME`, and the script selects steps "

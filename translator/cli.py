@@ -26,8 +26,17 @@ Exit codes:
      edited by hand since, is in the way, or an I/O error); nothing was changed
 """
 
-_dir_arg = click.argument("directory", required=False, default=".",
-                          type=click.Path(file_okay=False, path_type=Path))
+def _folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """DIRECTORY is a folder; a file given there was most likely meant for --services/--steps."""
+    if value.is_file():
+        option = "--steps" if "steps" in value.name else "--services"
+        raise click.BadParameter(f"'{value}' is a file, not a folder: to read it as the "
+                                 f"{option.strip('-')} file, pass `{option} {value}`", ctx, param)
+    return value
+
+
+_dir_arg = click.argument("directory", required=False, default=".", callback=_folder,
+                          type=click.Path(path_type=Path))
 _services_opt = click.option("--services", "services", type=click.Path(dir_okay=False, path_type=Path),
                              help="The services file (default: codeship-services.yml, else "
                                   "docker-compose.yml, in DIRECTORY).")

@@ -1,0 +1,89 @@
+"""Messages a user can act on (issue 24): the mistake named where it was made, hints that fit,
+every problem of both files in one run, no noise."""
+
+from __future__ import annotations
+
+from helpers import check, diag, run_cli, write_project
+
+OK_STEPS = "- service: app\n  command: 'true'\n"
+
+
+def _texts(result) -> list[str]:
+    return [d.format() for d in result.diagnostics]
+
+
+# item 4: indentation mistakes said as what happened
+
+def test_a_service_key_moved_to_the_top_level_is_named_as_the_key_of_the_service_above(tmp_path):
+    result = check(write_project(tmp_path, "app:\n  image: busybox\nlinks:\n  - db\ndb:\n  image: busybox\n",
+                                 OK_STEPS))
+    d = diag(result, "C2C760")
+    assert (d.loc.line, d.loc.col) == (3, 1)
+    assert "key of service 'app'" in d.message and "indent `links:` under service 'app'" in d.hint
+    assert not [x for x in result.diagnostics if x.code in ("C2C102", "C2C105")]
+
+
+def test_a_service_named_like_a_key_is_still_a_service(tmp_path):
+    result = check(write_project(tmp_path, "build:\n  image: busybox\n", OK_STEPS.replace("app", "build")))
+    assert result.ok and not result.diagnostics
+
+
+def test_step_keys_outdented_to_the_group_level_are_named_so(tmp_path):
+    steps = ("- type: parallel\n  steps:\n  - service: app\n    command: a\n  - name: b\n"
+             "  service: app\n  command: b\n")
+    result = check(write_project(tmp_path, "app:\n  image: busybox\n", steps))
+    d = diag(result, "C2C761")
+    assert d.loc.line == 7 and "the step at line 5" in d.message
+    assert "'service:' and 'command:'" in d.hint
+    assert "C2C205" not in [x.code for x in result.diagnostics]  # "remove 'service' here" would break it
+
+
+def test_a_group_service_written_after_its_steps_gets_a_hint_about_indentation(tmp_path):
+    steps = "- type: parallel\n  steps:\n  - service: app\n    command: a\n  - command: b\n  service: app\n"
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n", steps)), "C2C205")
+    assert "comes after its steps" in d.hint and "line 6" in d.hint
+
+
+def test_a_dash_without_a_space_is_reported_on_its_own_line(tmp_path):
+    steps = "-type: serial\n  steps:\n  - service: app\n    command: x\n"
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n", steps)), "C2C002")
+    assert (d.loc.line, d.loc.col) == (1, 1)
+    assert "no space after its '-'" in d.message and "`- type: serial`" in d.hint
+
+
+def test_a_dash_without_a_space_that_parses_as_a_mapping(tmp_path):
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n", "-name: x\n")), "C2C200")
+    assert "no space after its '-'" in d.hint and "`- name`" in d.hint
+
+
+# item 7: both files' problems in one run
+
+def test_a_yaml_error_in_the_services_file_does_not_hide_the_steps_file_problems(tmp_path):
+    result = check(write_project(tmp_path, "app:\n  image: [busybox\n", "- type: sequence\n  steps: []\n"))
+    assert {"C2C002", "C2C203"} <= {d.code for d in result.diagnostics}
+
+
+def test_a_yaml_error_in_the_steps_file_does_not_hide_the_services_file_problems(tmp_path):
+    result = check(write_project(tmp_path, "app: busybox\n", "- service: [app\n"))
+    assert {"C2C002", "C2C102"} <= {d.code for d in result.diagnostics}
+
+
+# item 6: the folder argument
+
+def test_check_a_folder_that_does_not_exist(tmp_path):
+    result = run_cli("check", str(tmp_path / "nosuchdir"))
+    assert result.exit_code == 1 and "no such folder" in result.stdout
+
+
+def test_a_file_given_for_the_folder_is_a_usage_error_naming_the_option(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS)
+    result = run_cli("check", str(tmp_path / "codeship-services.yml"))
+    assert result.exit_code == 2 and f"--services {tmp_path / 'codeship-services.yml'}" in result.stderr
+    result = run_cli("check", str(tmp_path / "codeship-steps.yml"))
+    assert result.exit_code == 2 and "--steps" in result.stderr
+
+
+def test_no_hint_shows_a_literal_backslash_n(tmp_path):
+    for services, steps in (("- app\n", OK_STEPS), ("app:\n  image: busybox\n", "")):
+        for d in check(write_project(tmp_path, services, steps)).diagnostics:
+            assert "\\n" not in (d.hint or "") and "\\n" not in d.message
