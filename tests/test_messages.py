@@ -87,3 +87,38 @@ def test_no_hint_shows_a_literal_backslash_n(tmp_path):
     for services, steps in (("- app\n", OK_STEPS), ("app:\n  image: busybox\n", "")):
         for d in check(write_project(tmp_path, services, steps)).diagnostics:
             assert "\\n" not in (d.hint or "") and "\\n" not in d.message
+
+
+# item 5: no false or repeated warnings
+
+def test_a_step_repeated_per_service_by_its_group_is_not_a_duplicate_name(tmp_path):
+    steps = ("- type: parallel\n  services: [app, db]\n  steps:\n  - name: tests\n    command: x\n"
+             "- name: tests\n  service: app\n  command: y\n")
+    result = check(write_project(tmp_path, "app:\n  image: busybox\ndb:\n  image: busybox\n", steps))
+    dups = [d for d in result.diagnostics if d.code == "C2C302"]
+    assert len(dups) == 1 and dups[0].loc.line == 6 and "first at line 4" in dups[0].message
+
+
+def test_identical_builds_of_one_image_name_are_not_warned_about(tmp_path):
+    services = "a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n    context: ./\n"
+    assert "C2C404" not in [d.code for d in check(write_project(tmp_path, services, "- service: a\n  command: x\n"))
+                            .diagnostics]
+
+
+def test_builds_that_differ_are_warned_about_with_what_differs(tmp_path):
+    services = "a:\n  build:\n    image: x\n    args: {A: '1'}\nb:\n  build:\n    image: x\n    args: {A: '2'}\n"
+    d = diag(check(write_project(tmp_path, services, "- service: a\n  command: x\n")), "C2C404")
+    assert "different args" in d.message
+
+
+def test_a_missing_encrypted_file_is_one_warning_naming_every_user(tmp_path):
+    services = ("app:\n  image: busybox\n  encrypted_env_file: s.encrypted\n"
+                "db:\n  image: busybox\n  encrypted_env_file: ./s.encrypted\n"
+                "  encrypted_dockercfg_path: cfg.encrypted\n")
+    steps = "- service: app\n  command: x\n  encrypted_dockercfg_path: cfg.encrypted\n"
+    warnings = [d for d in check(write_project(tmp_path, services, steps)).diagnostics if d.code == "C2C405"]
+    assert len(warnings) == 2
+    first, second = sorted(warnings, key=lambda d: d.message)
+    assert "'cfg.encrypted'" in first.message and "service 'db'" in first.message and "step '" in first.message
+    assert "'s.encrypted'" in second.message and "service 'app'" in second.message and "service 'db'" in second.message
+    assert second.loc.line == 3

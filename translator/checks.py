@@ -22,6 +22,8 @@ def check_project(project: Project, diags: Diagnostics, options: Options) -> Non
                         f"'{step.written.get('dockercfg_service', step.dockercfg_service)}' is "
                         "not defined", step.loc, _did_you_mean(step.dockercfg_service, services))
         if not step.auto_named and not isinstance(step, GroupStep):
+            if names.get(step.name) == step.loc:
+                continue  # the same step, repeated per service by its group's `services:`
             if step.name in names:
                 diags.warning("C2C302", f"step name '{step.name}' is used twice (first at line "
                               f"{names[step.name].line})", step.loc,
