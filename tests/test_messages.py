@@ -122,3 +122,36 @@ def test_a_missing_encrypted_file_is_one_warning_naming_every_user(tmp_path):
     assert "'cfg.encrypted'" in first.message and "service 'db'" in first.message and "step '" in first.message
     assert "'s.encrypted'" in second.message and "service 'app'" in second.message and "service 'db'" in second.message
     assert second.loc.line == 3
+
+
+# item 6: hints that fit
+
+def test_a_missing_env_file_that_looks_encrypted_suggests_encrypted_env_file(tmp_path):
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n  env_file: .env.prod.encrypted\n", OK_STEPS)),
+             "C2C402")
+    assert "did you mean `encrypted_env_file:`" in d.hint
+
+
+def test_service_keys_in_the_wrong_place_get_a_did_you_mean(tmp_path):
+    result = check(write_project(tmp_path, "app:\n  build:\n    add_docker: true\n    build: {context: .}\n",
+                                 OK_STEPS + "  cached: true\n"))
+    hints = {d.message: d.hint for d in result.diagnostics}
+    assert any("add_docker" in m and "a service key, next to build" in (h or "") for m, h in hints.items())
+    assert any("'build'" in m and "one `build:`" in (h or "") for m, h in hints.items())
+    assert any("'cached'" in m and "on the service in codeship-services.yml" in (h or "") for m, h in hints.items())
+
+
+def test_c2c101_and_c2c104_have_a_hint(tmp_path):
+    services = "version: '2'\nservices:\n  app:\n    image: busybox\n    privileged: true\nvolumes:\n  d: {}\n"
+    result = check(write_project(tmp_path, services, OK_STEPS))
+    assert "remove the top-level 'volumes'" in diag(result, "C2C101").hint
+    assert "remove it" in diag(result, "C2C104").hint
+
+
+def test_an_undefined_service_is_reported_at_the_key_that_names_it_with_the_services_listed(tmp_path):
+    steps = ("- type: serial\n  service: ap\n  steps:\n  - name: a\n    command: x\n  - name: b\n    command: y\n"
+             "- name: test\n  command: y\n  service: db\n")
+    result = check(write_project(tmp_path, "app:\n  image: busybox\nweb:\n  image: busybox\n", steps))
+    errors = [d for d in result.diagnostics if d.code == "C2C301"]
+    assert [(d.loc.line, d.loc.col) for d in errors] == [(2, 3), (10, 3)]  # the group's service: once
+    assert "did you mean 'app'?" in errors[0].hint and "'app', 'web'" in errors[1].hint

@@ -103,8 +103,10 @@ CODES = (
          "Fix the spelling or move the key where the hint says.",
          services="app:\n  image: busybox\n  enviroment: {A: b}\n"),
     Code("C2C104", WARNING, "service key ignored by Codeship",
-         "Codeship ignores this Compose key (ports, privileged, container_name, …), so the "
-         "translation drops it too: the build behaves as it did on Codeship.",
+         "Codeship ignores this Compose key (privileged, container_name, labels, …), so the "
+         "translation drops it too: the build behaves as it did on Codeship. `ports`, `tty` and "
+         "`stdin_open`, which Codeship ignores too, are not dropped: they go to compose.override.yaml "
+         "for `docker compose up` (see C2C601).",
          "Remove the key, or keep it knowing it has no effect.",
          services="app:\n  image: busybox\n  privileged: true\n"),
     Code("C2C105", ERROR, "image and build",
@@ -221,8 +223,9 @@ CODES = (
          steps="- name: test\n  service: app\n  command: 'true'\n  image_tag: latest\n"),
     # 3xx: references between the files
     Code("C2C301", ERROR, "step names an undefined service",
-         "A step's `service` (or `dockercfg_service`) is not defined in the services file.",
-         "Fix the name (the hint suggests one) or define the service.",
+         "A step's `service` (or `dockercfg_service`, or the `service` its group gives it) is not defined "
+         "in the services file.",
+         "Fix the name (the hint suggests one and lists the services there are) or define the service.",
          steps="- name: test\n  service: ap\n  command: 'true'\n"),
     Code("C2C302", WARNING, "step name used twice",
          "Two steps have the same name; logs, --step and the summary cannot tell them apart.",
@@ -258,8 +261,9 @@ CODES = (
          services="app:\n  build:\n    args:\n      A: '{{ .Branch | upper }}'\n"),
     Code("C2C402", WARNING, "env_file does not exist",
          "Compose refuses to start a service whose env_file is missing; such files are often kept out "
-         "of git.",
-         "Create the file before running, or remove the entry.",
+         "of git. A name that looks encrypted (`.encrypted`) is usually meant for `encrypted_env_file`.",
+         "Create the file before running, or remove the entry; for an encrypted file, use "
+         "`encrypted_env_file:` instead.",
          services="app:\n  image: busybox\n  env_file: missing.env\n"),
     Code("C2C403", WARNING, "volume outside the project",
          "A volume mounts an absolute host path or one outside the project directory; it must exist on "

@@ -269,9 +269,12 @@ def _environment(svc: Service, project: Project, diags: Diagnostics) -> dict[str
     for env_file in svc.env_file:
         keys = read_env_keys(project.base_dir / env_file.path)
         if keys is None:
+            hint = "create the file (it is often kept out of git), or remove the entry"
+            if "encrypted" in env_file.path.lower() or env_file.path.lower().endswith((".enc", ".crypt")):
+                hint = ("this looks encrypted: did you mean `encrypted_env_file:`? (env_file reads plain "
+                        "KEY=value files)")
             diags.warning("C2C402", f"service '{svc.name}': env_file '{env_file.path}' does not exist; Compose "
-                          "refuses to start the service until it does", env_file.loc,
-                          "create the file (it is often kept out of git), or remove the entry")
+                          "refuses to start the service until it does", env_file.loc, hint)
             continue
         for key in keys:
             env.pop(key, None)

@@ -37,7 +37,8 @@ def services_mapping(doc, filename: str, diags: Diagnostics) -> LMap | None:
     for key in doc:
         if key in ("volumes", "networks", "secrets", "configs"):
             diags.warning("C2C101", f"top-level '{key}' is not supported by Codeship and is ignored",
-                          doc.key_loc[key])
+                          doc.key_loc[key], f"remove the top-level '{key}' section"
+                          + ("; volumes are declared on each service" if key == "volumes" else ""))
         elif key not in _TOP_LEVEL_COMPOSE_KEYS:
             diags.error("C2C100", f"unknown top-level key '{key}' next to `services:`", doc.key_loc[key],
                         "move it under `services:` if it is a service")
@@ -102,7 +103,7 @@ def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
                           f"did you mean {guess}?" if guess else "Codeship ignores keys it does not know")
         elif rule.outcome == IGNORED:
             diags.warning("C2C104", f"service '{name}': '{key}' is ignored by Codeship and dropped",
-                          key_loc, rule.hint or None)
+                          key_loc, rule.hint or "remove it: the build behaves the same without it, as on Codeship")
         elif key in PASSTHROUGH:
             svc.extra[key] = m[key]
         elif rule.outcome == LOCAL:  # checked and emitted by localdev.py
