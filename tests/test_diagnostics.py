@@ -118,7 +118,7 @@ CASES = [
     ("name Compose rejects", "My App!:\n  image: x\n", OK_STEPS.replace("app", "My App!"), "C2C116", "warning", 1,
      1, "'My-App-'"),
     ("invalid RE2 regex", "app:\n  image: busybox\n", "- service: app\n  command: x\n  tag: ^(master\n",
-     "C2C503", "warning", 3, 3, "never"),
+     "C2C503", "error", 3, 3, "matches no branch or tag except one named exactly '^(master'"),
     ("absolute build context", "app:\n  build:\n    path: /tmp/x\n", OK_STEPS, "C2C407", "warning", 3, 5,
      "absolute"),
     ("push key on a command step", "app:\n  image: busybox\n", "- service: app\n  command: x\n  image_tag: v1\n",
@@ -162,7 +162,7 @@ def test_every_diagnostic_code_in_the_code_is_tested():
     # the loader's and discovery's codes are tested in test_yaml_loader.py and test_cli.py, the CI
     # pipelines' in test_ci_pipelines.py
     tested = {c[3] for c in CASES} | {"C2C001", "C2C003", "C2C004", "C2C005", "C2C010", "C2C012", "C2C013",
-                                      "C2C701"}
+                                      "C2C701", "C2C762"}
     assert in_code - tested == set()
 
 

@@ -155,3 +155,21 @@ def test_an_undefined_service_is_reported_at_the_key_that_names_it_with_the_serv
     errors = [d for d in result.diagnostics if d.code == "C2C301"]
     assert [(d.loc.line, d.loc.col) for d in errors] == [(2, 3), (10, 3)]  # the group's service: once
     assert "did you mean 'app'?" in errors[0].hint and "'app', 'web'" in errors[1].hint
+
+
+# item 8: an invalid tag regex fails check, and translate keeps jet's behaviour
+
+def test_an_invalid_tag_regex_fails_check_with_one_clear_sentence(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS + "  tag: ^(master\n")
+    result = run_cli("check", str(tmp_path))
+    assert result.exit_code == 1
+    assert ("error[C2C503]: tag '^(master' is not a valid regex (" in result.stdout
+            and "), so it matches no branch or tag except one named exactly '^(master'\n" in result.stdout)
+
+
+def test_translate_keeps_jets_behaviour_for_an_invalid_tag_regex_and_warns(tmp_path):
+    from helpers import translate
+
+    result = translate(write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS + "  tag: ^(master\n"))
+    assert result.ok and [d.code for d in result.diagnostics] == ["C2C762"]
+    assert "the script keeps this jet behaviour" in result.diagnostics[0].message

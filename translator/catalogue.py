@@ -295,9 +295,10 @@ CODES = (
          "A push step's image_tag uses a template action or variable jet does not know.",
          "Use jet's variables ({{ .Branch }}, {{ .CommitID }}, …) and no other actions.",
          steps="- name: push\n  type: push\n  service: app\n  image_name: x\n  image_tag: '{{ .Brunch }}'\n"),
-    Code("C2C503", WARNING, "tag is not a valid regex",
-         "jet treats a tag with ^ or $ as an RE2 regex; this one is invalid, so, as in jet, it only "
-         "matches a tag equal to the whole text.",
+    Code("C2C503", ERROR, "tag is not a valid regex",
+         "jet treats a tag or exclude with ^ or $ as an RE2 regex; this one is invalid, so it matches no "
+         "branch or tag except one named exactly like the text: a filter that almost certainly never "
+         "matches. `check` fails on it; `translate` keeps jet's behaviour and warns (C2C762).",
          "Fix the regex, or write the branch name without ^ and $.",
          steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
     # 6xx: what only `docker compose up` uses (compose.override.yaml)
@@ -329,6 +330,11 @@ CODES = (
          "step's '- '.",
          "Indent the keys to line up with the step's other keys.",
          steps="- type: serial\n  steps:\n  - name: test\n  service: app\n  command: 'true'\n"),
+    Code("C2C762", WARNING, "tag is not a valid regex (translated as jet runs it)",
+         "The tag or exclude regex is invalid (C2C503, which fails `check`); `translate` still writes the "
+         "script, which, like jet, runs the step only for a branch or tag named exactly like the text.",
+         "Fix the regex, or write the branch name without ^ and $.",
+         steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
     # 7xx: the GitHub Actions / GitLab CI pipelines (translate --ci)
     Code("C2C701", WARNING, "step name used twice in a CI pipeline",
          "A CI job runs its step through `codeship-steps.sh --step NAME`, and the script selects steps "
@@ -353,7 +359,7 @@ def run_example(entry: Code) -> list:
         for name, text in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
             if text is not None:
                 Path(tmp, name).write_text(text, encoding="utf-8")
-        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines: translate --ci
+        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines (C2C762: translating): translate --ci
             from .api import translate
 
             diagnostics = translate(Path(tmp), ci=("github",)).diagnostics
