@@ -99,7 +99,7 @@ def test_explain_a_code_without_a_runnable_example():
     assert result.exit_code == 0 and "nests" in result.stdout and "$ codeship2compose" not in result.stdout
 
 
-@pytest.mark.parametrize("argv, hint", [(["C2C999"], "docs/diagnostics.md"), (["205"], "did you mean C2C205?"),
+@pytest.mark.parametrize("argv, hint", [(["C2C999"], "explain --list"), (["205"], "did you mean C2C205?"),
                                         ([], "Missing argument")])
 def test_explain_an_unknown_code_is_a_usage_error(argv, hint):
     result = CliRunner().invoke(main, ["explain", *argv], catch_exceptions=False)

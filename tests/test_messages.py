@@ -173,3 +173,85 @@ def test_translate_keeps_jets_behaviour_for_an_invalid_tag_regex_and_warns(tmp_p
     result = translate(write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS + "  tag: ^(master\n"))
     assert result.ok and [d.code for d in result.diagnostics] == ["C2C762"]
     assert "the script keeps this jet behaviour" in result.diagnostics[0].message
+
+
+# item 9: generate says what an existing key is worth before --force
+
+def test_generate_over_an_existing_key_says_it_decrypts_the_encrypted_files(tmp_path):
+    (tmp_path / "codeship.aes").write_text("old key\n")
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "prod.env.encrypted").write_text("x")
+    result = run_cli("generate", cwd=tmp_path)
+    assert result.exit_code == 3 and (tmp_path / "codeship.aes").read_text() == "old key\n"
+    hint = result.stderr.split("hint: ", 1)[1]
+    assert hint.startswith("keep this key: ci/prod.env.encrypted needs the key it was encrypted with")
+    assert hint.index("back it up") < hint.index("--force")
+    (tmp_path / "ci" / "prod.env.encrypted").unlink()
+    assert "the project's key, the only one that decrypts" in run_cli("generate", cwd=tmp_path).stderr
+
+
+# item 13: explain without the source checkout
+
+def test_explain_list_names_every_code_with_its_title():
+    from translator.catalogue import CODES
+
+    result = run_cli("explain", "--list")
+    assert result.exit_code == 0
+    for entry in CODES:
+        assert f"{entry.code}  {entry.level!s:<7}  {entry.title}\n" in result.stdout
+    assert "explain CODE" in result.stdout
+
+
+def test_explain_points_at_what_a_pip_user_has():
+    out = run_cli("explain", "C2C205").stdout
+    assert "Every code: docs/diagnostics.md" not in out and "codeship2compose explain --list" in out
+
+
+def test_explain_c2c104_says_ports_go_to_the_override_file():
+    out = run_cli("explain", "C2C104").stdout
+    assert "compose.override.yaml" in out and "(ports, " not in out
+
+
+# item 14: wording
+
+def test_one_warning_is_singular(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n  privileged: true\n", OK_STEPS)
+    assert "ok: the Codeship files are valid (1 warning)\n" in run_cli("check", str(tmp_path)).stdout
+    result = run_cli("check", str(tmp_path), "--strict")
+    assert "failed: 0 errors and 1 warning (--strict)\n" in result.stdout
+
+
+def test_key_commands_speak_of_keys_not_codeship_files():
+    for command in ("encrypt", "decrypt", "generate"):
+        out = run_cli(command, "--help").stdout
+        assert "Codeship files" not in out and "the key" in out
+
+
+def test_a_bad_key_variable_is_named_as_the_variable(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("cryptography")
+    (tmp_path / "x").write_text("A=b\n")
+    monkeypatch.setenv("CODESHIP_AES_KEY", "not base64!")
+    result = run_cli("encrypt", "x", "y", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: environment variable CODESHIP_AES_KEY does not contain valid base64")
+    assert "codeship.aes" not in result.stderr
+
+
+# item 15: a first run after `pip install` alone
+
+def test_init_example_writes_a_project_that_translates_cleanly(tmp_path):
+    from helpers import translate
+
+    result = run_cli("init-example", "ex", cwd=tmp_path)
+    assert result.exit_code == 0 and "codeship2compose translate ./ex" in result.stderr
+    translated = translate(tmp_path / "ex")
+    assert translated.ok and not translated.diagnostics
+
+
+def test_init_example_never_writes_into_a_folder_with_files(tmp_path):
+    (tmp_path / "codeship-services.yml").write_text("mine\n")
+    result = run_cli("init-example", str(tmp_path))
+    assert result.exit_code == 3 and "not empty" in result.stderr
+    assert (tmp_path / "codeship-services.yml").read_text() == "mine\n"

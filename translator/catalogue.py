@@ -381,8 +381,9 @@ def run_example(entry: Code) -> list:
     return out
 
 
-def explain(code: str) -> str:
-    """The catalogue entry as text, for `codeship2compose explain CODE`."""
+def explain(code: str, every: str = "Every code: docs/diagnostics.md") -> str:
+    """The catalogue entry as text, for `codeship2compose explain CODE`; `every` says where the
+    other codes are."""
     from .reporters import diagnostic_text
 
     entry = CATALOGUE[code]
@@ -394,4 +395,4 @@ def explain(code: str) -> str:
                 f"    {line}\n" for line in body.splitlines())
         text += "\n  $ codeship2compose check\n" + "".join(
             f"  {line}\n" for d in run_example(entry) for line in diagnostic_text(d).splitlines())
-    return text + f"\nEvery code: docs/diagnostics.md\n"
+    return text + f"\n{every}\n"
