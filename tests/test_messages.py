@@ -255,3 +255,45 @@ def test_init_example_never_writes_into_a_folder_with_files(tmp_path):
     result = run_cli("init-example", str(tmp_path))
     assert result.exit_code == 3 and "not empty" in result.stderr
     assert (tmp_path / "codeship-services.yml").read_text() == "mine\n"
+
+
+# item 12: the report's manual tasks
+
+_PUSHES = ("- type: serial\n  encrypted_dockercfg_path: dockercfg.encrypted\n  steps:\n"
+           + "".join(f"  - name: push{i}\n    type: push\n    service: app\n    image_name: me/app{i}\n"
+                     for i in range(3))
+           + "- type: manual\n  steps:\n  - name: deploy\n    service: app\n    command: x\n")
+
+
+def _tasks(tmp_path, ci=()):
+    from helpers import translate
+
+    services = "app:\n  image: busybox\n  add_docker: true\n  encrypted_env_file: app.encrypted\n"
+    return translate(write_project(tmp_path, services, _PUSHES), report=True, ci=ci).report.manual_tasks
+
+
+def test_manual_tasks_are_one_per_thing_to_do_blockers_first(tmp_path):
+    tasks = _tasks(tmp_path)
+    assert len([t for t in tasks if "'dockercfg.encrypted' does not exist" in t]) == 1
+    assert len([t for t in tasks if "--push" in t]) == 1
+    push = next(t for t in tasks if "--push" in t)
+    assert all(f"'push{i}'" in push for i in range(3))
+    blockers = [i for i, t in enumerate(tasks) if t.startswith("Before the first run:")]
+    assert blockers == list(range(len(blockers))) and len(blockers) == 3  # the key, two missing files
+    assert any("put the approval in your new CI" in t for t in tasks)
+
+
+def test_manual_tasks_after_ci_drop_the_approval_advice_and_warn_about_add_docker_images(tmp_path):
+    tasks = _tasks(tmp_path, ci=("github",))
+    assert not any("put the approval in your new CI" in t for t in tasks)
+    assert any("the CI jobs wait for an approval" in t for t in tasks)
+    assert any("does not reach later jobs" in t for t in tasks)
+
+
+def test_the_markdown_report_numbers_the_manual_tasks(tmp_path):
+    from helpers import translate
+    from translator.reporters import report_markdown
+
+    report = translate(write_project(tmp_path, "app:\n  image: busybox\n", _PUSHES), report=True).report
+    text = report_markdown(report).split("## Manual tasks\n\n", 1)[1]
+    assert text.startswith("1. ") and "\n2. " in text

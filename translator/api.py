@@ -87,7 +87,8 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     if report:
         from .report import build_report
 
-        result.report = build_report(project, result.diagnostics, services_name, steps_name)
+        result.report = build_report(project, result.diagnostics, services_name, steps_name,
+                                     ci if ci_plan is not None and result.ok else ())
         if ci_plan is not None and result.ok:
             from .ci.render import ci_report
 

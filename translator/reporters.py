@@ -186,7 +186,7 @@ def report_markdown(report) -> str:
         "",
         "## Manual tasks",
         "",
-        *([f"- {task}" for task in report.manual_tasks] or ["None."]),
+        *([f"{n}. {task}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
             *[f"- {task}" for task in report.ci_setup], "",
