@@ -47,7 +47,7 @@ def where(audit: Audit, p: ProjectAudit | object) -> str:
 
 def task_line(kind: str, count: int, projects: int) -> str:
     verb, one, many, note = TASK_TEXT[kind]
-    text = f"{verb} {count} {one if count == 1 else many} in {projects} project{'' if projects == 1 else 's'}"
+    text = f"{verb} {count} {one if count == 1 else many} in {_n(projects, 'project')}"
     return text + (f" {note}" if note else "")
 
 
@@ -63,6 +63,8 @@ def _row(p: ProjectAudit) -> list[str]:
         return "-" if value is None else str(value)
 
     keys = "/".join(str(p.keys.get(k, 0)) for k in (CONVERTED, CAVEAT, UNSUPPORTED)) if p.keys else "-"
+    if p.steps is None:  # the files could not be read: nothing is known
+        return [p.outcome, "-", "-", "-", "-", "-", "-"]
     secrets = len(p.encrypted_files) + len(p.encrypted_values)
     return [p.outcome, n(p.steps), n(p.services), keys, str(len(p.manual_tasks)), str(secrets), _runners(p)]
 
@@ -95,17 +97,21 @@ def _secret_use(s: Secret) -> str:
 def _totals_lines(audit: Audit) -> list[str]:
     t = audit.totals()
     o, k = t["outcomes"], t["keys"]
-    lines = [f"{t['projects']} projects: {o[TRANSLATED]} translated, {o[MANUAL]} translated with manual tasks, "
-             f"{o[FAILED]} failed; {t['steps']} steps, {t['services']} services; keys: {k[CONVERTED]} converted, "
-             f"{k[CAVEAT]} with a caveat, {k[UNSUPPORTED]} unsupported; {t['encrypted_files']} encrypted files, "
-             f"{t['encrypted_values']} encrypted values"
-             + (f" holding {t['variables']} variables" if t["variables"] is not None else "")]
+    lines = [f"{_n(t['projects'], 'project')}: {o[TRANSLATED]} translated, {o[MANUAL]} translated with manual "
+             f"tasks, {o[FAILED]} failed; {_n(t['steps'], 'step')}, {_n(t['services'], 'service')}; keys: "
+             f"{k[CONVERTED]} converted, {k[CAVEAT]} with a caveat, {k[UNSUPPORTED]} unsupported; "
+             f"{_n(t['encrypted_files'], 'encrypted file')}, {_n(t['encrypted_values'], 'encrypted value')}"
+             + (f" holding {_n(t['variables'], 'variable')}" if t["variables"] is not None else "")]
     f = t["forecast"]
     for build in BUILDS:
         lines.append(f"a build of {BUILD_LABELS[build]} in every project: "
                      + "; ".join(f"{layout} layout {f[layout]['runner_starts'][build]} runner starts, "
                                  f"{f[layout]['images_built'][build]} images built" for layout in LAYOUTS))
     return lines
+
+
+def _n(count: int, thing: str) -> str:
+    return f"{count} {thing}" + ("" if count == 1 else "s")
 
 
 def text(audit: Audit) -> str:
@@ -136,7 +142,7 @@ def failures(audit: Audit) -> list[str]:
     failed = audit.failed
     if not failed:
         return []
-    out = [f"Failed: {len(failed)} of {len(audit.projects)} projects do not translate:"]
+    out = [f"Failed: {len(failed)} of {_n(len(audit.projects), 'project')} do not translate:"]
     out += [f"  {shown(first_error_line(audit, p))}" for p in failed]
     return out
 
