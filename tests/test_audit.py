@@ -266,3 +266,5 @@ def test_help_teaches_with_examples():
     out = run_cli("audit", "--help").stdout
     assert "codeship2compose audit ~/src" in out and "--format json" in out and "Exit codes" in out
     assert "audit" in run_cli("--help").stdout
+    explained = run_cli("explain", "C2C780")
+    assert explained.exit_code == 0 and "audit" in explained.stdout
