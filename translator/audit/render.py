@@ -193,14 +193,21 @@ def as_json(audit: Audit) -> str:
 # ------------------------------------------------------------------------------------------------
 # Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
+_MD_BLOCK_START = re.compile(r"^(\s*)([#+\-=]|\d+(?=[.)]))")
 
 
 def md(text: str) -> str:
-    """Text from a user's file as Markdown that shows it as written: HTML and Markdown syntax
-    escaped, line breaks and other controls as escapes, table cells kept whole."""
+    """Text from a user's file as Markdown that shows it as written (it always follows `- `,
+    `| ` or words of ours): HTML and inline Markdown escaped, a heading, list or quote marker at
+    its start too; line breaks and other controls as escapes, table cells kept whole."""
     text = shown(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_INLINE.sub(r"\\\1", text)
+    match = _MD_BLOCK_START.match(text)
+    if match and match.group(2)[0].isdigit():  # `1.` or `1)`: escape what follows the number
+        end = match.end()
+        return text[:end] + "\\" + text[end:]
+    return _MD_BLOCK_START.sub(r"\1\\\2", text) if match else text
 
 
 def markdown(audit: Audit) -> str:
