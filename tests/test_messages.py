@@ -297,3 +297,23 @@ def test_the_markdown_report_numbers_the_manual_tasks(tmp_path):
     report = translate(write_project(tmp_path, "app:\n  image: busybox\n", _PUSHES), report=True).report
     text = report_markdown(report).split("## Manual tasks\n\n", 1)[1]
     assert text.startswith("1. ") and "\n2. " in text
+
+
+def test_init_example_next_line_quotes_a_hostile_folder_name(tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    names = json.loads((Path("/work/shared/data/hostile-names.json")).read_text())["names"]
+    for i, name in enumerate(n for n in names if isinstance(n, str) and "/" not in n and "\x00" not in n
+                             and n not in (".", "..") and n.strip()):
+        folder = f"{i}{name}"
+        result = run_cli("init-example", folder, cwd=tmp_path)
+        if len(folder.encode()) > 255:  # longer than a file name may be: an error, not a traceback
+            assert result.exit_code == 3 and "cannot write" in result.stderr
+            assert run_cli("check", folder, cwd=tmp_path).exit_code == 1
+            continue
+        assert result.exit_code == 0, (name, result.stderr)
+        command = result.stderr.split("`codeship2compose translate ", 1)[1].split("`, then", 1)[0]
+        words = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, check=True).stdout
+        assert words.decode("utf-8", "surrogateescape").split("\0")[:-1] == [f"./{folder}"], name

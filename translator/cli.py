@@ -38,11 +38,19 @@ Exit codes:
 
 def _folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
     """DIRECTORY is a folder; a file given there was most likely meant for --services/--steps."""
-    if value.is_file():
+    if _is_file(value):
         option = "--steps" if "steps" in value.name else "--services"
         raise click.BadParameter(f"'{value}' is a file, not a folder: to read it as the "
                                  f"{option.strip('-')} file, pass `{option} {value}`", ctx, param)
     return value
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the system refuses (too long, …) as for a missing one."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 _dir_arg = click.argument("directory", required=False, default=".", callback=_folder,
@@ -293,12 +301,12 @@ def init_example(directory: Path) -> None:
     from .reporters import error_text
     from .shell import word
 
-    if directory.exists() and any(directory.iterdir()):
-        click.echo(error_text("is not empty; nothing was written", directory,
-                              "give a new folder; to translate your own project, run "
-                              "`codeship2compose translate` in its repository"), err=True)
-        sys.exit(EXIT_OUTPUT)
     try:
+        if directory.exists() and any(directory.iterdir()):
+            click.echo(error_text("is not empty; nothing was written", directory,
+                                  "give a new folder; to translate your own project, run "
+                                  "`codeship2compose translate` in its repository"), err=True)
+            sys.exit(EXIT_OUTPUT)
         directory.mkdir(parents=True, exist_ok=True)
         for name, text in FILES.items():
             (directory / name).write_text(text, encoding="utf-8")

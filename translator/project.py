@@ -64,11 +64,16 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
                  options: Options | None = None) -> tuple[Project | None, Diagnostics]:
     diags = Diagnostics()
     directory = Path(directory)
+    if services is None:
+        try:
+            missing = "" if directory.exists() else "no such folder"
+        except OSError as exc:  # a name the system refuses (too long, …)
+            missing = f"cannot read the folder ({exc.strerror or exc})"
+        if missing:
+            diags.error("C2C012", f"{missing}: {directory}", Loc(str(directory)),
+                        "give the folder that holds codeship-services.yml (default: the current folder)")
+            return None, diags
     services_path = services or find_file(directory, SERVICES_NAMES)
-    if services is None and not directory.exists():
-        diags.error("C2C012", f"no such folder: {directory}", Loc(str(directory)),
-                    "give the folder that holds codeship-services.yml (default: the current folder)")
-        return None, diags
     if services_path is None:
         diags.error("C2C012", f"no services file in {directory}", Loc(str(directory)),
                     "run in the repository root, or pass --services PATH (looked for "
