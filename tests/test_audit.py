@@ -93,7 +93,7 @@ def test_writes_nothing_under_the_roots(org: Path, tmp_path: Path):
 def test_exit_codes(org: Path, tmp_path: Path):
     result = run_cli("audit", str(org))
     assert result.exit_code == 1
-    assert "broken/codeship-steps.yml:2:8: error[C2C002]" in result.stdout  # the failure's first error
+    assert "broken/codeship-steps.yml:1:1: error[C2C002]" in result.stdout  # the failure's first error: the line of "-type:"
     assert run_cli("audit", str(org / "mono")).exit_code == 0
     assert run_cli("audit", str(org / "mono" / "api" / "codeship-steps.yml")).exit_code == 2
     assert run_cli("audit", str(tmp_path / "nowhere")).exit_code == 2

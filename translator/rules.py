@@ -154,6 +154,9 @@ MISPLACED_BUILD_KEYS = {
     "context_path": "build.context",
     "cached": "cached (a service key, next to build)",
     "encrypted_env_file": "encrypted_env_file (a service key, next to build)",
+    "add_docker": "add_docker (a service key, next to build)",
+    "environment": "environment (a service key, next to build), or build.args for build-time values",
+    "build": "one `build:` with its keys (context, dockerfile, image, …) directly under it",
     "arguments": "build.args",
     "build_args": "build.args",
 }
@@ -169,6 +172,9 @@ MISPLACED_STEP_KEYS = {
     "depends_on": "the service's depends_on in codeship-services.yml",
     "volumes": "the service's volumes in codeship-services.yml",
     "build": "the service's build in codeship-services.yml",
+    "cached": "`cached: true` on the service in codeship-services.yml (a service key)",
+    "add_docker": "`add_docker: true` on the service in codeship-services.yml (a service key)",
+    "env_file": "the service's env_file in codeship-services.yml",
 }
 
 
