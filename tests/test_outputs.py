@@ -187,6 +187,8 @@ def test_a_second_project_never_takes_the_repositorys_gitlab_pipeline(tmp_path):
     assert 'Codeship project in "a"' in result.stderr and "--force" in result.stderr
     assert snapshot(repo) == before
     assert run("translate", "a", "--ci", "gitlab", "--check", cwd=repo).exit_code == 0
+    result = run("translate", "b", "--ci", "gitlab", "--check", cwd=repo)
+    assert result.exit_code == 1 and 'stale (holds the pipeline of the Codeship project in "a")' in result.stderr
     assert run("translate", "b", "--ci", "gitlab", "--force", cwd=repo).exit_code == 0
     assert b"b-test" in (repo / ".gitlab-ci.yml").read_bytes()
 
@@ -199,6 +201,38 @@ def test_folders_that_slug_alike_do_not_share_a_workflow(tmp_path):
     assert run("translate", "a-b", "--ci", "github", cwd=repo).exit_code == 0
     result = run("translate", "a/b", "--ci", "github", cwd=repo)
     assert result.exit_code == 3 and 'Codeship project in "a-b"' in result.stderr
+
+
+def test_hostile_folder_names_stay_data_in_the_workflow_name_and_project_line():
+    import json
+
+    import yaml
+
+    from translator.ci.plan import github_path
+    from translator.ci.yamlout import dump
+
+    names = json.loads(Path("/work/shared/data/hostile-names.json").read_text(encoding="utf-8"))["names"] \
+        if Path("/work/shared/data/hostile-names.json").is_file() else ["line one\nline two", '$(id) "q"']
+    seen: dict[Path, str] = {}
+    for name in names:
+        path = github_path(name)
+        assert path.parent == Path(".github/workflows") and len(path.name) < 100
+        assert all(c.isascii() and (c.isalnum() or c in "-_.") for c in path.name), path
+        assert seen.setdefault(path, name) == name  # no two names share a workflow
+        text = dump({"jobs": {}}, "test", "x", name)
+        assert outputs._project_of(text.encode()[:outputs.HEAD]) == name
+        assert yaml.safe_load(text) == {"jobs": {}}  # the header stays comments
+
+
+def test_a_project_folder_with_a_newline_gets_its_own_workflow(tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write_project(repo / "x\ny", SERVICES)
+    result = run("translate", "x\ny", "--ci", "github", cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    (workflow,) = (repo / ".github" / "workflows").iterdir()
+    assert workflow.name.startswith("codeship-x-y-") and inspect(workflow).project == "x\ny"
+    assert run("translate", "x\ny", "--ci", "github", "--check", cwd=repo).exit_code == 0
 
 
 # ------------------------------------------------------------------------------------------------

@@ -229,6 +229,10 @@ def stale_outputs(outputs: Mapping[Path, str], obsolete=()) -> dict[Path, str]:
         found = inspect(path)
         if found.kind in ("ours", "edited", "file") and _same_content(path, text.encode("utf-8")):
             continue
+        other = _project_of(text.encode("utf-8")[:HEAD])
+        if found.kind == "ours" and None not in (found.project, other) and found.project != other:
+            stale[path] = f"holds the pipeline of the Codeship project in {json.dumps(found.project)}"
+            continue
         stale[path] = {"missing": "missing", "ours": "out of date", "edited": "edited by hand",
                        "file": "not written by codeship2compose"}.get(found.kind, found.what)
     return stale
