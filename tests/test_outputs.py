@@ -105,14 +105,17 @@ def test_a_hand_written_pipeline_quoting_the_marker_is_kept(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["codeship-steps.sh", "compose.yaml", "compose.override.yaml",
-                                  ".gitlab-ci.yml", "./sub/../compose.yaml"])
-def test_the_report_never_replaces_another_output(tmp_path, name):
+                                  ".gitlab-ci.yml", "./sub/../compose.yaml", "elsewhere/compose.yaml"])
+@pytest.mark.parametrize("ci", [("--ci", "gitlab"), ()])
+def test_the_report_never_replaces_another_output(tmp_path, name, ci):
     write_project(tmp_path, PORTS)
     assert run("translate", ".", "--ci", "gitlab", cwd=tmp_path).exit_code == 0
     (tmp_path / "sub").mkdir()
+    write_project(tmp_path / "elsewhere", SERVICES)
+    assert run("translate", "elsewhere", cwd=tmp_path).exit_code == 0  # another project's outputs
     before = snapshot(tmp_path)
     for extra in ((), ("--force",)):
-        result = run("translate", ".", "--ci", "gitlab", "--report", name, *extra, cwd=tmp_path)
+        result = run("translate", ".", *ci, "--report", name, *extra, cwd=tmp_path)
         assert result.exit_code == 3
         assert "one of the files translate writes" in result.stderr and "--report" in result.stderr
         assert snapshot(tmp_path) == before

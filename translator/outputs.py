@@ -117,8 +117,10 @@ class Found:
     """What is at an output's path: kind is missing, file, ours, edited, link, directory or
     special (then `what` names it); project: the project a pipeline file of ours records."""
 
-    def __init__(self, kind: str, what: str = "", project: str | None = None, size: int = 0):
+    def __init__(self, kind: str, what: str = "", project: str | None = None, size: int = 0,
+                 comment: str = ""):
         self.kind, self.what, self.project, self.size = kind, what, project, size
+        self.comment = comment  # how the checksum line starts: "#" (YAML, bash), "<!--", or '  "' (JSON)
 
 
 def inspect(path: Path) -> Found:
@@ -152,9 +154,10 @@ def inspect(path: Path) -> Found:
         digest = hashlib.sha256(head[:match.start()] + head[match.end():])
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
+    comment = {b"#": "#", b"<": "<!--"}.get(match.group(0)[:1], '  "')
     if digest.hexdigest() != match.group(1).decode():
-        return Found("edited", size=info.st_size)
-    return Found("ours", project=_project_of(head), size=info.st_size)
+        return Found("edited", size=info.st_size, comment=comment)
+    return Found("ours", project=_project_of(head), size=info.st_size, comment=comment)
 
 
 def _same_content(path: Path, data: bytes) -> bool:
@@ -197,7 +200,8 @@ def _refusal(path: Path, found: Found, text: str, force: bool) -> OutputError | 
         return OutputError(path, "a directory is in the way", "remove it or choose another -o directory")
     if found.kind == "special":
         return OutputError(path, f"is {found.what}, not a regular file",
-                           "translate writes only regular files: remove it, then run translate again")
+                           "translate writes only regular files: move it away (or choose another path), then "
+                           "run translate again")
     if force or found.kind in ("missing",):
         return None
     if found.kind == "link":
@@ -271,10 +275,10 @@ def refuse_inputs(path: Path, inputs: Mapping[Path, str]) -> None:
 def refuse_report_path(path: Path, reserved: list[Path], inputs: Mapping[Path, str]) -> None:
     """--report PATH must name a file of its own: not an input, not another output."""
     refuse_inputs(path, inputs)
-    for output in reserved:
-        if _same_path(path, output):
-            raise OutputError(path, "is one of the files translate writes: the migration report needs a file of "
-                              "its own", "choose another path for --report (for example codeship-migration.md)")
+    # A file of ours in # comments is a compose file, script or pipeline (of any project), never a report.
+    if any(_same_path(path, output) for output in reserved) or inspect(path).comment == "#":
+        raise OutputError(path, "is one of the files translate writes: the migration report needs a file of "
+                          "its own", "choose another path for --report (for example codeship-migration.md)")
 
 
 def _same_path(a: Path, b: Path) -> bool:
