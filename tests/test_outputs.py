@@ -73,6 +73,21 @@ def test_a_roll_back_that_fails_never_says_nothing_was_changed(tmp_path, monkeyp
     assert Path(backup).read_bytes() == before["compose.yaml"]  # the old content is where it says
 
 
+def test_without_hard_links_the_backups_are_copies(tmp_path, monkeypatch):
+    before = _translated_twice(tmp_path)
+    monkeypatch.setattr(os, "link", lambda *a, **k: (_ for _ in ()).throw(OSError(1, "Operation not permitted")))
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError(28, "No space left"))
+                        if Path(dst).name == ".gitlab-ci.yml" else real(src, dst))
+    result = run("translate", str(tmp_path), "--ci", "gitlab")
+    assert result.exit_code == 3 and "nothing was changed" in result.stderr
+    assert snapshot(tmp_path) == before
+    monkeypatch.setattr(os, "replace", real)
+    assert run("translate", str(tmp_path), "--ci", "gitlab").exit_code == 0
+    assert "NEW" in (tmp_path / "compose.yaml").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".backup")]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="chattr +i needs root")
 def test_an_immutable_override_leaves_every_output_as_it_was(tmp_path):
     before = _translated_twice(tmp_path)

@@ -379,15 +379,10 @@ def _replace_all(outputs: Mapping[Path, str], modes: Mapping[Path, int], bounds:
             os.chmod(tmp, modes.get(path, 0o644))
         for path, tmp in staged:
             current = path
-            backup = _backup(path)
-            backups.append((path, backup))
-            os.replace(tmp, path)
+            backups.append((path, _swap(path, lambda: os.replace(tmp, path))))
         for path in removable:
             current = path
-            backup = _backup(path)
-            backups.append((path, backup))
-            if backup is not None:
-                os.unlink(path)
+            backups.append((path, _swap(path, lambda: os.unlink(path))))
     except OSError as exc:
         for _, tmp in staged:
             _quietly(os.unlink, tmp)
@@ -420,18 +415,41 @@ def _make_folder(folder: Path) -> list[Path]:
     return list(reversed(missing))
 
 
+def _swap(path: Path, change) -> str | None:
+    """Back the file at path up, then change it; if the change fails, drop the backup (the file
+    is as it was). Returns the backup (None: there was no file)."""
+    backup = _backup(path)
+    try:
+        change()
+    except BaseException:
+        if backup is not None:
+            _quietly(os.unlink, backup)
+        raise
+    return backup
+
+
 def _backup(path: Path) -> str | None:
     """A hard link to the file at path beside it (None: there is no file): the old content
-    stays reachable after the replace, without reading it."""
+    stays reachable after the replace, without reading it. Where the file system has no hard
+    links, a copy (of the link itself, for a symbolic link)."""
     if not os.path.lexists(path):
         return None
     for n in range(100):
         name = str(path.parent / f".{path.name}.{os.getpid()}.{n}.backup")
+        if os.path.lexists(name):
+            continue
         try:
             os.link(path, name, follow_symlinks=False)
-            return name
         except FileExistsError:
             continue
+        except OSError:
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), name)
+            else:
+                import shutil
+
+                shutil.copy2(path, name, follow_symlinks=False)
+        return name
     raise OSError(errno.EEXIST, "no free name for a backup beside it")
 
 
