@@ -426,3 +426,20 @@ def test_a_huge_file_in_place_of_an_output_is_not_read_whole(tmp_path):
     assert result.exit_code == 3 and "not written by codeship2compose" in result.stderr
     assert result_check.exit_code == 1
     assert peak < 20 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize("name", ["audit.md", "audit.json", "audit.txt"])
+def test_the_audit_is_ours_until_edited(tmp_path, name):
+    write_project(tmp_path / "org" / "app", SERVICES)
+    target = tmp_path / name
+    for _ in range(2):  # the second run replaces the first's file: it carries a valid checksum
+        result = run("audit", str(tmp_path / "org"), "-o", str(target))
+        assert result.exit_code == 0, result.stderr
+    assert inspect(target).kind == "ours"
+    if name.endswith(".json"):
+        import json
+
+        json.loads(target.read_text())
+    target.write_text(target.read_text().replace("app", "my app"))
+    result = run("audit", str(tmp_path / "org"), "-o", str(target))
+    assert result.exit_code == 3 and "edited by hand" in result.stderr

@@ -343,21 +343,19 @@ class _Progress:
 
 
 def _write_audit(path: Path, text: str, fmt: str, force: bool) -> None:
-    """Write the audit like the other outputs (emit.write_outputs: atomic; never over a file
-    this tool did not write, unless --force). The one place to re-point when outputs change."""
+    """Write the audit like the other outputs (outputs.write_outputs: atomic; with a checksum
+    line; never over a file this tool did not write, or one edited since, unless --force)."""
     from .audit.render import GENERATOR
-    from .emit import OutputError, write_outputs
-    from .reporters import error_text, user_error, wrote
+    from .outputs import OutputError, stamp, write_outputs
+    from .reporters import user_error, wrote
 
     if fmt == "text":  # json and markdown name their generator themselves
         text = f"# {GENERATOR}\n{text}"
     try:
-        write_outputs({path: text}, force=force)
+        write_outputs({path: stamp(text)}, force=force)
     except OutputError as exc:
-        click.echo(user_error(exc, exc.path, "; nothing was written"), err=True)
-        sys.exit(EXIT_OUTPUT)
-    except OSError as exc:
-        click.echo(error_text(f"cannot write the audit: {exc.strerror or exc}; nothing was written", path), err=True)
+        click.echo(user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}
+                              .get(exc.changed, "")), err=True)
         sys.exit(EXIT_OUTPUT)
     click.echo(wrote(path, "the audit"), err=True)
 
