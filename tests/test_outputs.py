@@ -443,3 +443,29 @@ def test_the_audit_is_ours_until_edited(tmp_path, name):
     target.write_text(target.read_text().replace("app", "my app"))
     result = run("audit", str(tmp_path / "org"), "-o", str(target))
     assert result.exit_code == 3 and "edited by hand" in result.stderr
+
+
+def test_an_interrupt_while_writing_puts_everything_back(tmp_path, monkeypatch):
+    before = _translated_twice(tmp_path)
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "compose.override.yaml":
+            raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    from translator.api import translate
+
+    result = translate(tmp_path, ci=("gitlab",))
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(result.outputs, modes=result.modes, bounds=result.bounds)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_new_folder_is_removed_when_the_write_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(OutputError, match="No space left") as failed:
+        write_outputs({tmp_path / "new" / "deeper" / "compose.yaml": "x"})
+    assert failed.value.changed is False
+    assert list(tmp_path.iterdir()) == []

@@ -370,7 +370,7 @@ def _replace_all(outputs: Mapping[Path, str], modes: Mapping[Path, int], bounds:
     try:
         for path, text in outputs.items():
             current = path
-            created += _make_folder(path.parent)
+            _make_folder(path.parent, created)
             if path in bounds:
                 _check_inside(path, bounds[path])  # again, now that the folders exist
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -384,18 +384,20 @@ def _replace_all(outputs: Mapping[Path, str], modes: Mapping[Path, int], bounds:
         for path in removable:
             current = path
             backups.append((path, _swap(path, lambda: os.unlink(path))))
-    except OSError as exc:
+    except BaseException as exc:  # an I/O error, a refusal, or Ctrl-C: put everything back first
         for _, tmp in staged:
             _quietly(os.unlink, tmp)
         failed = _roll_back(backups)
         for folder in reversed(created):
             _quietly(os.rmdir, folder)
-        reason = exc.strerror or str(exc)
+        reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else type(exc).__name__
         if failed:
             kept = "; ".join(f"{path} (its old content is in {backup})" for path, backup in failed)
             raise OutputError(current, f"cannot write it: {reason}; other outputs were already replaced and "
                               f"could not be restored: {kept}", "put the old content back from the files named, "
                               "fix the cause, then run translate again", changed=True) from None
+        if not isinstance(exc, OSError):
+            raise
         raise OutputError(current, f"cannot write it: {reason}",
                           "check the file's and the folder's permissions, attributes (lsattr) and free space, "
                           "then run translate again", changed=False) from None
@@ -405,15 +407,15 @@ def _replace_all(outputs: Mapping[Path, str], modes: Mapping[Path, int], bounds:
     return removable
 
 
-def _make_folder(folder: Path) -> list[Path]:
-    """mkdir -p, returning the folders it made (outermost first)."""
+def _make_folder(folder: Path, created: list[Path]) -> None:
+    """mkdir -p, adding each folder it makes to `created` (outermost first) as it goes."""
     missing = []
-    while not folder.exists() and folder != folder.parent:
+    while not os.path.lexists(folder) and folder != folder.parent:
         missing.append(folder)
         folder = folder.parent
     for made in reversed(missing):
         os.mkdir(made)
-    return list(reversed(missing))
+        created.append(made)
 
 
 def _swap(path: Path, change) -> str | None:
