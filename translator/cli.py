@@ -84,7 +84,9 @@ def main() -> None:
               help="Where to write the outputs (default: next to the services file, so that relative "
                    "paths need no rewriting).")
 @click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write, "
-                                           "or that were edited by hand since it wrote them.")
+                                           "or that were edited by hand since it wrote them (a symbolic link "
+                                           "is replaced, never written through; an input, a directory or a "
+                                           "FIFO never).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: write nothing and exit 1.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a migration report: every key with what became of it, and the manual tasks "
