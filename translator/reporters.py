@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .diagnostics import ERROR, Diagnostic, Loc
-from .emit import MARKER
+from .outputs import MARKER
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -9,7 +9,7 @@ import json
 import re
 
 from .. import __version__
-from ..emit import MARKER
+from ..outputs import MARKER
 from ..report import CAVEAT, CONVERTED, UNSUPPORTED
 from .forecast_adapter import BUILDS, LAYOUTS
 from .run import FAILED, MANUAL, TRANSLATED, Audit, ProjectAudit

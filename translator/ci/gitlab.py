@@ -30,7 +30,7 @@ def render(plan: CiPlan, source: str) -> str:
     doc: dict = {"stages": stages, "default": {"before_script": before}}
     for job in plan.jobs:
         doc[job.id] = _job(plan, job)
-    return dump(doc, "the Codeship steps as GitLab CI jobs", source)
+    return dump(doc, "the Codeship steps as GitLab CI jobs", source, plan.workdir)
 
 
 def _job(plan: CiPlan, job: Job) -> dict:
