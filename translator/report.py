@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Level, Loc
+from .markup import Prose
 from .model import GroupStep, Project, PushStep, walk, with_credentials
 from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, LOCAL, SERVICE_RULES, STEP_RULES,
                     UNSUPPORTED, KeyRule)
@@ -30,9 +31,9 @@ class Report:
     steps_file: str
     ok: bool
     entries: list[Entry] = field(default_factory=list)
-    manual_tasks: list[str] = field(default_factory=list)
+    manual_tasks: list[Prose] = field(default_factory=list)  # ours with a user's names: str() or markdown()
     diagnostics: list[dict] = field(default_factory=list)
-    ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
+    ci_setup: list[Prose] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
     def counts(self) -> dict[str, int]:
@@ -77,8 +78,8 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
     return report
 
 
-def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
-    tasks: list[str] = []
+def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[Prose]:
+    tasks: list[Prose] = []
     secrets = [s for s in project.services.values()
                if s.encrypted_env_file or s.encrypted_environment
                or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))]
@@ -86,32 +87,35 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
     encrypted_cfg = any(s.encrypted_dockercfg_path for s in project.services.values()) or any(
         s.encrypted_dockercfg_path for s, _ in steps)
     if secrets or encrypted_cfg:
-        names = ", ".join(s.name for s in secrets) or "registry credentials"
-        tasks.append(f"Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 text in "
-                     f"`CODESHIP_AES_KEY`) when running the script: encrypted files are used by {names}.")
+        users = Prose(", ".join("{}" for _ in secrets) or "registry credentials", *(s.name for s in secrets))
+        tasks.append(Prose("Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 text in "
+                           "`CODESHIP_AES_KEY`) when running the script: encrypted files are used by "
+                           f"{users.template}.", *users.values))
     for step, (cfg_path, cfg_service) in steps:
         if not isinstance(step, PushStep):
             continue
-        how = ("its encrypted_dockercfg_path is decrypted for the push" if cfg_path
-               else f"its dockercfg_service {cfg_service} writes the credentials"
-               if cfg_service else "log in with `docker login` first")
-        tasks.append(f"Push step '{step.name}' ({step.loc}) pushes {step.image_name}: run the script with "
-                     f"`--push`; {how}.")
+        how = (Prose("its encrypted_dockercfg_path is decrypted for the push") if cfg_path
+               else Prose("its dockercfg_service {} writes the credentials", cfg_service)
+               if cfg_service else Prose("log in with `docker login` first"))
+        tasks.append(Prose("Push step '{}' ({}) pushes {}: run the script with `--push`; "
+                           f"{how.template}.", step.name, step.loc, step.image_name, *how.values))
     cached = [s.name for s in project.services.values() if s.cached]
     if cached:
-        tasks.append(f"`cached: true` ({', '.join(cached)}) has no local equivalent: Docker's local layer cache "
-                     "applies; `translate --ci github|gitlab` writes jobs that keep their images in the CI platform's cache.")
+        tasks.append(Prose("`cached: true` ({}) has no local equivalent: Docker's local layer cache applies; "
+                           "`translate --ci github|gitlab` writes jobs that keep their images in the CI platform's "
+                           "cache.", ", ".join(cached)))
     manual = [s for s in walk(project.steps) if isinstance(s, GroupStep) and s.kind == "manual"]
     for group in manual:
-        tasks.append(f"Manual approval group '{group.name}' ({group.loc}) runs only with `--manual`: put the "
-                     "approval in your new CI.")
+        tasks.append(Prose("Manual approval group '{}' ({}) runs only with `--manual`: put the approval in your "
+                           "new CI.", group.name, group.loc))
     docker = [s.name for s in project.services.values() if s.add_docker]
     if docker:
-        tasks.append(f"add_docker services ({', '.join(docker)}) drive the host's Docker engine through "
-                     "/var/run/docker.sock (or the socket, TLS settings and certificates of `DOCKER_HOST`, "
-                     "`DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` when the script runs): check that this is "
-                     "acceptable where the script runs.")
+        tasks.append(Prose("add_docker services ({}) drive the host's Docker engine through /var/run/docker.sock "
+                           "(or the socket, TLS settings and certificates of `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and "
+                           "`DOCKER_CERT_PATH` when the script runs): check that this is acceptable where the "
+                           "script runs.", ", ".join(docker)))
     for d in diagnostics:
         if d.code in ("C2C402", "C2C403", "C2C405"):
-            tasks.append(f"{d.message} ({d.loc})" + (f": {d.hint}" if d.hint else ""))
+            tasks.append(Prose("{} ({}){}", d.message, d.loc, f": {d.hint}" if d.hint else ""))
     return tasks
+
