@@ -14,6 +14,9 @@ from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, LOCAL,
 
 ERROR = "error"  # the outcome of a key a diagnostic of level error points at
 OUTCOMES = (CONVERTED, CAVEAT, LOCAL, IGNORED, HOSTED_ONLY, UNSUPPORTED, ERROR)
+# The kinds of manual task, so that many projects' tasks can be counted together (`audit`).
+TASK_KINDS = ("secrets", "push", "cached", "approval", "docker-socket", "missing-file", "host-path")
+_TASK_KIND_OF_CODE = {"C2C402": "missing-file", "C2C405": "missing-file", "C2C403": "host-path"}
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Report:
     ok: bool
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[Prose] = field(default_factory=list)  # ours with a user's names: str() or markdown()
+    manual_kinds: list[str] = field(default_factory=list)  # one per task: what kind of work (TASK_KINDS)
     diagnostics: list[dict] = field(default_factory=list)
     ci_setup: list[Prose] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
@@ -73,13 +77,17 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
             if key in ("registry", "image_name", "image_tag") and not isinstance(step, PushStep):
                 rule = _PUSH_ONLY  # warned about (C2C213)
             add(label, str(key), rule, loc)
-    report.manual_tasks = _manual_tasks(project, diagnostics)
+    tasks = _manual_tasks(project, diagnostics)
+    report.manual_tasks = [text for _, text in tasks]
+    report.manual_kinds = [kind for kind, _ in tasks]
     report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
     return report
 
 
-def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[Prose]:
-    tasks: list[Prose] = []
+def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[tuple[str, Prose]]:
+    """(kind, text) of each task, kind one of TASK_KINDS; the text is ours with the user's names as
+    values (markup.Prose)."""
+    tasks: list[tuple[str, Prose]] = []
     secrets = [s for s in project.services.values()
                if s.encrypted_env_file or s.encrypted_environment
                or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))]
@@ -88,34 +96,35 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[Prose
         s.encrypted_dockercfg_path for s, _ in steps)
     if secrets or encrypted_cfg:
         users = Prose(", ".join("{}" for _ in secrets) or "registry credentials", *(s.name for s in secrets))
-        tasks.append(Prose("Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 text in "
-                           "`CODESHIP_AES_KEY`) when running the script: encrypted files are used by "
-                           f"{users.template}.", *users.values))
+        tasks.append(("secrets", Prose("Provide the project's AES key as `codeship.aes` (or `--key-path`, or the "
+                                       "base64 text in `CODESHIP_AES_KEY`) when running the script: encrypted "
+                                       f"files are used by {users.template}.", *users.values)))
     for step, (cfg_path, cfg_service) in steps:
         if not isinstance(step, PushStep):
             continue
         how = (Prose("its encrypted_dockercfg_path is decrypted for the push") if cfg_path
                else Prose("its dockercfg_service {} writes the credentials", cfg_service)
                if cfg_service else Prose("log in with `docker login` first"))
-        tasks.append(Prose("Push step '{}' ({}) pushes {}: run the script with `--push`; "
-                           f"{how.template}.", step.name, step.loc, step.image_name, *how.values))
+        tasks.append(("push", Prose("Push step '{}' ({}) pushes {}: run the script with `--push`; "
+                                    f"{how.template}.", step.name, step.loc, step.image_name, *how.values)))
     cached = [s.name for s in project.services.values() if s.cached]
     if cached:
-        tasks.append(Prose("`cached: true` ({}) has no local equivalent: Docker's local layer cache applies; "
-                           "`translate --ci github|gitlab` writes jobs that keep their images in the CI platform's "
-                           "cache.", ", ".join(cached)))
+        tasks.append(("cached", Prose("`cached: true` ({}) has no local equivalent: Docker's local layer cache "
+                                      "applies; `translate --ci github|gitlab` writes jobs that keep their images "
+                                      "in the CI platform's cache.", ", ".join(cached))))
     manual = [s for s in walk(project.steps) if isinstance(s, GroupStep) and s.kind == "manual"]
     for group in manual:
-        tasks.append(Prose("Manual approval group '{}' ({}) runs only with `--manual`: put the approval in your "
-                           "new CI.", group.name, group.loc))
+        tasks.append(("approval", Prose("Manual approval group '{}' ({}) runs only with `--manual`: put the "
+                                        "approval in your new CI.", group.name, group.loc)))
     docker = [s.name for s in project.services.values() if s.add_docker]
     if docker:
-        tasks.append(Prose("add_docker services ({}) drive the host's Docker engine through /var/run/docker.sock "
-                           "(or the socket, TLS settings and certificates of `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and "
-                           "`DOCKER_CERT_PATH` when the script runs): check that this is acceptable where the "
-                           "script runs.", ", ".join(docker)))
+        tasks.append(("docker-socket", Prose("add_docker services ({}) drive the host's Docker engine through "
+                                             "/var/run/docker.sock (or the socket, TLS settings and certificates "
+                                             "of `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` when the "
+                                             "script runs): check that this is acceptable where the script runs.",
+                                             ", ".join(docker))))
     for d in diagnostics:
-        if d.code in ("C2C402", "C2C403", "C2C405"):
-            tasks.append(Prose("{} ({}){}", d.message, d.loc, f": {d.hint}" if d.hint else ""))
+        if d.code in _TASK_KIND_OF_CODE:
+            tasks.append((_TASK_KIND_OF_CODE[d.code], Prose("{} ({}){}", d.message, d.loc,
+                                                             f": {d.hint}" if d.hint else "")))
     return tasks
-
