@@ -177,3 +177,53 @@ def test_one_mount_per_container_path(tmp_path):
         """)
     # an own anonymous volume gives way to the shared one; an own host mount wins over it
     assert doc["services"]["app"]["volumes"] == ["data_files:/files", "./mine:/logs"]
+
+
+DOLLARS = """\
+app:
+  image: 'busybox:$TAG'
+  environment: {'A$B': '${X}', 'C${D': 'e$'}
+  extra_hosts: ['h$X:127.0.0.1']
+  healthcheck: {test: ['CMD', 'echo', '$Y']}
+  links: ['db:alias$A']
+  working_dir: /w$W
+  user: u$U
+  hostname: h$H
+  command: echo $HOME
+db:
+  build:
+    image: 'me/db:$T'
+    dockerfile: 'Docker$file'
+    args: {'K$K': 'v$V'}
+"""
+
+
+def test_compose_reads_every_dollar_as_written(tmp_path, compose):
+    """issue 21: Compose interpolates every value (image too) and no key, in v2 and v1: what
+    `config` makes of compose.yaml, with no variable set, is what the Codeship file says."""
+    translate_to_disk(write_project(tmp_path, DOLLARS, "- service: app\n  command: 'true'\n",
+                                    **{"Docker$file": "FROM busybox\n"}))
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("TAG", "X", "D", "V", "A", "W", "U", "H", "HOME", "T", "B", "K", "Y")}
+    out = subprocess.run([*COMPOSE_ARGV[compose], "-f", "compose.yaml", "config"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "not set" not in out.stderr, out.stderr  # nothing was read as a variable
+
+    def literal(value):  # `config` writes its result escaped again
+        if isinstance(value, dict):
+            return {literal(k): literal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [literal(v) for v in value]
+        return value.replace("$$", "$") if isinstance(value, str) else value
+
+    services = literal(yaml.safe_load(out.stdout)["services"])
+    app, db = services["app"], services["db"]
+    assert app["image"] == "busybox:$TAG" and db["image"] == "me/db:$T"
+    assert app["environment"] == {"A$B": "${X}", "C${D": "e$"}
+    assert app["extra_hosts"] in (["h$X:127.0.0.1"], ["h$X=127.0.0.1"], {"h$X": "127.0.0.1"})
+    assert app["healthcheck"]["test"] == ["CMD", "echo", "$Y"]
+    assert app["links"] == ["db:alias$A"]
+    assert (app["working_dir"], app["user"], app["hostname"]) == ("/w$W", "u$U", "h$H")
+    assert app["command"] == ["echo", "$HOME"]
+    assert db["build"]["dockerfile"] == "Docker$file" and db["build"]["args"] == {"K$K": "v$V"}

@@ -128,7 +128,7 @@ CASES = [
     ("port that is no port mapping", "app:\n  image: busybox\n  ports: ['80:http']\n", OK_STEPS, "C2C601",
      "warning", 3, 11, "HOST:CONTAINER"),
     ("host port published twice", "app:\n  image: busybox\n  ports: ['80:80', '80:81']\n", OK_STEPS, "C2C602",
-     "warning", 3, 3, "own host port"),
+     "warning", 3, 20, "host port 80 twice (line 3)"),
     ("service key at the top level", "app:\n  image: busybox\nlinks: [db]\ndb:\n  image: x\n", OK_STEPS,
      "C2C760", "error", 3, 1, "indent `links:` under service 'app'"),
     ("step keys at a group's level", "app:\n  image: busybox\n",

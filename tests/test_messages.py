@@ -269,7 +269,7 @@ def _tasks(tmp_path, ci=()):
     from helpers import translate
 
     services = "app:\n  image: busybox\n  add_docker: true\n  encrypted_env_file: app.encrypted\n"
-    return translate(write_project(tmp_path, services, _PUSHES), report=True, ci=ci).report.manual_tasks
+    return [str(task) for task in translate(write_project(tmp_path, services, _PUSHES), report=True, ci=ci).report.manual_tasks]
 
 
 def test_manual_tasks_are_one_per_thing_to_do_blockers_first(tmp_path):

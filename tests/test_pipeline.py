@@ -205,6 +205,7 @@ def test_a_filter_message_names_the_codeship_text(project):
 @pytest.mark.parametrize("template,tag", [
     ("{{ .Branch }}-{{ printf \"%.8s\" .CommitID }}", "feat-01234567"),
     ("{{ .CommitID | printf \"%.3s\" }}", "012"),
+    ("{{ printf \"%.08s\" .CommitID }}", "01234567"),  # base 10, as Go reads it (bash: octal)
     ("{{ .StepName }}.{{ .ServiceName }}", "p.app"),
     ("{{- .Ci }} -{{ .CiName }}", "true-codeship"),  # a space is not valid in a tag: removed, as jet does
     ("v1 {{- \" \" -}}", None),

@@ -305,13 +305,16 @@ CODES = (
     # 6xx: what only `docker compose up` uses (compose.override.yaml)
     Code("C2C601", WARNING, "ports entry left out",
          "Codeship ignored `ports`; they go to compose.override.yaml for local work, and this entry is "
-         "not a port mapping Compose accepts, so it is left out.",
+         "not a port mapping Compose (v2 and v1) accepts, so it is left out: ports are 1 to 65535, an IP "
+         "address must be a valid one and needs the host part, a host range is as long as its container "
+         "range, and no entry may repeat another.",
          "Write CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER (e.g. \"8080:80\"), or the long form with "
          "a numeric `target`.",
          services="app:\n  image: busybox\n  ports:\n    - web\n"),
     Code("C2C602", WARNING, "host port published twice",
-         "Two services publish the same host port: `docker compose up` cannot start both.",
-         "Give each service its own host port.",
+         "Two services, or two entries of one service, publish the same host port: `docker compose up` "
+         "cannot start them.",
+         "Give each service, and each entry, its own host port.",
          services="web:\n  image: busybox\n  ports: ['8080:80']\napi:\n  image: busybox\n  ports: ['8080:81']\n",
          steps="- service: web\n  command: 'true'\n"),
     Code("C2C603", WARNING, "tty or stdin_open not true or false",

@@ -30,7 +30,9 @@ class ComposeResult(Record):
 
 
 def esc(text: str) -> str:
-    """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled."""
+    """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled. Compose (v2 and
+    v1) interpolates every value, and no key: a mapping's keys (environment names, build args,
+    labels) are written as they are, where `$$` would stay two dollars."""
     return text.replace("$", "$$")
 
 
@@ -194,7 +196,7 @@ def _service(svc: Service, project: Project, images, named, rebase: Rebaser, dia
              host_dirs: list[str]) -> dict:
     out: dict = {}
     if svc.name in images:
-        out["image"] = images[svc.name]
+        out["image"] = esc(images[svc.name])
     if svc.build is not None:
         out["build"] = _build(svc, rebase, diags)
     if svc.command is not None:
@@ -221,9 +223,9 @@ def _service(svc: Service, project: Project, images, named, rebase: Rebaser, dia
         if vol.host is not None and not vol.is_named:
             _host_path_note(svc, vol, diags, host_dirs, rebase)
     if svc.links:
-        out["links"] = [f"{r.service}:{r.extra}" if r.extra else r.service for r in svc.links]
+        out["links"] = [esc(f"{r.service}:{r.extra}" if r.extra else r.service) for r in svc.links]
     if svc.depends_on:
-        out["depends_on"] = _dedupe([r.service for r in svc.depends_on])
+        out["depends_on"] = _dedupe([esc(r.service) for r in svc.depends_on])
     for key, value in svc.extra.items():
         out[key] = _plain(value)
     return out

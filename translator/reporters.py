@@ -172,12 +172,16 @@ def _gh_escape(text: str) -> str:
 
 
 def report_markdown(report) -> str:
+    """The report for people. Every name, key, path and message from the user's files is text
+    (translator/markup.py escapes it); the headings, tables, lists and fence are ours."""
+    from .markup import md_code, md_text
+
     counts = report.counts()
     lines = [
         f"<!-- {MARKER} {__version__}; do not edit -->",
         "# Migration report",
         "",
-        f"Source: `{report.services_file}` and `{report.steps_file}`. "
+        f"Source: {md_code(report.services_file)} and {md_code(report.steps_file)}. "
         + ("Translated." if report.ok else "**Not translated: fix the errors below first.**"),
         "",
         "| outcome | keys |",
@@ -186,22 +190,22 @@ def report_markdown(report) -> str:
         "",
         "## Manual tasks",
         "",
-        *([f"{n}. {task}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
+        *([f"{n}. {task.markdown()}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
-            *[f"- {task}" for task in report.ci_setup], "",
+            *[f"- {task.markdown()}" for task in report.ci_setup], "",
             "The jobs the steps became (top to bottom; a failed job stops the ones below it):", "",
             "```mermaid", report.ci_flowchart.rstrip("\n"), "```", ""] if report.ci_flowchart else []),
         "## Every key",
         "",
         "| where | key | outcome | becomes | source |",
         "|---|---|---|---|---|",
-        *(f"| {_md(e.where)} | `{_md(e.key)}` | {e.outcome} | {_md(e.becomes)} | {_md(e.location)} |"
-          for e in report.entries),
+        *(f"| {md_text(e.where)} | {md_code(e.key, table=True)} | {e.outcome} | {_md(e.becomes)} | "
+          f"{md_text(e.location)} |" for e in report.entries),
         "",
         "## Diagnostics",
         "",
-        *([f"- {d['file']}:{d['line']}:{d['column']}: {d['level']}[{d['code']}]: {_md(d['message'])}"
+        *([f"- {md_text(d['file'])}:{d['line']}:{d['column']}: {d['level']}[{d['code']}]: {md_text(d['message'])}"
            for d in report.diagnostics] or ["None."]),
     ]
     return "\n".join(lines) + "\n"
@@ -209,9 +213,11 @@ def report_markdown(report) -> str:
 
 def report_json(report) -> str:
     import json
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
-    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(report), "counts": report.counts()}
+    plain = replace(report, manual_tasks=[str(t) for t in report.manual_tasks],
+                    ci_setup=[str(t) for t in report.ci_setup])
+    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(plain), "counts": report.counts()}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -219,6 +225,7 @@ REPORT_FORMATS = {"markdown": report_markdown, "json": report_json}
 
 
 def _md(text: str) -> str:
+    """Our own Markdown (the rule table's words) in a table cell."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 

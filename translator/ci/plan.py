@@ -51,7 +51,7 @@ class Cache(Record):
 
 class Job(Record):
     id: str  # a job id both platforms accept: s01-name
-    name: str  # the step's name, for people
+    name: str  # the step's name, for people ("group / branch" for a branch of a parallel group)
     step: str  # the name the script's --step selects
     stage: int  # 1-based index of the top-level step
     stage_name: str
@@ -59,6 +59,7 @@ class Job(Record):
     manual: bool = False
     push: bool = False  # the step has push steps: pass --push on pushes
     caches: list[Cache] = []  # the cached services the job's steps may build
+    group: str = ""  # for a branch of a top-level parallel group: the group's name
 
 
 class CiPlan(Record):
@@ -134,7 +135,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
                 push=any(isinstance(s, PushStep) for s in walk([child])),
-                caches=_caches(project, compose, child)))
+                caches=_caches(project, compose, child), group="" if child is step else step.name))
     if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
         stages.append("s01-steps")
         jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
