@@ -10,11 +10,13 @@ import yaml
 from e2e_support import COMPOSE_ARGV
 from helpers import translate, translate_to_disk, write_project
 
+from translator.reporters import diagnostic_text
+
 
 def compose_of(tmp_path, services: str, steps: str = "", **files) -> dict:
     write_project(tmp_path, services, steps, **files)
     result = translate(tmp_path)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     return yaml.safe_load(result.outputs[tmp_path / "compose.yaml"])
 
 

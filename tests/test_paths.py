@@ -8,6 +8,7 @@ import pytest
 from helpers import translate, write_project
 
 from translator.paths import Rebaser, for_command, for_messages, relative
+from translator.reporters import diagnostic_text
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_every_output_rebases_with_the_same_rebaser(tmp_path):
                          "  environment:\n    A: '1'\n  volumes:\n    - ./data:/data\n",
                          **{"app.env": "B=2\n"})
     result = translate(proj, out_dir=tmp_path / "tools" / "out", ci=("gitlab",))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     by_name = {p.name: text for p, text in result.outputs.items()}
     assert "../../proj/data:/data" in by_name["compose.yaml"]
     assert "- ../../proj/app.env" in by_name["compose.yaml"]

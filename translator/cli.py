@@ -213,7 +213,8 @@ def explain(code: str) -> None:
 
     Every code is also in docs/diagnostics.md.
     """
-    from .catalogue import CATALOGUE, explain as explain_code
+    from .catalogue import CATALOGUE
+    from .examples import explain as explain_code
 
     code = code.strip().upper()
     if code not in CATALOGUE:

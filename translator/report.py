@@ -31,7 +31,7 @@ class Report:
     ok: bool
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[str] = field(default_factory=list)
-    diagnostics: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # rendered by the reporters
     ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
@@ -48,8 +48,6 @@ _UNKNOWN = KeyRule("", UNSUPPORTED, "nothing: not a Codeship key, dropped")
 
 def build_report(project: Project, diagnostics: list[Diagnostic], services_file: str,
                  steps_file: str) -> Report:
-    from .reporters import diagnostic_dict
-
     errors = {(d.loc.file, d.loc.line) for d in diagnostics if d.level == Level.ERROR and d.loc}
     report = Report(services_file, steps_file, not errors)
 
@@ -73,7 +71,7 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
                 rule = _PUSH_ONLY  # warned about (C2C213)
             add(label, str(key), rule, loc)
     report.manual_tasks = _manual_tasks(project, diagnostics)
-    report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
+    report.diagnostics = list(diagnostics)
     return report
 
 

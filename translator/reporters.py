@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .catalogue import CATALOGUE
 from .diagnostics import ERROR, Diagnostic, Loc
 from .emit import MARKER
 
@@ -122,8 +123,6 @@ class SarifReporter(Reporter):
     def render(self, result: Result, strict: bool = False) -> str:
         import json
 
-        from .catalogue import CATALOGUE
-
         diagnostics = result.diagnostics
         codes = sorted({d.code for d in diagnostics})
         rules = [{
@@ -201,8 +200,8 @@ def report_markdown(report) -> str:
         "",
         "## Diagnostics",
         "",
-        *([f"- {d['file']}:{d['line']}:{d['column']}: {d['level']}[{d['code']}]: {_md(d['message'])}"
-           for d in report.diagnostics] or ["None."]),
+        *([f"- {loc.file}:{loc.line}:{loc.col}: {d.level}[{d.code}]: {_md(d.message)}"
+           for d, loc in ((d, d.loc or Loc("")) for d in report.diagnostics)] or ["None."]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -211,7 +210,8 @@ def report_json(report) -> str:
     import json
     from dataclasses import asdict
 
-    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(report), "counts": report.counts()}
+    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(report), "counts": report.counts(),
+            "diagnostics": [diagnostic_dict(d) for d in report.diagnostics]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
