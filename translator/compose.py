@@ -13,6 +13,7 @@ from pathlib import Path
 from . import gotemplate
 from .diagnostics import Diagnostics
 from .model import GroupStep, Options, Project, Service, Volume, walk
+from .names import slug
 from .paths import Rebaser
 from .records import Record
 
@@ -32,12 +33,6 @@ class ComposeResult(Record):
 def esc(text: str) -> str:
     """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled."""
     return text.replace("$", "$$")
-
-
-def slug(text: str) -> str:
-    """A lower-case name Docker accepts in image, project and volume names."""
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s or "x"
 
 
 def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: Options) -> ComposeResult:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
+from ..names import slug
 from ..paths import Rebaser, relative
 from ..records import Record
 from ..script import started_with
@@ -91,7 +91,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     stages: list[str] = []
     used: set[str] = set()
     for n, step in enumerate(project.steps, 1):
-        stage_name = f"s{n:02d}-{_slug(step.name)}"
+        stage_name = f"s{n:02d}-{slug(step.name, 40)}"
         stages.append(stage_name)
         outer = _filters(step)
         if isinstance(step, GroupStep) and step.kind == "parallel" and step.steps:
@@ -99,7 +99,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
         else:
             branches = [(step, outer)]
         for child, filters in branches:
-            base = stage_name if child is step else f"{stage_name}-{_slug(child.name)}"
+            base = stage_name if child is step else f"{stage_name}-{slug(child.name, 40)}"
             job_id, k = base, 1
             while job_id in used:
                 k += 1
@@ -139,12 +139,12 @@ def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]
 
 
 def cache_name(image: str) -> str:
-    """c2c-docker-IMAGE, IMAGE as it is when it only has a-z, 0-9 and `-`; otherwise slugged and
-    with a hash of it, so that two images never share a cache (`org/app` and `org-app`)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", image.lower()).strip("-")
-    if slug != image or len(slug) > 60:
-        slug = slug[:60].strip("-") + "-" + hashlib.sha256(image.encode()).hexdigest()[:8]
-    return "c2c-docker-" + slug
+    """c2c-docker-IMAGE, IMAGE as it is when it is its own slug of at most 60 characters;
+    otherwise its slug cut to 60 and a hash of it, so that two images never share a cache
+    (`org/app` and `org-app`)."""
+    if slug(image) == image and len(image) <= 60:
+        return "c2c-docker-" + image
+    return f"c2c-docker-{slug(image, 60)}-{hashlib.sha256(image.encode()).hexdigest()[:8]}"
 
 
 def _filters(step: Step) -> list[Filter]:
@@ -167,11 +167,6 @@ def _regex(text: str) -> tuple[str, str]:
         return text, tag_filter.to_bash_ere(text)
     except tag_filter.UnsupportedRegex:
         return "", ""
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
-    return slug or "step"
 
 
 def is_leaf(step: Step) -> bool:
