@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
 from ..names import slug
-from ..paths import Rebaser, relative
+from ..paths import Rebaser, relative, repository_root
 from ..records import Record
 from ..script import started_with
 
@@ -74,11 +74,7 @@ class CiPlan(Record):
 def pipeline_root(out_dir: Path) -> Path:
     """Where the platforms look for the pipeline file: the git repository's root holding the
     outputs, else the outputs' folder itself."""
-    start = Path(os.path.abspath(out_dir))
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return start
+    return repository_root(out_dir) or Path(os.path.abspath(out_dir))
 
 
 def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResult, diags: Diagnostics) -> CiPlan:
