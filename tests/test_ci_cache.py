@@ -25,6 +25,7 @@ from e2e_support import (
 from e2e_support import translate as translate_project
 
 from translator.api import translate
+from translator.reporters import diagnostic_text
 
 SLOW = 4  # seconds the Dockerfile's RUN sleeps
 
@@ -123,7 +124,7 @@ def _pipelines(tmp_path: Path, services=SERVICES, steps=STEPS) -> tuple[dict, di
     project = write_codeship(tmp_path / "ci", services, steps,
                              {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
     result = translate(project, ci=("github", "gitlab"))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     texts = {p.name: text for p, text in result.outputs.items()}
     return yaml.safe_load(texts["codeship-ci.yml"]), yaml.safe_load(texts[".gitlab-ci.yml"]), texts
 

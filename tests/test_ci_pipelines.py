@@ -18,13 +18,14 @@ from helpers import write_project
 
 from translator.api import translate
 from translator.ci.github import output_name
+from translator.reporters import diagnostic_text
 
 STEP_KINDS = GOLDEN / "step-kinds" / "input"
 
 
 def pipelines(directory: Path, out: Path | None = None) -> tuple[dict, dict]:
     result = translate(directory, out, ci=("github", "gitlab"))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     by_name = {"github" if p.parent.name == "workflows" else p.name: yaml.safe_load(text)
                for p, text in result.outputs.items() if p.suffix == ".yml"}
     return by_name["github"], by_name[".gitlab-ci.yml"]  # the workflow is named after the project's folder

@@ -10,11 +10,13 @@ import yaml
 from e2e_support import COMPOSE_ARGV
 from helpers import translate, translate_to_disk, write_project
 
+from translator.reporters import diagnostic_text
+
 
 def compose_of(tmp_path, services: str, steps: str = "", **files) -> dict:
     write_project(tmp_path, services, steps, **files)
     result = translate(tmp_path)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     return yaml.safe_load(result.outputs[tmp_path / "compose.yaml"])
 
 
@@ -123,6 +125,37 @@ def test_build_args_templates_become_ci_variables(tmp_path):
     assert doc["services"]["app"]["build"]["args"] == {
         "B": "${CI_BRANCH:-}", "C": "true", "L": "a$$b", "M": "x-${CI_COMMIT_ID:-}-y"}
 
+
+
+@pytest.mark.parametrize("text, limit, expected", [
+    ("My App", 0, "my-app"),
+    ("--a__b..c!", 0, "a-b-c"),  # runs become one '-', none at either end
+    ("abc-def", 4, "abc"),  # the cut leaves no '-' at the end
+    ("ñandú / front / back", 0, "and-front-back"),
+])
+def test_slug_keeps_a_z_0_9_and_joins_the_rest(text, limit, expected):
+    from translator.names import slug
+
+    assert slug(text, limit) == expected
+
+
+def test_slug_of_a_name_with_nothing_to_keep_is_x_and_a_hash():
+    from translator.names import slug
+
+    names = ["日本語のステップ", "🚀", "!!!", "/", "中国"]
+    slugs = [slug(name) for name in names]
+    assert all(s.startswith("x") and len(s) == 9 and s[1:].isalnum() for s in slugs)
+    assert len(set(slugs)) == len(names)  # two such projects do not share their images
+    assert slug("日本語のステップ") == slugs[0]  # the same every time
+
+
+def test_built_images_of_two_projects_named_without_a_z_stay_apart(tmp_path):
+    images = []
+    for name in ("日本", "中国"):
+        root = tmp_path / name
+        doc = compose_of(root, "app:\n  build: .\n")
+        images.append(doc["services"]["app"]["image"])
+    assert images[0] != images[1] and all(i.endswith("-app") for i in images)
 
 def test_add_docker_mounts_the_socket(tmp_path):
     app = compose_of(tmp_path, "app:\n  image: docker\n  add_docker: true\n")["services"]["app"]

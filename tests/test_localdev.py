@@ -22,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from translator.cli import main
+from translator.reporters import diagnostic_text
 from compose_schema import compose_schema_errors
 
 from conftest import need_tool
@@ -78,7 +79,7 @@ def _files(result, root: Path) -> tuple[dict, dict]:
 def test_local_keys_go_to_the_override_and_never_to_compose_yaml(tmp_path):
     write_project(tmp_path, WEB, WEB_STEPS)
     result = translate(tmp_path)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     compose, override = _files(result, tmp_path)
     for service in compose["services"].values():
         assert not {"ports", "stdin_open", "tty", "profiles"} & set(service)

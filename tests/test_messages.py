@@ -9,7 +9,9 @@ OK_STEPS = "- service: app\n  command: 'true'\n"
 
 
 def _texts(result) -> list[str]:
-    return [d.format() for d in result.diagnostics]
+    from translator.reporters import diagnostic_text
+
+    return [diagnostic_text(d) for d in result.diagnostics]
 
 
 # item 4: indentation mistakes said as what happened

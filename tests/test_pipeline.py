@@ -107,6 +107,9 @@ MALFORMED = [
      "step 'first': unknown option '--tga'"),
     ("end missing", lambda ls: ls[:-1], "  group parallel par", "group 'par' has no 'end'"),
     ("end without a group", lambda ls: ["  end"] + ls, "  end", "'end' without a group to close"),
+    # two lines joined: the step after `end` would be dropped without a word
+    ("end with arguments", lambda ls: ls[:-1] + [ls[-1] + " step after app -- echo after"], "  end step after",
+     "end takes nothing, got: step after app -- echo after"),
     ("on_fail not under a step", lambda ls: ls[:3] + ["    on_fail step x app -- true"] + ls[3:],
      "on_fail step x", "on_fail step 'x': no step above it in its group"),
     ("misspelt word", lambda ls: ["  stpe zero app -- true"] + ls, "stpe zero",

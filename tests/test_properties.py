@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from translator.api import check, translate
 from translator.rules import BUILD_RULES, SERVICE_RULES, STEP_KEYS
+from translator.reporters import diagnostic_text
 
 # Examples per run, over the three properties together: 5,000 in CI, 100,000 in the long mode.
 TOTAL = {"ci": 5000, "long": 100_000, "quick": 300}[os.environ.get("C2C_HYPOTHESIS_PROFILE", "ci")]
@@ -88,7 +89,7 @@ _DIR = Path(tempfile.mkdtemp(prefix="c2c-properties-"))
 def assert_clean(result) -> None:
     for d in result.diagnostics:
         assert d.code.startswith("C2C") and d.message
-        assert d.loc is not None and d.loc.file, d.format()
+        assert d.loc is not None and d.loc.file, diagnostic_text(d)
     if result.ok:
         assert {"compose.yaml", "codeship-steps.sh"} <= set(p.name for p in result.outputs) <= {
             "compose.yaml", "codeship-steps.sh", "compose.override.yaml"}

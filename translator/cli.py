@@ -254,7 +254,8 @@ def explain(code: str | None, list_codes: bool) -> None:
 
     `explain --list` lists every code.
     """
-    from .catalogue import CATALOGUE, CODES, explain as explain_code
+    from .catalogue import CATALOGUE, CODES
+    from .examples import explain as explain_code
 
     if list_codes:
         if code:

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import gotemplate
 from .diagnostics import Diagnostics, Loc
 from .model import GroupStep, Options, Project, Service, Volume, walk
+from .names import slug
 from .paths import Rebaser
 from .records import Record
 
@@ -34,12 +35,6 @@ def esc(text: str) -> str:
     v1) interpolates every value, and no key: a mapping's keys (environment names, build args,
     labels) are written as they are, where `$$` would stay two dollars."""
     return text.replace("$", "$$")
-
-
-def slug(text: str) -> str:
-    """A lower-case name Docker accepts in image, project and volume names."""
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s or "x"
 
 
 def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: Options) -> ComposeResult:

@@ -36,7 +36,7 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[Prose] = field(default_factory=list)  # ours with a user's names: str() or markdown()
     manual_kinds: list[str] = field(default_factory=list)  # one per task: what kind of work (TASK_KINDS)
-    diagnostics: list[dict] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # rendered by the reporters
     ci_setup: list[Prose] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
 
@@ -53,8 +53,6 @@ _UNKNOWN = KeyRule("", UNSUPPORTED, "nothing: not a Codeship key, dropped")
 
 def build_report(project: Project, diagnostics: list[Diagnostic], services_file: str,
                  steps_file: str, ci: tuple[str, ...] = ()) -> Report:
-    from .reporters import diagnostic_dict
-
     errors = {(d.loc.file, d.loc.line) for d in diagnostics if d.level == Level.ERROR and d.loc}
     report = Report(services_file, steps_file, not errors)
 
@@ -80,7 +78,7 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
     tasks = _manual_tasks(project, diagnostics, ci)
     report.manual_tasks = [text for _, text in tasks]
     report.manual_kinds = [kind for kind, _ in tasks]
-    report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
+    report.diagnostics = list(diagnostics)
     return report
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .catalogue import CATALOGUE
 from .diagnostics import ERROR, Diagnostic, Loc
 from .outputs import MARKER
 
@@ -122,8 +123,6 @@ class SarifReporter(Reporter):
     def render(self, result: Result, strict: bool = False) -> str:
         import json
 
-        from .catalogue import CATALOGUE
-
         diagnostics = result.diagnostics
         codes = sorted({d.code for d in diagnostics})
         rules = [{
@@ -205,8 +204,8 @@ def report_markdown(report) -> str:
         "",
         "## Diagnostics",
         "",
-        *([f"- {md_text(d['file'])}:{d['line']}:{d['column']}: {d['level']}[{d['code']}]: {md_text(d['message'])}"
-           for d in report.diagnostics] or ["None."]),
+        *([f"- {md_text(loc.file)}:{loc.line}:{loc.col}: {d.level}[{d.code}]: {md_text(d.message)}"
+           for d, loc in ((d, d.loc or Loc("")) for d in report.diagnostics)] or ["None."]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -216,8 +215,9 @@ def report_json(report) -> str:
     from dataclasses import asdict, replace
 
     plain = replace(report, manual_tasks=[str(t) for t in report.manual_tasks],
-                    ci_setup=[str(t) for t in report.ci_setup])
-    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(plain), "counts": report.counts()}
+                    ci_setup=[str(t) for t in report.ci_setup], diagnostics=[])
+    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(plain), "counts": report.counts(),
+            "diagnostics": [diagnostic_dict(d) for d in report.diagnostics]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

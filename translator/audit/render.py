@@ -11,6 +11,7 @@ import re
 from .. import __version__
 from ..outputs import MARKER
 from ..report import CAVEAT, CONVERTED, UNSUPPORTED
+from ..reporters import diagnostic_text
 from .forecast_adapter import BUILDS, LAYOUTS
 from .run import FAILED, MANUAL, TRANSLATED, Audit, ProjectAudit
 from .secrets import Secret
@@ -152,7 +153,7 @@ def first_error_line(audit: Audit, p: ProjectAudit) -> str:
     first = p.first_error
     if first is None:
         return f"{where(audit, p)}: failed"
-    line = first.format().splitlines()[0]
+    line = diagnostic_text(first).splitlines()[0]
     return line if first.loc and first.loc.file else f"{where(audit, p)}: {line}"
 
 
