@@ -21,6 +21,12 @@ def sq(value: str) -> str:
                           for c in value) + "'"
 
 
+def psq(value: str) -> str:
+    """Quote a value for a POSIX sh (GitLab's job shell may be busybox ash or dash, which have no
+    $'…'): '…' holds every character but `'` as it is, control characters and newlines included."""
+    return "'" + str(value).replace("'", "'\\''") + "'"
+
+
 def word(value: str) -> str:
     """A value bare when bash reads it as it is (nothing in it can expand or split), else
     single-quoted (see sq): the pipeline's lines stay readable."""
