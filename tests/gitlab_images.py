@@ -28,6 +28,15 @@ from pathlib import Path
 JOB_IMAGE = "docker:27-cli"
 DIND_IMAGE = "docker:27-dind"
 HELPER_IMAGE = "firecow/gitlab-ci-local-util:latest"
+WAIT_IMAGE = "docker.io/sumina46/wait-for-it:latest"  # gitlab-ci-local's service health check
+
+WAIT_FOR_IT = """#!/bin/sh
+# Stand-in for wait-for-it: `HOST:PORT -t SECONDS`, exit 0 once the port accepts a connection.
+target=$1; seconds=${3:-30}; i=0
+while ! nc -w 1 "${target%:*}" "${target##*:}" </dev/null >/dev/null 2>&1; do
+  i=$((i + 1)); [ "$i" -lt "$seconds" ] || exit 1; sleep 1
+done
+"""
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 APK = """#!/bin/sh
@@ -71,9 +80,10 @@ for who in server client; do
   cp "$d/ca/cert.pem" "$d/$who/ca.pem"
 done
 chmod 644 "$d/client/key.pem"
-echo "dind stand-in: TLS on 2376 for the engine at /var/run/docker.sock"
-exec socat OPENSSL-LISTEN:2376,fork,reuseaddr,cert="$d/server/cert.pem",key="$d/server/key.pem",cafile="$d/ca/cert.pem",verify=1 \\
-  UNIX-CONNECT:/var/run/docker.sock
+echo "dind stand-in: TLS on 2376 for the engine at ${C2C_ENGINE_SOCKET:-/var/run/docker.sock}"
+# -t: after the client half-closes (stdin at EOF) keep the answer flowing (socat would cut it after 0.5 s)
+exec socat -t 3600 OPENSSL-LISTEN:2376,fork,reuseaddr,cert="$d/server/cert.pem",key="$d/server/key.pem",cafile="$d/ca/cert.pem",verify=1 \\
+  UNIX-CONNECT:"${C2C_ENGINE_SOCKET:-/var/run/docker.sock}"
 """
 
 
@@ -83,10 +93,13 @@ def _busybox_root(root: Path) -> None:
     os.chmod(root / "tmp", 0o1777)
     busybox = shutil.which("busybox") or "/bin/busybox"
     shutil.copy2(busybox, root / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    # each applet where Alpine has it (/usr/bin/env: the script's #!/usr/bin/env bash)
+    applets = subprocess.run([busybox, "--list-full"], capture_output=True, text=True, check=True).stdout.split()
     for applet in applets:
-        if applet != "busybox" and not (root / "bin" / applet).exists():
-            os.symlink("busybox", root / "bin" / applet)
+        place = root / applet
+        if place.name != "busybox" and not place.exists() and not place.is_symlink():
+            place.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink("/bin/busybox", place)
     (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (root / "etc" / "group").write_text("root:x:0:\n")
 
@@ -136,6 +149,10 @@ def _compose_plugin() -> str:
 def build(workdir: Path) -> None:
     """Build the stand-ins (a few seconds; idempotent: existing images are replaced)."""
     subprocess.run(["docker", "tag", "busybox:latest", HELPER_IMAGE], check=True, capture_output=True)
+    wait = workdir / "wait-root"
+    _busybox_root(wait)
+    _write(wait / "usr/local/bin/wait-for-it", WAIT_FOR_IT)
+    _import(wait, WAIT_IMAGE, ['ENTRYPOINT ["/usr/local/bin/wait-for-it"]'])
     job = workdir / "job-root"
     _busybox_root(job)
     shutil.copy2(shutil.which("docker") or "/usr/local/bin/docker", job / "usr/local/bin/docker")
@@ -153,7 +170,7 @@ def build(workdir: Path) -> None:
     _copy_with_libs(shutil.which("socat") or "/usr/bin/socat", dind, "/usr/bin/socat")
     _write(dind / "etc/c2c-openssl.cnf", OPENSSL_CNF, 0o644)
     _write(dind / "usr/local/bin/dockerd-entrypoint.sh", DIND_ENTRYPOINT)
-    _import(dind, DIND_IMAGE, ["EXPOSE 2375 2376", 'ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]'])
+    _import(dind, DIND_IMAGE, ["EXPOSE 2376", 'ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]'])
 
 
 def available() -> str:
