@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_POSIX = {"'": "'\\''", "\\": "'\\\\'"}
 _PLAIN = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
 
 
@@ -23,8 +24,9 @@ def sq(value: str) -> str:
 
 def psq(value: str) -> str:
     """Quote a value for a POSIX sh (GitLab's job shell may be busybox ash or dash, which have no
-    $'…'): '…' holds every character but `'` as it is, control characters and newlines included."""
-    return "'" + str(value).replace("'", "'\\''") + "'"
+    $'…'): '…' holds every character but `'` as it is, control characters and newlines included.
+    A backslash is written outside the quotes (\\\\), where no reader takes it for an escape."""
+    return "'" + "".join(_POSIX.get(c, c) for c in str(value)) + "'"
 
 
 def word(value: str) -> str:
