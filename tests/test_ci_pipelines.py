@@ -203,7 +203,9 @@ def test_migration_report_lists_the_platform_set_up_and_draws_the_pipeline(tmp_p
     result = run("translate", ".", "--ci", "github", "--ci", "gitlab", "--report", "report.md", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     report = (tmp_path / "report.md").read_text()
-    assert "a repository secret `CODESHIP_AES_KEY`" in report and "masked CI/CD variable `CODESHIP_AES_KEY`" in report
+    assert "a repository secret `CODESHIP_AES_KEY`" in report and "a CI/CD variable `CODESHIP_AES_KEY`, masked" in report
+    assert "environment scope `codeship-secrets`" in report  # only the jobs that decrypt receive the key
+    assert "C2C_GITLAB_DOCKER=host" in report  # the runner kinds without Docker-in-Docker
     assert "an environment `codeship-approval` with required reviewers" in report
     assert "Runners with Docker" in report
     chart = report.split("```mermaid\n", 1)[1].split("```", 1)[0]

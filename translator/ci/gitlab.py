@@ -32,6 +32,9 @@ DIND_HOST = "tcp://docker:2376"
 JOB_TIMEOUT = "3h"  # the most GitLab.com's hosted runners allow; RUNNER_SCRIPT_TIMEOUT is the default limit
 SCRIPT_TIMEOUT = "1h"
 APPROVAL_ENVIRONMENT = "codeship-approval"  # a protected environment of this name holds the manual jobs
+# CODESHIP_AES_KEY scoped to this environment (and to APPROVAL_ENVIRONMENT when a manual job
+# decrypts) reaches only the jobs that decrypt: they name it, no other job does.
+SECRETS_ENVIRONMENT = "codeship-secrets"
 
 
 def render(plan: CiPlan, source: str) -> str:
@@ -89,13 +92,16 @@ def _docker_lines() -> list[str]:
 def decorate(job: Job, out: dict) -> dict:
     """What every job gets whatever the layout: a time limit; cancelling when a newer pipeline of
     the branch starts, except for jobs that deploy (push steps, tag-filtered steps, a manual
-    group: once such a job started, GitLab cancels nothing of the pipeline); and, for a manual
-    job, an environment that a protected environment can guard (who may approve)."""
+    group: once such a job started, GitLab cancels nothing of the pipeline); for a manual job, an
+    environment that a protected environment can guard (who may approve); for a job that may
+    decrypt, the environment the AES key's CI/CD variable is scoped to."""
     deploys = job.manual or job.push or any(f.kind == "tag" for f in job.filters)
     out["interruptible"] = not deploys
     out["timeout"] = JOB_TIMEOUT
     if job.manual:
         out["environment"] = APPROVAL_ENVIRONMENT  # a deployment: protected environments and approvals apply
+    elif job.decrypts:  # `access`: the job uses the environment's variables, it deploys nothing
+        out["environment"] = {"name": SECRETS_ENVIRONMENT, "action": "access"}
     return out
 
 
