@@ -324,7 +324,7 @@ def test_report_markdown_and_json(tmp_path):
     assert "| service app | `privileged` | dropped (Codeship ignores it too) |" in text
     assert "| service app | `bogus` | unsupported |" in text
     assert "`cached: true` (app) has no local equivalent" in text
-    assert "Push step" in text and "`--push`" in text
+    assert "push steps" in text and "`--push`" in text
     assert run("translate", str(tmp_path), "--report", str(tmp_path / "r.json")).exit_code == 0
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["counts"]["converted"] == 4 and data["counts"]["unsupported"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .compose import to_compose
-from .diagnostics import Diagnostic, Level
+from .diagnostics import Diagnostic, Diagnostics, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
 from .model import VOLUMES_FROM_SCOPES, Options, Project, VolumesFromScope
@@ -62,6 +62,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     if not diags.has_errors:
         compose = to_compose(project, rebase, diags, options)
         plan = plan_script(project, compose, rebase, diags, options)
+        _keep_jets_invalid_regex(diags)
         local = plan_local(project, diags)
         if not diags.has_errors:
             compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
@@ -86,12 +87,20 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     if report:
         from .report import build_report
 
-        result.report = build_report(project, result.diagnostics, services_name, steps_name)
+        result.report = build_report(project, result.diagnostics, services_name, steps_name,
+                                     ci if ci_plan is not None and result.ok else ())
         if ci_plan is not None and result.ok:
             from .ci.render import ci_report
 
             ci_report(result.report, project, ci_plan, ci)
     return result
+
+
+def _keep_jets_invalid_regex(diags: Diagnostics) -> None:
+    """An invalid tag/exclude regex fails `check` (C2C503), but `translate` writes the script
+    jet's way (it matches only the exact text) and warns (C2C762): a migration runs as it did."""
+    diags.items = [Diagnostic.of("C2C762", d.message + "; the script keeps this jet behaviour", d.loc, d.hint)
+                   if d.code == "C2C503" else d for d in diags.items]
 
 
 def _options(volumes_from_scope: str) -> Options:
