@@ -110,3 +110,14 @@ def test_manual_jobs_deploy_to_the_approval_environment_and_only_decrypting_jobs
     assert all_jobs["s02-decrypts"]["environment"] == secrets
     assert all_jobs["s03-starts-a-secret-service"]["environment"] == secrets
     assert all_jobs["s04-ship"]["environment"] == "codeship-approval"
+
+
+def test_a_step_name_with_a_nul_character_is_refused(tmp_path):
+    from helpers import run_cli
+
+    (tmp_path / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (tmp_path / "codeship-steps.yml").write_text('- name: "a\\0b"\n  service: app\n  command: "true"\n')
+    result = run_cli("translate", ".", "--ci", "gitlab", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "codeship-steps.yml:1:3: error[C2C730]" in result.stderr and "NUL" in result.stderr
+    assert not (tmp_path / ".gitlab-ci.yml").exists()

@@ -106,6 +106,9 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 k += 1
                 job_id = f"{base}-{k}"
             used.add(job_id)
+            if "\x00" in child.name:
+                diags.error("C2C730", f"step name {child.name!r} holds a NUL character, which no shell argument "
+                            "can carry: its CI job could not select it", child.loc, "rename the step without it")
             if counts.get(child.name, 0) > 1:
                 diags.warning("C2C701", f"step name '{child.name}' is used more than once: its CI job runs "
                               "every step of that name (the script selects steps by name)", child.loc,
