@@ -54,7 +54,7 @@ def _before(tmp_path: Path, env: dict[str, str], engine_answers: bool = True) ->
     log = tmp_path / "log"
     log.write_text("")
     base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "LOG": str(log), **{k: str(x) for k, x in doc["variables"].items()}}
-    base["DOCKER_CERT_PATH"] = "/certs/client"
+    base["DOCKER_CERT_PATH"] = "/certs/client"  # as GitLab expands $DOCKER_TLS_CERTDIR/client
     proc = subprocess.run(["dash", "-e", "-c", "\n".join(lines)], env={**base, **env}, capture_output=True, text=True)
     return proc.returncode, log.read_text() + proc.stderr
 
@@ -68,7 +68,10 @@ def test_host_mode_uses_the_runners_engine_and_keeps_a_docker_host_the_team_set(
     code, log = _before(tmp_path, {"C2C_GITLAB_DOCKER": "host"})
     assert code == 0 and "docker info at socket tls=" in log
     code, log = _before(tmp_path, {"C2C_GITLAB_DOCKER": "host", "DOCKER_HOST": "unix:///run/user/1000/docker.sock"})
-    assert code == 0 and "docker info at unix:///run/user/1000/docker.sock" in log
+    assert code == 0 and "docker info at unix:///run/user/1000/docker.sock tls=\n" in log
+    remote = {"C2C_GITLAB_DOCKER": "host", "DOCKER_HOST": "tcp://builder:2376", "DOCKER_CERT_PATH": "/etc/builder"}
+    code, log = _before(tmp_path, remote)  # a remote engine with its own certificates: kept as set
+    assert code == 0 and "docker info at tcp://builder:2376 tls=1" in log
 
 
 def test_no_engine_is_a_clear_failure_that_names_the_variable(tmp_path):

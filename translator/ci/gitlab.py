@@ -80,8 +80,9 @@ def _docker_lines() -> list[str]:
     return [
         "if ! command -v bash >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then "
         "apk add --no-cache bash openssl git; fi",
-        f'if [ "${DOCKER_MODE_VAR}" = host ] && [ "$DOCKER_HOST" = {DIND_HOST} ]; then '
-        "unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH; fi",
+        # host mode drops the dind settings of `variables:`, not the ones the team set as CI/CD variables
+        f'if [ "${DOCKER_MODE_VAR}" = host ]; then if [ "$DOCKER_HOST" = {DIND_HOST} ]; then unset DOCKER_HOST; fi; '
+        'if [ "$DOCKER_CERT_PATH" = "$DOCKER_TLS_CERTDIR/client" ]; then unset DOCKER_TLS_VERIFY DOCKER_CERT_PATH; fi; fi',
         "c2c_wait=0; until docker info >/dev/null 2>&1; do c2c_wait=$((c2c_wait + 1)); "
         'if [ "$c2c_wait" -ge 30 ]; then echo "no Docker engine answers at ${DOCKER_HOST:-the default socket}'
         f' after 30 s: on a runner without Docker-in-Docker set the CI/CD variable {DOCKER_MODE_VAR}=host" >&2; '
