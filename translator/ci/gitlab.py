@@ -1,7 +1,13 @@
 """`.gitlab-ci.yml`: one stage per top-level step, one job per step (per branch of a parallel
 group). Stages rather than `needs:` chains: a stage waits for every job of the stage before,
 a failed job stops the later stages while its siblings finish (Codeship's rule), and a job left
-out by its `rules:` leaves no gap in the chain."""
+out by its `rules:` leaves no gap in the chain.
+
+Whatever the layout of the jobs: the top-level blocks (`workflow:` starts no merge-request
+pipeline; `variables:` and `default:` run each job on GitLab.com's docker executor with
+Docker-in-Docker over TLS, or on the runner's engine with C2C_GITLAB_DOCKER=host), each job's
+`rules:` (filter text stays data: see _pattern), and `decorate`, which gives every job its time
+limit, cancelling and environment."""
 
 from __future__ import annotations
 
