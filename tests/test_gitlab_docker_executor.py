@@ -46,7 +46,15 @@ def images(tmp_path_factory):
     gitlab_images.build(tmp_path_factory.mktemp("images"))
 
 
-def make_repo(root: Path) -> tuple[Path, str]:
+# (No backquote: gitlab-ci-local echoes each command inside "…" escaping only \\, " and $, so its own
+# echo would run `…`; GitLab's runner echoes commands safely. The job's shell gets backquotes as data:
+# test_injection.py::test_gitlab_job_shells_read_every_step_name_as_data.)
+HOSTILE_NAME = "it's \"quoted\" $(echo INJ\"\"ECTED) ${HOME} \\ and\ta tab"
+HOSTILE_FILTER = "x' || '1' == '1' || '\""  # would make the rule always true if pasted into a string
+HOSTILE_REGEX = "^(master|$(echo INJ''ECTED))$"  # RE2: master, or an end followed by a group
+
+
+def make_repo(root: Path, hostile: bool = False) -> tuple[Path, str]:
     key_b64 = codeship_aes.generate_key()
     key = codeship_aes.load_key(None, {"CODESHIP_AES_KEY": key_b64})
     repo = root / "repo"
@@ -59,6 +67,10 @@ def make_repo(root: Path) -> tuple[Path, str]:
         {"name": "token", "service": "secret", "command": ["sh", "-c", f'test "$TOKEN" = {SECRET} && echo token-ok']},
         {"name": "only master", "service": "app", "tag": "master", "command": ["echo", "deploying-master"]},
         {"name": "not master", "service": "app", "exclude": "^master$", "command": ["echo", "not-master"]},
+        *([{"name": HOSTILE_NAME, "service": "app", "command": ["echo", "hostile-name-ran"]},
+           {"name": "hostile filter", "service": "app", "tag": HOSTILE_FILTER, "command": ["echo", "filter-broke"]},
+           {"name": "hostile regex", "service": "app", "tag": HOSTILE_REGEX, "command": ["echo", "regex-ran"]}]
+          if hostile else []),
         {"type": "manual", "name": "approval", "steps": [
             {"name": "deploy", "service": "app", "command": ["echo", "deployed"]}]},
     ], files={"Dockerfile": "FROM busybox\nRUN echo built-in-image > /built.txt\n"})
@@ -87,7 +99,9 @@ def gitlab(repo: Path, key: str, *extra: str) -> tuple[int, str]:
 
 
 def test_the_generated_file_runs_on_the_docker_executor_with_dind_over_tls(tmp_path, images):
-    repo, key = make_repo(tmp_path)
+    """With hostile step names and filters: busybox sh hands the script the name as it is, and
+    the rules keep filter text as data."""
+    repo, key = make_repo(tmp_path, hostile=True)
     doc = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert doc["variables"]["C2C_GITLAB_IMAGE"] == gitlab_images.JOB_IMAGE
     assert doc["variables"]["C2C_GITLAB_DIND"] == gitlab_images.DIND_IMAGE
@@ -98,6 +112,8 @@ def test_the_generated_file_runs_on_the_docker_executor_with_dind_over_tls(tmp_p
     assert "token-ok" in out  # decrypted with the job image's openssl
     assert "deploying-master" in out and "not-master" not in out
     assert "deployed" not in out  # the manual job waits
+    assert "hostile-name-ran" in out and "INJECTED" not in out
+    assert "filter-broke" not in out and "regex-ran" in out
     assert code == 0
 
 
