@@ -204,7 +204,8 @@ def test_a_project_without_cached_services_has_no_cache_lines(tmp_path):
     services = {k: {x: y for x, y in v.items() if x not in ("cached", "default_cache_branch")}
                 for k, v in SERVICES.items()}
     gh, gl, texts = _pipelines(tmp_path, services)
-    for text in (texts["codeship-ci.yml"], texts[".gitlab-ci.yml"]):
+    jobs = yaml.safe_dump({k: v for k, v in gl.items() if k != "default"})  # (default: the docker set-up)
+    for text in (texts["codeship-ci.yml"], jobs):
         for word in ("cache", "c2c_", "docker load", "docker save", "C2C_CACHE_FROM"):
             assert word not in text, (word, text)
     assert gl["s01-test"]["script"][:2] == ["set --", gl["s01-test"]["script"][1]]
@@ -262,12 +263,13 @@ def test_gitlab_second_pipeline_restores_the_cache_and_builds_from_it(tmp_path):
     set CI_DEFAULT_BRANCH_SLUG), so a branch starting from another branch's cache cannot be run
     here; the fallback keys are checked as text (test_gitlab_jobs_keep_the_images_…). The second
     run's COPY . layer is a cache hit only when no cache file is in the build context."""
-    from test_ci_runs import _runner, run_pipeline
+    from test_ci_runs import _runner, as_shell_executor, run_pipeline
 
     gcl = _runner("gitlab-ci-local")
     token = f"c2c-cache-{uuid.uuid4().hex[:12]}"
     repo, image = _cached_repo(tmp_path, token, "gitlab")
-    argv = [gcl, "--shell-isolation", "--no-color", "--variable", "C2C_COMPOSE=v2"]
+    as_shell_executor(repo)
+    argv = [gcl, "--shell-isolation", "--no-color", "--variable", "C2C_COMPOSE=v2", "--variable", "C2C_GITLAB_DOCKER=host"]
     try:
         code, first = run_pipeline(argv, repo, {})
         assert code == 0 and cache_hits(first, token) == 0

@@ -102,10 +102,25 @@ def run_pipeline(argv: list[str], repo: Path, env: dict[str, str]) -> tuple[int,
     return proc.returncode, proc.stdout
 
 
+def as_shell_executor(repo: Path) -> None:
+    """What a shell-executor runner does with the file: it ignores `image:` and `services:` (the
+    jobs run on the host, with its engine); C2C_GITLAB_DOCKER=host says so to the jobs. (The file
+    as generated, on the docker executor: tests/test_gitlab_docker_executor.py.)"""
+    import yaml
+
+    path = repo / ".gitlab-ci.yml"
+    doc = yaml.safe_load(path.read_text())
+    for key in ("image", "services"):
+        doc["default"].pop(key, None)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-am", "shell executor")
+
+
 def gitlab(repo: Path, key: str, compose: str) -> tuple[int, str]:
     gcl = _runner("gitlab-ci-local")
+    as_shell_executor(repo)
     return run_pipeline([gcl, "--shell-isolation", "--no-color", "--variable", f"CODESHIP_AES_KEY={key}",
-                         "--variable", f"C2C_COMPOSE={compose}"], repo, {})
+                         "--variable", "C2C_GITLAB_DOCKER=host", "--variable", f"C2C_COMPOSE={compose}"], repo, {})
 
 
 def act(repo: Path, key: str, compose: str, tmp: Path, branch: str) -> tuple[int, str]:

@@ -95,3 +95,53 @@ def test_values_arrive_byte_exact_and_nothing_is_injected(tmp_path):
         if "\n" not in value:
             assert f"V{i}={value}" in env_lines, value
     assert (root / f"dir $(touch {canary})" / "x").is_dir()  # the host path, created literally
+
+
+HOSTILE_NAMES = json.loads((Path(__file__).parent / "data" / "hostile-names.json").read_text())["names"]
+
+
+def gitlab_jobs(root: Path, names: list[str]) -> dict:
+    import yaml
+
+    from translator.api import translate
+
+    steps = [{"name": name, "service": "app", "command": "true"} for name in names]
+    (root / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (root / "codeship-steps.yml").write_text(yaml.safe_dump(steps))  # escapes: names load back exactly
+    result = translate(root, ci=("gitlab",))
+    assert result.ok, [d.format() for d in result.diagnostics]
+    doc = yaml.safe_load(next(t for p, t in result.outputs.items() if p.name == ".gitlab-ci.yml"))
+    return {key: job for key, job in doc.items() if isinstance(job, dict) and "script" in job}
+
+
+@pytest.mark.parametrize("shell", ["dash", "busybox sh", "bash --posix"])
+def test_gitlab_job_shells_read_every_step_name_as_data(tmp_path, shell):
+    """The job shell of a docker-executor image is a POSIX sh (busybox ash on docker:27-cli, dash
+    on Debian images), which reads bash's $'…' differently: each job's command, run by such a
+    shell, hands the script exactly the step's name."""
+    from conftest import need_tool
+
+    need_tool(*shell.split(), "-c", "true")
+    names = [n for n in HOSTILE_NAMES if "\x00" not in n]
+    jobs = gitlab_jobs(tmp_path, names)
+    got = []
+    for job in jobs.values():
+        assert "--step $'" not in job["script"][-1]
+        line = job["script"][-1].replace("./codeship-steps.sh", "c2c_step", 1)
+        program = ('c2c_step() { while [ "$#" -gt 0 ]; do if [ "$1" = --step ]; then printf "%s" "$2" > "$C2C_OUT"; fi; '
+                   'shift; done; }\n' + line + "\n")
+        out = tmp_path / "step"
+        subprocess.run([*shell.split(), "-c", program], check=True, env={**os.environ, "C2C_OUT": str(out)})
+        got.append(out.read_bytes().decode())
+    assert sorted(got) == sorted(names)
+
+
+def test_gitlab_job_scripts_with_hostile_names_are_shellcheck_clean(tmp_path):
+    from conftest import need_tool
+
+    need_tool("shellcheck", "--version")
+    for key, job in gitlab_jobs(tmp_path, HOSTILE_NAMES).items():
+        # (SC2016, "expressions don't expand in single quotes": that is what the quotes are for)
+        proc = subprocess.run(["shellcheck", "-s", "sh", "-e", "SC2016", "-"], input="\n".join(job["script"]),
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"{key}:\n{proc.stdout}"

@@ -362,6 +362,11 @@ CODES = (
          "by name: a job would run every step of that name.",
          "Give each step a name of its own.",
          steps="- name: test\n  service: app\n  command: 'true'\n- name: test\n  service: app\n  command: x\n"),
+    Code("C2C730", ERROR, "a step name a job's shell cannot carry",
+         "A CI job selects its step by name (`codeship-steps.sh --step NAME`), and no shell argument can "
+         "hold a NUL character: the name would reach the script cut short and select another step, or none.",
+         "Rename the step without the NUL character (\\0).",
+         steps='- name: "a\\0b"\n  service: app\n  command: \'true\'\n'),
     # 78x: `codeship2compose audit` (many projects at once; the examples need a folder tree)
     Code("C2C780", WARNING, "services or steps file is a symlink out of the audited folder",
          "`audit` follows no symlink out of the folders it is given, so a project whose Codeship file "

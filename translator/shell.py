@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_POSIX = {"'": "'\\''", "\\": "'\\\\'"}
 _PLAIN = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
 
 
@@ -19,6 +20,13 @@ def sq(value: str) -> str:
         return "'" + value.replace("'", "'\\''") + "'"
     return "$'" + "".join(_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if _CONTROL.match(c) else c)
                           for c in value) + "'"
+
+
+def psq(value: str) -> str:
+    """Quote a value for a POSIX sh (GitLab's job shell may be busybox ash or dash, which have no
+    $'…'): '…' holds every character but `'` as it is, control characters and newlines included.
+    A backslash is written outside the quotes (\\\\), where no reader takes it for an escape."""
+    return "'" + "".join(_POSIX.get(c, c) for c in str(value)) + "'"
 
 
 def word(value: str) -> str:

@@ -60,6 +60,7 @@ class Job(Record):
     push: bool = False  # the step has push steps: pass --push on pushes
     caches: list[Cache] = []  # the cached services the job's steps may build
     group: str = ""  # for a branch of a top-level parallel group: the group's name
+    decrypts: bool = False  # a step of the job may decrypt (needs CODESHIP_AES_KEY)
 
 
 class CiPlan(Record):
@@ -122,6 +123,9 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 k += 1
                 job_id = f"{base}-{k}"
             used.add(job_id)
+            if "\x00" in child.name:
+                diags.error("C2C730", f"step name {child.name!r} holds a NUL character, which no shell argument "
+                            "can carry: its CI job could not select it", child.loc, "rename the step without it")
             if counts.get(child.name, 0) > 1:
                 diags.warning("C2C701", f"step name '{child.name}' is used more than once: its CI job runs "
                               "every step of that name (the script selects steps by name)", child.loc,
@@ -131,7 +135,8 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
                 push=any(isinstance(s, PushStep) for s in walk([child])),
-                caches=_caches(project, compose, child), group="" if child is step else step.name))
+                caches=_caches(project, compose, child), group="" if child is step else step.name,
+                decrypts=_decrypts(project, compose, step, child)))
     if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
         stages.append("s01-steps")
         jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
@@ -153,6 +158,22 @@ def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]
     return [Cache(service=name, image=compose.images[name], name=cache_name(compose.images[name]),
                   fallback=project.services[name].default_cache_branch or "")
             for name in needed if project.services[name].cached and name in compose.built]
+
+
+def _decrypts(project: Project, compose: ComposeResult, step: Step, child: Step) -> bool:
+    """Whether the job's steps may need the AES key: an encrypted_dockercfg_path on them or their
+    group, or a service they start (or build FROM) with encrypted environment, build args or
+    registry credentials."""
+    if step.encrypted_dockercfg_path or any(s.encrypted_dockercfg_path for s in walk([child])):
+        return True
+    for s in walk([child]):
+        if isinstance(s, (RunStep, PushStep)) and s.service in project.services:
+            for name in started_with(project, s.service, compose.base_images):
+                svc = project.services.get(name)
+                if svc and (svc.encrypted_env_file or svc.encrypted_environment or svc.encrypted_dockercfg_path
+                            or (svc.build and (svc.build.encrypted_args_file or svc.build.encrypted_args))):
+                    return True
+    return False
 
 
 def cache_name(image: str) -> str:

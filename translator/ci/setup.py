@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..markup import Code, Prose, mermaid_text
 from ..model import Project, PushStep, walk, with_credentials
+from . import gitlab
 from .github import APPROVAL_ENVIRONMENT, APPROVAL_VARIABLE
 from .plan import CiPlan, Job
 
@@ -18,10 +19,16 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
                     for s in project.services.values()) or any(
         s.encrypted_dockercfg_path for s in walk(project.steps))
     if encrypted:
+        scopes = f"`{gitlab.SECRETS_ENVIRONMENT}`" + (
+            f" (and once more scoped to `{gitlab.APPROVAL_ENVIRONMENT}`: a manual job decrypts)"
+            if any(j.manual and j.decrypts for j in plan.jobs) else "")
         where = " and ".join(w for w, on in (("GitHub: a repository secret `CODESHIP_AES_KEY`", gh),
-                                             ("GitLab: a masked CI/CD variable `CODESHIP_AES_KEY`", gl)) if on)
+                                             ("GitLab: a CI/CD variable `CODESHIP_AES_KEY`, masked, with environment "
+                                              f"scope {scopes} so that only the jobs that decrypt receive it; also "
+                                              "protected if only builds of protected branches and tags may decrypt",
+                                              gl)) if on)
         tasks.append(Prose(f"The AES key (base64, from Codeship's project settings or `codeship.aes`) — {where}. "
-                           "Never commit codeship.aes."))
+                     "Never commit codeship.aes."))
     if any(j.manual for j in plan.jobs):
         if gh:
             tasks.append(Prose(f"GitHub: an environment `{APPROVAL_ENVIRONMENT}` with required reviewers "
@@ -30,8 +37,11 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
                                "the jobs after them, do not run (GitHub would create the environment without "
                                "reviewers, and the job would run unapproved)."))
         if gl:
-            tasks.append(Prose("GitLab: the manual group is a `when: manual` job; who may start it is whoever may "
-                               "run pipelines on the branch (add a protected environment to restrict it)."))
+            tasks.append(Prose(f"GitLab: the manual group is a `when: manual` job deploying to environment "
+                         f"`{gitlab.APPROVAL_ENVIRONMENT}`. Protect that environment (Settings > CI/CD > Protected "
+                         "environments; Premium) to say who may start it, and require approvals there for Codeship's "
+                         "rule (only project owners approved). On Free, whoever may run pipelines on the branch can "
+                         "start it: protect the branch to narrow that."))
     pushes = [(s, creds) for s, creds in with_credentials(project.steps) if isinstance(s, PushStep)]
     for step, (cfg_path, cfg_service) in pushes:
         if not cfg_path and not cfg_service:
@@ -43,8 +53,11 @@ def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> l
     if gh:
         runner.append("GitHub: `ubuntu-latest` has Docker and Compose v2; a self-hosted runner needs both")
     if gl:
-        runner.append("GitLab: the jobs set no image: use a shell-executor runner with Docker and Compose "
-                      "(or set `default: image:` to one with them and Docker-in-Docker)")
+        runner.append(f"GitLab: the jobs run in `{gitlab.IMAGE}` beside a `{gitlab.DIND}` service over TLS, as "
+                      "GitLab.com's hosted runners need nothing more; a self-managed docker-executor runner needs "
+                      "`privileged = true` and `volumes = [\"/certs/client\"]`; on a shell-executor runner (Docker and "
+                      f"Compose installed) or one that binds /var/run/docker.sock set the CI/CD variable "
+                      f"`{gitlab.DOCKER_MODE_VAR}=host`; another job image: `{gitlab.IMAGE_VAR}`")
     if runner:
         tasks.append(Prose("Runners with Docker — " + "; ".join(runner) + "."))
     cached = list(dict.fromkeys(c.service for j in plan.jobs for c in j.caches))

@@ -12,8 +12,11 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+_BREAKS = ("\x85", "\u2028", "\u2029")  # line breaks to a YAML reader: written raw, a name would change
+
+
 def _str(dumper, value: str):
-    style = "|" if "\n" in value else None
+    style = '"' if any(b in value for b in _BREAKS) else "|" if "\n" in value else None  # "…" escapes them
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
