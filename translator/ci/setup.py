@@ -1,99 +1,140 @@
-"""For the migration report: what the team sets up on the platform, and the pipeline as a
-Mermaid flowchart (GitHub and GitLab render ```mermaid blocks in Markdown)."""
+"""What a team sets up on the platform before the first run (printed by `translate --ci`, in the
+pipeline files' header, and in the migration report), and the pipeline as a Mermaid flowchart
+(GitHub and GitLab render ```mermaid blocks in Markdown)."""
 
 from __future__ import annotations
 
 from ..model import Project, PushStep, walk, with_credentials
-from .github import APPROVAL_ENVIRONMENT, APPROVAL_VARIABLE
-from .plan import CiPlan, Job
+from .github import APPROVERS_VARIABLE, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE
+from .plan import ROOT, CiPlan, Job, display
+
+NAMES = {"github": "GitHub", "gitlab": "GitLab"}
 
 
-def setup_tasks(project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> list[str]:
-    tasks = []
-    gh, gl = "github" in platforms, "gitlab" in platforms
-    encrypted = any(s.encrypted_env_file or s.encrypted_environment or s.encrypted_dockercfg_path
-                    or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))
-                    for s in project.services.values()) or any(
-        s.encrypted_dockercfg_path for s in walk(project.steps))
-    if encrypted:
-        where = " and ".join(w for w, on in (("GitHub: a repository secret `CODESHIP_AES_KEY`", gh),
-                                             ("GitLab: a masked CI/CD variable `CODESHIP_AES_KEY`", gl)) if on)
-        tasks.append(f"The AES key (base64, from Codeship's project settings or `codeship.aes`) — {where}. "
-                     "Never commit codeship.aes.")
-    if any(j.manual for j in plan.jobs):
+def _encrypted(project: Project) -> bool:
+    return any(s.encrypted_env_file or s.encrypted_environment or s.encrypted_dockercfg_path
+               or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))
+               for s in project.services.values()) or any(s.encrypted_dockercfg_path for s in walk(project.steps))
+
+
+def setup_items(project: Project, plan: CiPlan, platform: str) -> list[str]:
+    """The platform's set-up items, in the order a team does them: secrets, approval gate,
+    registry logins, then what is optional."""
+    gh = platform == "github"
+    items = []
+    if _encrypted(project):
+        items.append("Secret: " + ("a repository secret" if gh else "a masked CI/CD variable")
+                     + " CODESHIP_AES_KEY, the project's AES key in base64 (Codeship's project settings or "
+                     "codeship.aes; never commit codeship.aes)"
+                     + (": only the steps that decrypt get it" if gh else ""))
+    if any(p.manual for p in plan.parts):
         if gh:
-            tasks.append(f"GitHub: an environment `{APPROVAL_ENVIRONMENT}` with required reviewers "
-                         "(Settings > Environments): the manual group's job waits for their approval. Then set "
-                         f"the repository variable `{APPROVAL_VARIABLE}` to `true`: until then manual jobs, and "
-                         "the jobs after them, do not run (GitHub would create the environment without "
-                         "reviewers, and the job would run unapproved).")
-        if gl:
-            tasks.append("GitLab: the manual group is a `when: manual` job; who may start it is whoever may "
-                         "run pipelines on the branch (add a protected environment to restrict it).")
-    pushes = [(s, creds) for s, creds in with_credentials(project.steps) if isinstance(s, PushStep)]
-    for step, (cfg_path, cfg_service) in pushes:
-        if not cfg_path and not cfg_service:
-            tasks.append(f"Push step '{step.name}' pushes {step.image_name} with the runner's Docker login: log "
-                         "in to the registry on the runners (or add an encrypted_dockercfg_path).")
-    if pushes:
-        tasks.append("Push steps run with `--push` on pushes only, never for pull/merge requests.")
-    runner = []
+            items.append("Approval gate: a push build skips the manual groups; to approve, run this workflow on "
+                         "the branch with approve (Actions > Codeship steps > Run workflow): it builds the branch "
+                         "again with them, as Codeship re-ran an approved build. Anyone with write access may; set "
+                         f"the repository variable {APPROVERS_VARIABLE} to a comma-separated list of logins to "
+                         "allow only them (Codeship: only project owners)")
+        else:
+            items.append("Approval gate: the manual group is a manual job; whoever may run pipelines on the branch "
+                         "may start it: give it a protected environment to choose who (Codeship: only project owners)")
+    for step, (cfg_path, cfg_service) in with_credentials(project.steps):
+        if isinstance(step, PushStep) and not cfg_path and not cfg_service:
+            where = step.registry or "the image's registry"
+            items.append(f"Registry login: push step '{display(step)}' pushes {step.image_name} with the runner's own "
+                         f"Docker login: log in to {where} on the runners (or give the step an "
+                         "encrypted_dockercfg_path)")
     if gh:
-        runner.append("GitHub: `ubuntu-latest` has Docker and Compose v2; a self-hosted runner needs both")
-    if gl:
-        runner.append("GitLab: the jobs set no image: use a shell-executor runner with Docker and Compose "
-                      "(or set `default: image:` to one with them and Docker-in-Docker)")
-    if runner:
-        tasks.append("Runners with Docker — " + "; ".join(runner) + ".")
-    cached = list(dict.fromkeys(c.service for j in plan.jobs for c in j.caches))
+        items.append(f"Optional: the repository variable {TIMEOUT_VARIABLE} sets every job's time limit "
+                     f"(default {DEFAULT_TIMEOUT} minutes)")
+    return items
+
+
+def setup_tasks(project: Project, plans: dict[str, CiPlan]) -> list[str]:
+    """For the migration report: each platform's items, then what each plan gives."""
+    tasks = []
+    for platform, plan in plans.items():
+        tasks += [f"{NAMES[platform]}: {item}." for item in setup_items(project, plan, platform)]
+    any_plan = next(iter(plans.values()))
+    if any(p.manual for p in any_plan.parts):
+        if "github" in plans:
+            tasks.append("GitHub plans and manual approval: the `workflow_dispatch` approval works on every plan "
+                         "(Free, Pro, Team, Enterprise; public and private repositories). Environments with "
+                         "required reviewers exist on every plan for public repositories but for private ones only "
+                         "on Enterprise plans, so the workflow does not rely on them. Codeship let only the project's "
+                         f"owners approve: `{APPROVERS_VARIABLE}` comes closest.")
+        if "gitlab" in plans:
+            tasks.append("GitLab plans and manual approval: manual jobs work on every tier; protected environments "
+                         "(who may start the job) on every tier, approval rules for deployments on Premium and up.")
+    if "github" in plans:
+        tasks.append("GitHub triggers: pushes to branches and tags build (as on Codeship); a pull request from a "
+                     "fork builds without secrets and runs no tag:/exclude: or push step; a newer push to a branch "
+                     "cancels its waiting build, and a running one only when it cannot be deploying.")
+    for platform, plan in plans.items():
+        if plan.carried:
+            what = "the whole checkout" if plan.carried == [ROOT] else ", ".join(f"`{d}`" for d in plan.carried)
+            tasks.append(f"{NAMES[platform]}: the build is split into {len(plan.jobs)} jobs: {what} travels from job "
+                         "to job as an artifact kept 1 day (check the artifact storage quota).")
+        rebuilt = [(j.name, j.images) for j in plan.jobs if j.images]
+        if plan.split and len(rebuilt) > 1:
+            tasks.append(f"{NAMES[platform]}: images are not handed between jobs; each job builds those it uses "
+                         "(a `cached: true` service's from the platform's cache): "
+                         + "; ".join(f"{name}: {', '.join(images)}" for name, images in rebuilt) + ".")
+    cached = list(dict.fromkeys(c.service for plan in plans.values() for j in plan.jobs for c in j.caches))
     if cached:
         kept = []
-        if gh:
+        if "github" in plans:
             kept.append("GitHub: the Actions cache (10 GB per repository; entries unused for 7 days go; a run reads "
                         "only its own branch's, the default branch's and a pull request's base branch's entries, so a "
                         "`default_cache_branch` that is none of these falls back to the default branch)")
-        if gl:
+        if "gitlab" in plans:
             kept.append("GitLab: the runners' cache (shared between runners only with a distributed cache; for a "
-                         "branch to start from the default branch's, turn off 'Use separate caches for protected "
-                         "branches'; the fallback to the default branch uses $CI_DEFAULT_BRANCH_SLUG, a predefined "
-                         "variable of GitLab 17.x: on an older GitLab define it as a CI/CD variable)")
+                        "branch to start from the default branch's, turn off 'Use separate caches for protected "
+                        "branches'; the fallback to the default branch uses $CI_DEFAULT_BRANCH_SLUG, a predefined "
+                        "variable of GitLab 17.x: on an older GitLab define it as a CI/CD variable)")
         tasks.append(f"`cached: true` ({', '.join(cached)}): each job keeps the image it built in the platform's "
                      "cache, per branch, and the next run builds from it — " + "; ".join(kept) + ".")
-    if plan.host_dirs:
-        tasks.append("Host directories (" + ", ".join(f"`{d}`" for d in plan.host_dirs) + ") travel between jobs "
-                     "as artifacts kept 1 day: check the platform's artifact storage quota.")
     return tasks
 
 
 def flowchart(plan: CiPlan) -> str:
-    """Each top-level step a box (a parallel group's branches side by side in it), in order."""
+    """Each job a box holding its steps in order, the jobs in order."""
     lines = ["flowchart TD"]
+    nodes = []
     for n, stage in enumerate(plan.stages, 1):
         jobs = plan.jobs_of(n)
         if not jobs:
             continue
         node = stage.replace("-", "_")
-        if len(jobs) == 1:
-            lines.append(f'  {node}["{_label(jobs[0])}"]')
-        else:
-            title = jobs[0].name.split(" / ")[0]
-            lines.append(f'  subgraph {node}["{_esc(title)} (parallel: one job per branch)"]')
-            lines += [f'    {j.id.replace("-", "_")}["{_label(j, branch=True)}"]' for j in jobs]
-            lines.append("  end")
-    nodes = [s.replace("-", "_") for n, s in enumerate(plan.stages, 1) if plan.jobs_of(n)]
+        nodes.append(node)
+        if len(jobs) == 1 and len(jobs[0].parts) == 1:
+            lines.append(f'  {node}["{_label(jobs[0], 0)}"]')
+            continue
+        lines.append(f'  subgraph {node}["{_esc(_title(jobs))}"]')
+        for job in jobs:
+            for k, _part in enumerate(job.parts):
+                lines.append(f'    {job.id.replace("-", "_")}_{k}["{_label(job, k)}"]')
+        lines.append("  end")
     lines += [f"  {a} --> {b}" for a, b in zip(nodes, nodes[1:])]
     return "\n".join(lines) + "\n"
 
 
-def _label(job: Job, branch: bool = False) -> str:
-    text = _esc(job.name.split(" / ", 1)[1] if branch and " / " in job.name else job.name)
-    notes = [f"{f.kind}: {_esc(f.text)}" for f in job.filters]
-    if job.manual:
+def _title(jobs: list[Job]) -> str:
+    if len(jobs) > 1:
+        return jobs[0].name.split(" / ")[0] + " (parallel: one job per branch)"
+    return jobs[0].name + " (one runner, steps in order)"
+
+
+def _label(job: Job, k: int) -> str:
+    part = job.parts[k]
+    text = _esc(part.name.split(" / ", 1)[1] if " / " in part.name else part.name)
+    notes = [f"{f.kind}: {_esc(f.text)}" for f in part.filters]
+    if part.manual:
         notes.append("manual approval")
-    if job.push:
+    if part.push:
         notes.append("push on pushes only")
     return text + "".join(f"<br/><i>{note}</i>" for note in notes)
 
 
 def _esc(text: str) -> str:
-    return "".join({'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;"}.get(c, c) for c in text)
+    return "".join({'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;", "\n": " ", "\r": " ",
+                    "`": "#96;"}.get(c, c) for c in text)

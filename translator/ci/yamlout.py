@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .. import __version__
@@ -12,8 +14,13 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+# Characters a YAML 1.2 parser reads differently from PyYAML's plain/single-quoted output (line
+# separators), or that cannot stand raw in a file: such a string is written double-quoted, escaped.
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
+
+
 def _str(dumper, value: str):
-    style = "|" if "\n" in value else None
+    style = '"' if _SPECIAL.search(value) else "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -21,10 +28,19 @@ _Dumper.add_representer(str, _str)
 _Dumper.add_representer(type(None), lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:null", ""))
 
 
-def dump(document: dict, what: str, source: str) -> str:
+def dump(document: dict, what: str, source: str, notes: list[str] | None = None) -> str:
+    """notes: the set-up items, one comment line each after the header."""
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100_000)
     head = (f"# {MARKER} {__version__} from {source}: {what}.\n"
             "# To regenerate it: `codeship2compose translate` (`--check` says whether it is stale). Edit it by\n"
             "# hand once the Codeship files are gone: translate then keeps your edits unless --force.\n")
+    if notes:
+        import textwrap
+
+        head += "#\n# Set up before the first run:\n"
+        for n, item in enumerate(notes, 1):
+            text = " ".join(_SPECIAL.sub(" ", item).split())
+            head += "".join(line + "\n" for line in textwrap.wrap(text, 98, initial_indent=f"# {n}. ",
+                                                                   subsequent_indent="#    "))
     return stamp(head + body)
