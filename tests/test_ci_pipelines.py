@@ -229,7 +229,7 @@ def test_every_corpus_project_that_translates_yields_schema_valid_pipelines(tmp_
                     (workflows / f"p{n}-{fan}.yml").write_text(text)
                 for error in validator.iter_errors(yaml.safe_load(text)):
                     problems.append(f"{project.id}: {path.name}: {error.json_path}: {error.message[:200]}")
-    assert checked > 200
+    assert checked > 150
     assert not problems, "\n".join(problems[:20])
     if shutil.which("act"):
         bad = [p.name for p in sorted(workflows.iterdir())

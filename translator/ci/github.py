@@ -176,7 +176,8 @@ def _upload(plan: CiPlan, job: Job) -> list[dict]:
                 "|| echo '::warning::some files of the checkout could not be kept for the jobs after'\n")
     else:
         dirs = " ".join(sq(d) for d in plan.carried)
-        pack = (f"all=({dirs})\ndirs=()\nfor d in \"${{all[@]}}\"; do if [[ -e $d ]]; then dirs+=(\"$d\"); fi; done\n"
+        pack = ("# shellcheck disable=SC2016 # the paths are data, single-quoted\n"
+                f"all=({dirs})\ndirs=()\nfor d in \"${{all[@]}}\"; do if [[ -e $d ]]; then dirs+=(\"$d\"); fi; done\n"
                 f"if ((${{#dirs[@]}})); then tar -cf {archive} \"${{dirs[@]}}\"; fi\n")
     return [
         {"name": "the checkout for the jobs after", "if": expr("!cancelled()"), "shell": "bash", "run": pack},

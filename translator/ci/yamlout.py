@@ -19,8 +19,15 @@ class _Dumper(yaml.SafeDumper):
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
+# What YAML 1.2's core schema reads as a number, boolean or null (PyYAML, a YAML 1.1 writer,
+# would leave some of these plain: `1e3`): such a string is quoted.
+_CORE_12 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+                      r"|0o[0-7]+|0x[0-9a-fA-F]+|true|True|TRUE|false|False|FALSE|null|Null|NULL|~")
+
+
 def _str(dumper, value: str):
-    style = '"' if _SPECIAL.search(value) else "|" if "\n" in value else None
+    style = ('"' if _SPECIAL.search(value) else "|" if "\n" in value
+             else "'" if _CORE_12.fullmatch(value) else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
