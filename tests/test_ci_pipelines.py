@@ -185,7 +185,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gl["s01-one"]["artifacts"]["paths"] == [".c2c-workspace/"]
-    assert "'build/codeship/tmp/out'" in gl["s01-one"]["after_script"][0]
+    assert "'build/codeship/tmp/out'" in gl["s01-one"]["script"][-1]
     assert any("'build/codeship/tmp/out'" in s.get("run", "") for s in gh["jobs"]["s01-one"]["steps"])
     # outside a git repository: next to the outputs
     plain = tmp_path / "plain"
@@ -229,7 +229,7 @@ def test_every_corpus_project_that_translates_yields_schema_valid_pipelines(tmp_
                     (workflows / f"p{n}-{fan}.yml").write_text(text)
                 for error in validator.iter_errors(yaml.safe_load(text)):
                     problems.append(f"{project.id}: {path.name}: {error.json_path}: {error.message[:200]}")
-    assert checked > 150
+    assert checked > 200
     assert not problems, "\n".join(problems[:20])
     if shutil.which("act"):
         bad = [p.name for p in sorted(workflows.iterdir())

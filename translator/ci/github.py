@@ -165,14 +165,17 @@ def _download() -> list[dict]:
         {"name": "the checkout as the jobs before left it", "uses": "actions/download-artifact@v4",
          "with": {"pattern": "c2c-*", "merge-multiple": True, "path": WORKSPACE}},
         {"name": "unpack it", "shell": "bash",
-         "run": f'for f in {WORKSPACE}/*.tar; do if [[ -e $f ]]; then tar -xpf "$f"; fi; done\nrm -rf {WORKSPACE}\n'},
+         "run": f'for f in {WORKSPACE}/c2c-workspace-*.tar; do if [[ -e $f ]]; then tar -xpf "$f"; fi; done\n'
+                f"rm -rf {WORKSPACE}\n"},
     ]
 
 
 def _upload(plan: CiPlan, job: Job) -> list[dict]:
-    archive = f"{WORKSPACE}-{job.id}.tar"
+    """The checkout (or the host directories the steps mount) as this job's artifact, packed
+    outside the checkout (the runner's temp folder)."""
+    archive = f'"$RUNNER_TEMP"/c2c-workspace-{job.id}.tar'
     if plan.carried == [ROOT]:
-        pack = (f"tar --exclude=./.git --exclude=./{archive} -cf {archive} . "
+        pack = (f"tar --exclude=./.git -cf {archive} . "
                 "|| echo '::warning::some files of the checkout could not be kept for the jobs after'\n")
     else:
         dirs = " ".join(sq(d) for d in plan.carried)
@@ -182,7 +185,8 @@ def _upload(plan: CiPlan, job: Job) -> list[dict]:
     return [
         {"name": "the checkout for the jobs after", "if": expr("!cancelled()"), "shell": "bash", "run": pack},
         {"uses": "actions/upload-artifact@v4", "if": expr("!cancelled()"),
-         "with": {"name": f"c2c-{job.id}", "path": archive, "if-no-files-found": "ignore", "retention-days": 1}},
+         "with": {"name": f"c2c-{job.id}", "path": expr("runner.temp") + f"/c2c-workspace-{job.id}.tar",
+                  "if-no-files-found": "ignore", "retention-days": 1}},
     ]
 
 

@@ -57,19 +57,20 @@ def _job(plan: CiPlan, job: Job, last: int) -> dict:
     script = ['if [ "$CI_PIPELINE_SOURCE" = merge_request_event ]; then set -- --pull-request; else set -- --push; fi']
     if job.manual:
         script.append('set -- "$@" --manual')
+    up = "." if plan.workdir == "." else "/".join([".."] * len(plan.workdir.split("/")))  # the checkout's root
     if plan.carried and job.stage > 1:
-        script.append(f'(cd "$CI_PROJECT_DIR" && for f in {WORKSPACE}/*.tar; do if [ -e "$f" ]; then '
+        script.append(f"(cd {up} && for f in {WORKSPACE}/*.tar; do if [ -e \"$f\" ]; then "
                       f'tar -xpf "$f" || exit; fi; done; rm -rf {WORKSPACE})')
     script += cache.gitlab_load_lines(job.caches)
     for n, part in enumerate(job.parts, 1):
         script += _part(job, part, n)
+    if plan.carried and job.stage < last:  # (not after_script: it runs also after a failure)
+        script.append(("" if not job.caches else '[ -n "${c2c_status:-}" ] || ') + _pack(plan, job, up))
+        out["artifacts"] = {"paths": [f"{WORKSPACE}/"], "expire_in": "1 day"}
     if job.caches:  # the built images are kept also when a step failed (they are fine)
         script += cache.gitlab_save_lines(job.caches)
         script.append('exit "${c2c_status:-0}"')
     out["script"] = script
-    if plan.carried and job.stage < last:
-        out["after_script"] = [_pack(plan, job)]
-        out["artifacts"] = {"paths": [f"{WORKSPACE}/"], "expire_in": "1 day"}
     return out
 
 
@@ -85,15 +86,15 @@ def _part(job: Job, part: Part, n: int) -> list[str]:
             f"printf '\\033[0Ksection_end:%s:{section}\\r\\033[0K\\n' \"$(date +%s)\""]
 
 
-def _pack(plan: CiPlan, job: Job) -> str:
+def _pack(plan: CiPlan, job: Job, up: str) -> str:
     """The checkout (or the host directories the steps mount) into this job's artifact."""
     archive = f"{WORKSPACE}/{job.id}.tar"
     if plan.carried == [ROOT]:
         what = f"--exclude=./.git --exclude=./{WORKSPACE} ."
     else:
         what = " ".join(psq(d) for d in plan.carried)
-    return (f'cd "$CI_PROJECT_DIR" && mkdir -p {WORKSPACE} && '
-            f"{{ tar -cf {archive} {what} 2>/dev/null || [ -s {archive} ] || rm -f {archive}; }}")
+    return (f"(cd {up} && mkdir -p {WORKSPACE} && "
+            f"{{ tar -cf {archive} {what} 2>/dev/null || [ -s {archive} ] || rm -f {archive}; }})")
 
 
 def _caches(plan: CiPlan, job: Job) -> list[dict]:

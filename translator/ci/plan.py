@@ -230,7 +230,8 @@ def _carried(project: Project, rebase: Rebaser, root: Path, diags: Diagnostics, 
             out.append(path)
     if any(p == ROOT for p in out):
         return [ROOT]
-    return sorted(set(out))
+    out = sorted(set(out))  # a folder inside another that travels travels with it
+    return [p for p in out if not any(p.startswith(q + "/") for q in out)]
 
 
 def _secret_steps(project: Project) -> set[int]:
