@@ -373,3 +373,82 @@ def test_github_jobs_after_a_manual_group_wait_for_it(tmp_path):
     assert gl["s02-tagged-gate"]["rules"][-1] == {"when": "manual"}
     gh, _ = fanout(tmp_path)
     assert all(job["if"].endswith("&& inputs.approve }}") for job in gh["jobs"].values())
+
+
+def test_a_pull_requests_build_runs_no_filtered_step_and_step_selection_hides_the_manual_group(tmp_path):
+    """--pull-request (what the CI jobs pass for a pull/merge request) skips every step behind a
+    tag: or exclude: filter, nested ones too; --step NAME says nothing of a manual group it did not choose."""
+    from helpers import translate_to_disk
+
+    write_project(tmp_path, "app:\n  image: busybox\n", """\
+        - name: plain
+          service: app
+          command: 'true'
+        - name: only master
+          service: app
+          command: 'true'
+          tag: master
+        - type: serial
+          name: group
+          steps:
+            - name: not feature
+              service: app
+              command: 'true'
+              exclude: ^feature/
+        - type: manual
+          name: gate
+          steps:
+            - name: deploy
+              service: app
+              command: 'true'
+        """)
+    translate_to_disk(tmp_path)
+    script = str(tmp_path / "codeship-steps.sh")
+
+    def listed(*args: str) -> dict[str, str]:
+        out = subprocess.run([script, "--list", *args], capture_output=True, text=True, check=True).stdout
+        rows = [re.match(r"\[(run |skip)\]\s+\w+ (.+?)(  |$)", line) for line in out.splitlines()]
+        return {m.group(2): m.group(1) for m in rows if m}
+
+    assert listed("--tag", "master")["only master"] == "run "
+    got = listed("--tag", "master", "--pull-request")
+    assert got["plain"] == "run " and got["only master"] == "skip" and got["not feature"] == "skip"
+    dry = subprocess.run([script, "--dry-run", "--step", "plain"], capture_output=True, text=True).stdout
+    assert "gate" not in dry and "manual" not in dry
+    dry = subprocess.run([script, "--dry-run", "--step", "deploy"], capture_output=True, text=True).stdout
+    assert "0 steps would run, 1 skipped" in dry
+
+
+@pytest.mark.parametrize("fanout", [True, False])
+def test_a_host_directory_outside_the_repository_is_refused_where_jobs_split(tmp_path, fanout):
+    repo = tmp_path / "repo"
+    project = repo / "ci"
+    write_project(project, "app:\n  image: busybox\n  volumes:\n    - ../../outside:/o\n",
+                  "- name: one\n  service: app\n  command: 'true'\n- type: manual\n  name: gate\n  steps:\n"
+                  "  - name: two\n    service: app\n    command: 'true'\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    args = ["translate", str(project), "--ci", "github"] + (["--ci-fanout"] if fanout else ["--ci", "gitlab"])
+    result = run(*args, cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "error[C2C710]" in result.stderr and "'../../outside:/o'" in result.stderr
+    assert ("leave out --ci-fanout" in result.stderr) == fanout
+    assert not (repo / ".gitlab-ci.yml").exists()
+    # one runner per build (GitHub never splits at a manual group): nothing needs to travel
+    assert run("translate", str(project), "--ci", "github", cwd=tmp_path).exit_code == 0
+
+
+def test_forecast_counts_runner_starts_jobs_and_images_per_build():
+    from translator.ci.forecast import forecast
+    from translator.project import load_project
+
+    project, _ = load_project(STEP_KINDS)
+    fc = forecast(project)
+    assert set(fc) == {"default", "fanout"} and set(fc["default"]) == {"default_branch", "feature_branch", "tag"}
+    assert fc["default"]["default_branch"] == {"runner_starts": 1, "jobs": 1, "images_built": 0}
+    assert fc["default"]["tag"]["images_built"] == 1  # the release push builds web on a v1.2.3 tag
+    # fan-out: a job per top-level step and per parallel branch; the manual job waits
+    assert fc["fanout"]["default_branch"]["jobs"] == 13 and fc["fanout"]["default_branch"]["runner_starts"] == 12
+    gl = forecast(project, platform="gitlab")
+    assert gl["default"]["default_branch"] == {"runner_starts": 1, "jobs": 2, "images_built": 0}
+    # GitLab's rules leave the filtered jobs out: feature branches start fewer runners
+    assert gl["fanout"]["feature_branch"]["runner_starts"] < gl["fanout"]["default_branch"]["runner_starts"]
