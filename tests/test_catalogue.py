@@ -90,7 +90,7 @@ def test_explain_prints_the_entry_and_a_real_example():
     entry = CATALOGUE["C2C301"]
     assert result.stdout.startswith(f"C2C301 (error): {entry.title}\n")
     assert entry.why in result.stdout and entry.fix in result.stdout
-    assert "codeship-steps.yml:1:3: error[C2C301]: step 'test' uses service 'ap'" in result.stdout
+    assert "codeship-steps.yml:2:3: error[C2C301]: step 'test' uses service 'ap'" in result.stdout
     assert "hint: did you mean 'app'?" in result.stdout
 
 
@@ -99,7 +99,7 @@ def test_explain_a_code_without_a_runnable_example():
     assert result.exit_code == 0 and "nests" in result.stdout and "$ codeship2compose" not in result.stdout
 
 
-@pytest.mark.parametrize("argv, hint", [(["C2C999"], "docs/diagnostics.md"), (["205"], "did you mean C2C205?"),
+@pytest.mark.parametrize("argv, hint", [(["C2C999"], "explain --list"), (["205"], "did you mean C2C205?"),
                                         ([], "Missing argument")])
 def test_explain_an_unknown_code_is_a_usage_error(argv, hint):
     result = CliRunner().invoke(main, ["explain", *argv], catch_exceptions=False)
@@ -113,6 +113,6 @@ def test_explain_names_the_example_files_alike_from_any_directory(cwd, monkeypat
 
     monkeypatch.chdir(tempfile.gettempdir() if cwd == "tmp" else cwd)  # the example's parent, or not
     out = CliRunner().invoke(main, ["explain", "C2C301"], catch_exceptions=False).stdout
-    assert "\n  codeship-steps.yml:1:3: error[C2C301]" in out
+    assert "\n  codeship-steps.yml:2:3: error[C2C301]" in out
     out = CliRunner().invoke(main, ["explain", "C2C012"], catch_exceptions=False).stdout
     assert "\n  .: error[C2C012]: no services file in .\n" in out

@@ -124,7 +124,7 @@ def _pipelines(tmp_path: Path, services=SERVICES, steps=STEPS) -> tuple[dict, di
                              {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
     result = translate(project, ci=("github", "gitlab"), ci_fanout=True)  # a job per step
     assert result.ok, [d.format() for d in result.diagnostics]
-    texts = {p.name: text for p, text in result.outputs.items()}
+    texts = {"codeship.yml" if p.parent.name == "workflows" else p.name: text for p, text in result.outputs.items()}
     return yaml.safe_load(texts["codeship.yml"]), yaml.safe_load(texts[".gitlab-ci.yml"]), texts
 
 

@@ -26,8 +26,9 @@ STEP_KINDS = GOLDEN / "step-kinds" / "input"
 def pipelines(directory: Path, out: Path | None = None) -> tuple[dict, dict]:
     result = translate(directory, out, ci=("github", "gitlab"))
     assert result.ok, [d.format() for d in result.diagnostics]
-    by_name = {p.name: yaml.safe_load(text) for p, text in result.outputs.items() if p.suffix == ".yml"}
-    return by_name["codeship.yml"], by_name[".gitlab-ci.yml"]
+    by_name = {"github" if p.parent.name == "workflows" else p.name: yaml.safe_load(text)
+               for p, text in result.outputs.items() if p.suffix == ".yml"}
+    return by_name["github"], by_name[".gitlab-ci.yml"]  # the workflow is named after the project's folder
 
 
 def _schema(name: str):
@@ -43,7 +44,8 @@ def _schema(name: str):
 def fanout(directory: Path) -> tuple[dict, dict]:
     result = translate(directory, ci=("github", "gitlab"), ci_fanout=True)
     assert result.ok, [d.format() for d in result.diagnostics]
-    by_name = {p.name: yaml.safe_load(text) for p, text in result.outputs.items() if p.suffix == ".yml"}
+    by_name = {"codeship.yml" if p.parent.name == "workflows" else p.name: yaml.safe_load(text)
+                   for p, text in result.outputs.items() if p.suffix == ".yml"}
     return by_name["codeship.yml"], by_name[".gitlab-ci.yml"]
 
 
@@ -82,6 +84,9 @@ def test_ci_fanout_keeps_parallel_branches_on_runners_of_their_own():
     assert gl["s02-checks-lint"]["stage"] == gl[serial]["stage"] == "s02-checks"
     # the manual group's job starts only in an approved build
     assert jobs["s10-deploy-approval"]["if"].endswith("&& inputs.approve }}")
+    # a plain branch-name filter keeps the runner from starting; a regex one is left to the script
+    assert jobs["s07-only-master"]["if"].endswith("&& github.event_name != 'pull_request' && github.ref_name == 'master' }}")
+    assert "ref_name" not in jobs["s06-flaky"]["if"]
     result = run("translate", str(STEP_KINDS), "--ci-fanout")
     assert result.exit_code == 2 and "--ci github" in result.stderr  # needs --ci
 
@@ -172,7 +177,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert part_steps(gh["jobs"]["build"])[0]["working-directory"] == "build/codeship"
     assert gl["default"]["before_script"][0] == "cd 'build/codeship' || exit"
@@ -182,7 +187,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
                   "- name: one\n  service: app\n  command: true\n- name: two\n  service: app\n  command: true\n")
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", "--ci-fanout", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gl["s01-one"]["artifacts"]["paths"] == [".c2c-workspace/"]
     assert "'build/codeship/tmp/out'" in gl["s01-one"]["script"][-1]
@@ -222,7 +227,8 @@ def test_every_corpus_project_that_translates_yields_schema_valid_pipelines(tmp_
                 continue
             checked += 1
             for path, text in result.outputs.items():
-                validator = github if path.name == "codeship.yml" else gitlab if path.name == ".gitlab-ci.yml" else None
+                validator = (github if path.parent.name == "workflows" else gitlab if path.name == ".gitlab-ci.yml"
+                             else None)
                 if validator is None:
                     continue
                 if validator is github:
@@ -307,7 +313,8 @@ def test_job_scripts_are_shellcheck_clean(tmp_path):
     scripts = {}
     for fan in (False, True):  # outputs in a subfolder: jobs cd there; host directories travel
         result = translate(project, out, ci=("github", "gitlab"), ci_fanout=fan)
-        by_name = {p.name: yaml.safe_load(text) for p, text in result.outputs.items() if p.suffix == ".yml"}
+        by_name = {"codeship.yml" if p.parent.name == "workflows" else p.name: yaml.safe_load(text)
+                   for p, text in result.outputs.items() if p.suffix == ".yml"}
         gh, gl = by_name["codeship.yml"], by_name[".gitlab-ci.yml"]
         scripts.update({f"github {fan} {job_id} {n}": ("bash", step["run"]) for job_id, job in gh["jobs"].items()
                         for n, step in enumerate(job["steps"]) if "run" in step})

@@ -102,15 +102,15 @@ CASES = [
     ("volumes_from source used by two steps", "data:\n  image: busybox\n  volumes: [/d]\napp:\n  image: busybox\n"
      "  volumes_from: [data]\n", "- service: app\n  command: a\n- service: app\n  command: b\n", "C2C306",
      "warning", 1, 1, "--volumes-from-scope build"),
-    ("two builds, one image", "a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n", OK_STEPS.replace("app", "a"),
-     "C2C404", "warning", 6, 5, "replaces"),
+    ("two builds, one image", "a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n    dockerfile: D\n",
+     OK_STEPS.replace("app", "a"), "C2C404", "warning", 6, 5, "different dockerfile"),
     ("unconvertible tag regex", "app:\n  image: busybox\n", "- service: app\n  command: x\n  tag: ^master\\b\n",
      "C2C501", "error", 3, 3, "\\b"),
     ("missing encrypted file", "app:\n  image: busybox\n  encrypted_env_file: missing.encrypted\n", OK_STEPS,
      "C2C405", "warning", 3, 23, "does not exist"),
     ("missing registry credentials of a step", "app:\n  image: busybox\n",
      "- service: app\n  command: x\n  encrypted_dockercfg_path: cfg.encrypted\n", "C2C405", "warning", 3, 3,
-     "'cfg.encrypted' do not exist"),
+     "'cfg.encrypted' does not exist"),
     ("missing registry credentials of a service", "app:\n  image: busybox\n  encrypted_dockercfg_path: cfg.encrypted\n",
      OK_STEPS, "C2C405", "warning", 3, 3, "'cfg.encrypted' does not exist"),
     ("names that collide in Compose", "a b:\n  image: x\na/b:\n  image: y\n", OK_STEPS.replace("app", "a-b"),
@@ -118,7 +118,7 @@ CASES = [
     ("name Compose rejects", "My App!:\n  image: x\n", OK_STEPS.replace("app", "My App!"), "C2C116", "warning", 1,
      1, "'My-App-'"),
     ("invalid RE2 regex", "app:\n  image: busybox\n", "- service: app\n  command: x\n  tag: ^(master\n",
-     "C2C503", "warning", 3, 3, "never"),
+     "C2C503", "error", 3, 3, "matches no branch or tag except one named exactly '^(master'"),
     ("absolute build context", "app:\n  build:\n    path: /tmp/x\n", OK_STEPS, "C2C407", "warning", 3, 5,
      "absolute"),
     ("push key on a command step", "app:\n  image: busybox\n", "- service: app\n  command: x\n  image_tag: v1\n",
@@ -129,6 +129,11 @@ CASES = [
      "warning", 3, 11, "HOST:CONTAINER"),
     ("host port published twice", "app:\n  image: busybox\n  ports: ['80:80', '80:81']\n", OK_STEPS, "C2C602",
      "warning", 3, 3, "own host port"),
+    ("service key at the top level", "app:\n  image: busybox\nlinks: [db]\ndb:\n  image: x\n", OK_STEPS,
+     "C2C760", "error", 3, 1, "indent `links:` under service 'app'"),
+    ("step keys at a group's level", "app:\n  image: busybox\n",
+     "- type: serial\n  steps:\n  - name: t\n  service: app\n  command: x\n", "C2C761", "error", 5, 3,
+     "the step at line 3"),
     ("tty that is no boolean", "app:\n  image: busybox\n  tty: yes please\n", OK_STEPS, "C2C603", "warning",
      3, 3, "true or false"),
 ]
@@ -155,9 +160,9 @@ def test_every_diagnostic_code_in_the_code_is_tested():
     source = "".join(p.read_text() for p in (Path(__file__).parents[1] / "translator").glob("*.py"))
     in_code = set(re.findall(r'"(C2C\d{3})"', source))
     # the loader's and discovery's codes are tested in test_yaml_loader.py and test_cli.py, the CI
-    # pipelines' in test_ci_pipelines.py
+    # pipelines' in test_ci_pipelines.py, audit's in test_audit.py
     tested = {c[3] for c in CASES} | {"C2C001", "C2C003", "C2C004", "C2C005", "C2C010", "C2C012", "C2C013",
-                                      "C2C701"}
+                                      "C2C701", "C2C762", "C2C780", "C2C781", "C2C789"}
     assert in_code - tested == set()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .compose import to_compose
-from .diagnostics import Diagnostic, Level
+from .diagnostics import Diagnostic, Diagnostics, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
 from .model import VOLUMES_FROM_SCOPES, Options, Project, VolumesFromScope
@@ -25,6 +25,9 @@ class Result(Record):
     local: LocalDev | None = None  # what `docker compose up` starts, when translated
     stale: list[Path] = []  # earlier outputs this translation no longer has (removed if ours)
     ci_setup: dict[str, list[str]] = {}  # with ci: per platform, what to set up before the first run
+    bounds: dict[Path, Path] = {}  # output → the folder it must stay inside (outputs.write_outputs)
+    inputs: dict[Path, str] = {}  # the files read, never written: path → what it is
+    reserved: list[Path] = []  # every path this translation writes or may write (not the report's)
 
     @property
     def ok(self) -> bool:
@@ -61,9 +64,21 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
     local = stale = pipelines = None
+    inputs = {project.services_file: "the services file"}
+    if project.steps_file is not None:
+        inputs[project.steps_file] = "the steps file"
+    reserved = [out / COMPOSE_NAME, out / SCRIPT_NAME, out / OVERRIDE_NAME]
+    bounds = dict.fromkeys(reserved, out)
+    if ci:
+        from .ci.render import pipeline_paths
+
+        ci_root, ci_paths = pipeline_paths(rebase, ci)
+        reserved += ci_paths
+        bounds.update(dict.fromkeys(ci_paths, ci_root))
     if not diags.has_errors:
         compose = to_compose(project, rebase, diags, options)
         plan = plan_script(project, compose, rebase, diags, options)
+        _keep_jets_invalid_regex(diags)
         local = plan_local(project, diags)
         if not diags.has_errors:
             compose_path, script_path = out / COMPOSE_NAME, out / SCRIPT_NAME
@@ -85,17 +100,25 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 if not diags.has_errors:
                     outputs.update(pipelines.outputs)
                     modes.update({path: 0o644 for path in pipelines.outputs})
-    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [],
-                    ci_setup=pipelines.setup if pipelines is not None else {})
+    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [], bounds=bounds,
+                    inputs=inputs, reserved=reserved, ci_setup=pipelines.setup if pipelines is not None else {})
     if report:
         from .report import build_report
 
-        result.report = build_report(project, result.diagnostics, services_name, steps_name)
+        result.report = build_report(project, result.diagnostics, services_name, steps_name,
+                                     ci if pipelines is not None and result.ok else ())
         if pipelines is not None and result.ok:
             from .ci.render import ci_report
 
             ci_report(result.report, project, pipelines)
     return result
+
+
+def _keep_jets_invalid_regex(diags: Diagnostics) -> None:
+    """An invalid tag/exclude regex fails `check` (C2C503), but `translate` writes the script
+    jet's way (it matches only the exact text) and warns (C2C762): a migration runs as it did."""
+    diags.items = [Diagnostic.of("C2C762", d.message + "; the script keeps this jet behaviour", d.loc, d.hint)
+                   if d.code == "C2C503" else d for d in diags.items]
 
 
 def _options(volumes_from_scope: str, ci_fanout: bool = False) -> Options:

@@ -7,7 +7,8 @@ tests/test_catalogue.py checks that every code the source uses is here, that eve
 used, and that every example really produces its code. Adding a code is one `Code(...)` entry.
 
 Numbering: 0xx reading the files, 1xx the services file, 2xx the steps file, 3xx references
-between them, 4xx the Compose file, 5xx the steps script.
+between them, 4xx the Compose file, 5xx the steps script, 6xx local work, 7xx the CI pipelines
+(78x: `audit`).
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ CODES = (
          "Fix the spelling or move the key where the hint says.",
          services="app:\n  image: busybox\n  enviroment: {A: b}\n"),
     Code("C2C104", WARNING, "service key ignored by Codeship",
-         "Codeship ignores this Compose key (ports, privileged, container_name, …), so the "
-         "translation drops it too: the build behaves as it did on Codeship.",
+         "Codeship ignores this Compose key (privileged, container_name, labels, …), so the "
+         "translation drops it too: the build behaves as it did on Codeship. `ports`, `tty` and "
+         "`stdin_open`, which Codeship ignores too, are not dropped: they go to compose.override.yaml "
+         "for `docker compose up` (see C2C601).",
          "Remove the key, or keep it knowing it has no effect.",
          services="app:\n  image: busybox\n  privileged: true\n"),
     Code("C2C105", ERROR, "image and build",
@@ -221,8 +224,9 @@ CODES = (
          steps="- name: test\n  service: app\n  command: 'true'\n  image_tag: latest\n"),
     # 3xx: references between the files
     Code("C2C301", ERROR, "step names an undefined service",
-         "A step's `service` (or `dockercfg_service`) is not defined in the services file.",
-         "Fix the name (the hint suggests one) or define the service.",
+         "A step's `service` (or `dockercfg_service`, or the `service` its group gives it) is not defined "
+         "in the services file.",
+         "Fix the name (the hint suggests one and lists the services there are) or define the service.",
          steps="- name: test\n  service: ap\n  command: 'true'\n"),
     Code("C2C302", WARNING, "step name used twice",
          "Two steps have the same name; logs, --step and the summary cannot tell them apart.",
@@ -258,21 +262,24 @@ CODES = (
          services="app:\n  build:\n    args:\n      A: '{{ .Branch | upper }}'\n"),
     Code("C2C402", WARNING, "env_file does not exist",
          "Compose refuses to start a service whose env_file is missing; such files are often kept out "
-         "of git.",
-         "Create the file before running, or remove the entry.",
+         "of git. A name that looks encrypted (`.encrypted`) is usually meant for `encrypted_env_file`.",
+         "Create the file before running, or remove the entry; for an encrypted file, use "
+         "`encrypted_env_file:` instead.",
          services="app:\n  image: busybox\n  env_file: missing.env\n"),
     Code("C2C403", WARNING, "volume outside the project",
          "A volume mounts an absolute host path or one outside the project directory; it must exist on "
          "every machine that runs the script.",
          "Use a path relative to the services file, or check that the path exists everywhere.",
          services="app:\n  image: busybox\n  volumes: ['/srv/data:/data']\n"),
-    Code("C2C404", WARNING, "two builds, one image name",
-         "Two services build an image with the same name; the later build replaces the earlier one.",
+    Code("C2C404", WARNING, "two different builds, one image name",
+         "Two services build an image with the same name from a different context, Dockerfile, args or "
+         "target; the later build replaces the earlier one. Identical builds of one name are fine.",
          "Give each build its own build.image.",
-         services="a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n", steps="- service: a\n  command: x\n"),
+         services="a:\n  build:\n    image: x\nb:\n  build:\n    image: x\n    dockerfile: Dockerfile.b\n",
+         steps="- service: a\n  command: x\n"),
     Code("C2C405", WARNING, "encrypted file does not exist",
          "An encrypted env file, encrypted build args file or encrypted registry credentials file is "
-         "missing; the steps that need it will fail until it exists.",
+         "missing; what uses it (listed in the message, once per file) fails until it exists.",
          "Encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path.",
          services="app:\n  image: busybox\n  encrypted_env_file: secrets.env.encrypted\n"),
     Code("C2C407", WARNING, "absolute build context",
@@ -289,9 +296,10 @@ CODES = (
          "A push step's image_tag uses a template action or variable jet does not know.",
          "Use jet's variables ({{ .Branch }}, {{ .CommitID }}, …) and no other actions.",
          steps="- name: push\n  type: push\n  service: app\n  image_name: x\n  image_tag: '{{ .Brunch }}'\n"),
-    Code("C2C503", WARNING, "tag is not a valid regex",
-         "jet treats a tag with ^ or $ as an RE2 regex; this one is invalid, so, as in jet, it only "
-         "matches a tag equal to the whole text.",
+    Code("C2C503", ERROR, "tag is not a valid regex",
+         "jet treats a tag or exclude with ^ or $ as an RE2 regex; this one is invalid, so it matches no "
+         "branch or tag except one named exactly like the text: a filter that almost certainly never "
+         "matches. `check` fails on it; `translate` keeps jet's behaviour and warns (C2C762).",
          "Fix the regex, or write the branch name without ^ and $.",
          steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
     # 6xx: what only `docker compose up` uses (compose.override.yaml)
@@ -310,6 +318,24 @@ CODES = (
          "`tty` and `stdin_open` go to compose.override.yaml for local work and must be true or false.",
          "Write `tty: true` (or false).",
          services="app:\n  image: busybox\n  tty: sometimes\n"),
+    # 76x: indentation mistakes recognised by their shape
+    Code("C2C760", ERROR, "a service key at the top level",
+         "A key that belongs to a service (links, environment, ports, …) starts at the first column, so "
+         "the services file reads it as a service of that name: it was indented too little and belongs to "
+         "the service above it.",
+         "Indent the key under the service it belongs to, like that service's other keys.",
+         services="app:\n  image: busybox\nlinks:\n  - db\ndb:\n  image: busybox\n"),
+    Code("C2C761", ERROR, "step keys at a group's level",
+         "A group (a step with `steps:`) runs no command of its own: `command:` (and `service:`) next to its "
+         "`steps:` are the keys of its last step, indented at the group's level instead of under that "
+         "step's '- '.",
+         "Indent the keys to line up with the step's other keys.",
+         steps="- type: serial\n  steps:\n  - name: test\n  service: app\n  command: 'true'\n"),
+    Code("C2C762", WARNING, "tag is not a valid regex (translated as jet runs it)",
+         "The tag or exclude regex is invalid (C2C503, which fails `check`); `translate` still writes the "
+         "script, which, like jet, runs the step only for a branch or tag named exactly like the text.",
+         "Fix the regex, or write the branch name without ^ and $.",
+         steps="- service: app\n  command: 'true'\n  tag: ^(master\n"),
     # 7xx: the GitHub Actions / GitLab CI pipelines (translate --ci)
     Code("C2C701", WARNING, "step name used twice in a CI pipeline",
          "A CI job runs its step through `codeship-steps.sh --step NAME`, and the script selects steps "
@@ -321,6 +347,21 @@ CODES = (
          "with a fresh checkout: what a step writes into a mounted directory travels to the later jobs as an "
          "artifact, which holds only paths inside the repository.",
          "Mount a folder inside the repository, or leave out --ci-fanout (one runner per build).", example=False),
+    # 78x: `codeship2compose audit` (many projects at once; the examples need a folder tree)
+    Code("C2C780", WARNING, "services or steps file is a symlink out of the audited folder",
+         "`audit` follows no symlink out of the folders it is given, so a project whose Codeship file "
+         "links to a file elsewhere is not audited (translate in that folder would read it).",
+         "Audit the folder the link points into as well, or replace the link with the file.", example=False),
+    Code("C2C781", WARNING, "half a Codeship project",
+         "A folder holds a Codeship services file without a steps file beside it, or a steps file "
+         "without a services file: `audit` counts a folder as a project only with both.",
+         "Add the missing file, or translate the folder on its own (--services/--steps name the files).",
+         example=False),
+    Code("C2C789", ERROR, "internal error while auditing a project",
+         "Translating the project raised an unexpected error: a bug in codeship2compose. The audit "
+         "counts the project as failed and goes on with the others.",
+         "Run `codeship2compose translate` in that folder to see the traceback, and report it.",
+         example=False),
 )
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}
@@ -339,7 +380,7 @@ def run_example(entry: Code) -> list:
         for name, text in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
             if text is not None:
                 Path(tmp, name).write_text(text, encoding="utf-8")
-        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines: translate --ci
+        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines (C2C762: translating): translate --ci
             from .api import translate
 
             diagnostics = translate(Path(tmp), ci=("github",)).diagnostics
@@ -361,8 +402,9 @@ def run_example(entry: Code) -> list:
     return out
 
 
-def explain(code: str) -> str:
-    """The catalogue entry as text, for `codeship2compose explain CODE`."""
+def explain(code: str, every: str = "Every code: docs/diagnostics.md") -> str:
+    """The catalogue entry as text, for `codeship2compose explain CODE`; `every` says where the
+    other codes are."""
     from .reporters import diagnostic_text
 
     entry = CATALOGUE[code]
@@ -374,4 +416,4 @@ def explain(code: str) -> str:
                 f"    {line}\n" for line in body.splitlines())
         text += "\n  $ codeship2compose check\n" + "".join(
             f"  {line}\n" for d in run_example(entry) for line in diagnostic_text(d).splitlines())
-    return text + f"\nEvery code: docs/diagnostics.md\n"
+    return text + f"\n{every}\n"

@@ -11,17 +11,25 @@ def check_project(project: Project, diags: Diagnostics, options: Options) -> Non
     _check_service_refs(project, diags)
     _check_cycles(project, diags)
     names: dict[str, Loc] = {}
+    service_locs = _service_locs(project.steps)
+    reported: set[tuple[Loc, str]] = set()  # a group's undefined service: once, not once per step
     for step in walk(project.steps):
         if isinstance(step, (RunStep, PushStep)):
-            if step.service not in services:
+            loc = service_locs.get(id(step), step.loc)
+            if step.service not in services and (loc, step.service) not in reported:
+                reported.add((loc, step.service))
                 diags.error("C2C301", f"step '{step.name}' uses service "
                             f"'{step.written.get('service', step.service)}', which the services "
-                            f"file does not define", step.loc, _did_you_mean(step.service, services))
+                            f"file does not define", loc,
+                            _did_you_mean(step.service, services, listed=True))
         if step.dockercfg_service and step.dockercfg_service not in services:
             diags.error("C2C301", f"step '{step.name}': dockercfg_service "
                         f"'{step.written.get('dockercfg_service', step.dockercfg_service)}' is "
-                        "not defined", step.loc, _did_you_mean(step.dockercfg_service, services))
+                        "not defined", step.key_loc.get("dockercfg_service", step.loc),
+                        _did_you_mean(step.dockercfg_service, services, listed=True))
         if not step.auto_named and not isinstance(step, GroupStep):
+            if names.get(step.name) == step.loc:
+                continue  # the same step, repeated per service by its group's `services:`
             if step.name in names:
                 diags.warning("C2C302", f"step name '{step.name}' is used twice (first at line "
                               f"{names[step.name].line})", step.loc,
@@ -32,11 +40,32 @@ def check_project(project: Project, diags: Diagnostics, options: Options) -> Non
         _note_shared_volume_sources(project, diags)
 
 
-def _did_you_mean(name: str, known) -> str:
+def _service_locs(steps: list, inherited: Loc | None = None) -> dict[int, Loc]:
+    """id(step) → where its service is named: its own `service:` key, else the `service:` (or
+    `services:`) of the group it inherits it from; the location is the word to fix."""
+    out: dict[int, Loc] = {}
+    for step in steps:
+        own = step.key_loc.get("service") or step.key_loc.get("services") or inherited
+        if own is not None:
+            out[id(step)] = own
+        if isinstance(step, GroupStep):
+            out.update(_service_locs(step.steps, own))
+        elif isinstance(step, RunStep):
+            out.update(_service_locs(step.on_fail))  # an on_fail step names its own, or runs in the failed one
+    return out
+
+
+def _did_you_mean(name: str, known, listed: bool = False) -> str:
+    """`listed`: also name the services there are (up to 10), for a step's service."""
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else "define it in the services file or fix the name"
+    hint = f"did you mean '{close[0]}'?" if close else "define it in the services file or fix the name"
+    if listed and known:
+        names = sorted(known)
+        hint += " (the services file defines " + ", ".join(f"'{n}'" for n in names[:10]) + (
+            f" and {len(names) - 10} more" if len(names) > 10 else "") + ")"
+    return hint
 
 
 def _check_service_refs(project: Project, diags: Diagnostics) -> None:

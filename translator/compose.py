@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from . import gotemplate
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, Loc
 from .model import GroupStep, Options, Project, Service, Volume, walk
 from .paths import Rebaser
 from .records import Record
@@ -102,25 +102,35 @@ _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.M | re.I)
 
 
 def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
+    """One warning per missing encrypted file, at its first use, naming everything that uses it
+    (one file shared by services and steps is one thing to do)."""
+    uses: dict[str, list[tuple[str, str, Loc]]] = {}  # path → (user, key, loc)
+
+    def use(path: str, user: str, key: str, loc: Loc) -> None:
+        if not (project.base_dir / path).is_file():
+            uses.setdefault(os.path.normpath(path), []).append((user, key, loc))
+
     for svc in project.services.values():
-        files = [(f.path, f.loc) for f in svc.encrypted_env_file]
+        for f in svc.encrypted_env_file:
+            use(f.path, f"service '{svc.name}'", "encrypted_env_file", f.loc)
         if svc.build and svc.build.encrypted_args_file:
-            files.append((svc.build.encrypted_args_file, svc.build.loc))
+            use(svc.build.encrypted_args_file, f"service '{svc.name}'", "build.encrypted_args_file",
+                svc.build.key_loc.get("encrypted_args_file", svc.build.loc))
         if svc.encrypted_dockercfg_path:
-            files.append((svc.encrypted_dockercfg_path, svc.key_loc.get("encrypted_dockercfg_path", svc.loc)))
-        for path, loc in files:
-            if not (project.base_dir / path).is_file():
-                diags.warning("C2C405", f"service '{svc.name}': encrypted file '{path}' does not exist; steps "
-                              "that use this service will fail until it does", loc,
-                              "encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path")
+            use(svc.encrypted_dockercfg_path, f"service '{svc.name}'", "encrypted_dockercfg_path",
+                svc.key_loc.get("encrypted_dockercfg_path", svc.loc))
     for step in walk(project.steps):
-        path = step.encrypted_dockercfg_path
-        if path and not (project.base_dir / path).is_file():
+        if step.encrypted_dockercfg_path:
             what = "group" if isinstance(step, GroupStep) else "step"
-            diags.warning("C2C405", f"{what} '{step.name}': encrypted registry credentials '{path}' do "
-                          "not exist; its pulls and pushes will fail until they do",
-                          step.key_loc.get("encrypted_dockercfg_path", step.loc),
-                          "encrypt your Docker config.json with `codeship2compose encrypt`")
+            use(step.encrypted_dockercfg_path, f"{what} '{step.name}'", "encrypted_dockercfg_path",
+                step.key_loc.get("encrypted_dockercfg_path", step.loc))
+    for path, users in uses.items():
+        named = list(dict.fromkeys(f"{user} ({key})" for user, key, _ in users))
+        hint = ("encrypt your Docker config.json with `codeship2compose encrypt`, or fix the path"
+                if all(key == "encrypted_dockercfg_path" for _, key, _ in users) else
+                "encrypt it with `codeship2compose encrypt` (or `jet encrypt`), or fix the path")
+        diags.warning("C2C405", f"encrypted file '{path}' does not exist; what uses it fails until it does: "
+                      + ", ".join(named), min(loc for _, _, loc in users), hint)
 
 
 def _volumes_from_names(project: Project, taken: set[str]) -> dict[tuple[str, str], str]:
@@ -259,9 +269,12 @@ def _environment(svc: Service, project: Project, diags: Diagnostics) -> dict[str
     for env_file in svc.env_file:
         keys = read_env_keys(project.base_dir / env_file.path)
         if keys is None:
+            hint = "create the file (it is often kept out of git), or remove the entry"
+            if "encrypted" in env_file.path.lower() or env_file.path.lower().endswith((".enc", ".crypt")):
+                hint = ("this looks encrypted: did you mean `encrypted_env_file:`? (env_file reads plain "
+                        "KEY=value files)")
             diags.warning("C2C402", f"service '{svc.name}': env_file '{env_file.path}' does not exist; Compose "
-                          "refuses to start the service until it does", env_file.loc,
-                          "create the file (it is often kept out of git), or remove the entry")
+                          "refuses to start the service until it does", env_file.loc, hint)
             continue
         for key in keys:
             env.pop(key, None)
@@ -284,17 +297,34 @@ def _host_path_note(svc: Service, vol: Volume, diags: Diagnostics, host_dirs: li
 
 
 def _warn_shared_image_names(project: Project, images: dict[str, str], diags: Diagnostics) -> None:
+    """Two builds of one image name: harmless when they build the same thing, else the later
+    replaces the earlier."""
     by_image: dict[str, str] = {}
     for name, svc in project.services.items():
         if svc.build is None:
             continue
         image = images[name]
-        if image in by_image:
-            diags.warning("C2C404", f"services '{by_image[image]}' and '{name}' both build image '{image}'; "
-                          "the later build replaces the earlier one", svc.build.loc,
-                          "give each build its own build.image")
-        else:
+        if image not in by_image:
             by_image[image] = name
+            continue
+        first = project.services[by_image[image]].build
+        assert first is not None  # by_image holds only services with a build
+        differ = [key for key, (a, b) in zip(_BUILD_INPUTS, zip(_build_inputs(first), _build_inputs(svc.build)))
+                  if a != b]
+        if differ:
+            diags.warning("C2C404", f"services '{by_image[image]}' and '{name}' both build image '{image}', with "
+                          f"different {', '.join(differ)}; the later build replaces the earlier one",
+                          svc.build.loc, "give each build its own build.image")
+
+
+_BUILD_INPUTS = ("context", "dockerfile", "args", "encrypted args", "target or cache_from")
+
+
+def _build_inputs(build) -> tuple:
+    """What decides the image a build makes, in the order of _BUILD_INPUTS."""
+    return (os.path.normpath(build.context), os.path.normpath(build.dockerfile or "Dockerfile"),
+            sorted(build.args.items()), (build.encrypted_args_file, sorted(build.encrypted_args)),
+            _plain(build.extra))
 
 
 def _dedupe(items: list[str]) -> list[str]:

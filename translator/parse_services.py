@@ -22,7 +22,8 @@ def services_mapping(doc, filename: str, diags: Diagnostics) -> LMap | None:
     if not isinstance(doc, LMap):
         diags.error("C2C100", f"the services file must be a mapping of service names, not {type_name(doc)}",
                     doc.loc if isinstance(doc, LSeq) else Loc(filename, 1, 1),
-                    "write `name:` followed by the service's keys, e.g. `app:\\n  image: busybox`")
+                    "write each service as `name:` with its keys indented below it, e.g. `app:` and "
+                    "`  image: busybox` on the next line")
         return None
     services = doc.get("services")
     compose_style = isinstance(services, LMap) and (
@@ -36,7 +37,8 @@ def services_mapping(doc, filename: str, diags: Diagnostics) -> LMap | None:
     for key in doc:
         if key in ("volumes", "networks", "secrets", "configs"):
             diags.warning("C2C101", f"top-level '{key}' is not supported by Codeship and is ignored",
-                          doc.key_loc[key])
+                          doc.key_loc[key], f"remove the top-level '{key}' section"
+                          + ("; volumes are declared on each service" if key == "volumes" else ""))
         elif key not in _TOP_LEVEL_COMPOSE_KEYS:
             diags.error("C2C100", f"unknown top-level key '{key}' next to `services:`", doc.key_loc[key],
                         "move it under `services:` if it is a service")
@@ -67,6 +69,13 @@ def parse_services(doc, filename: str, diags: Diagnostics) -> dict[str, Service]
             diags.warning("C2C116", f"service '{original}' is named '{name}' in compose.yaml (Compose allows only "
                           "letters, digits, '.', '_' and '-', not first '-' or '.')", loc,
                           "references to it are renamed too; rename it in the services file to avoid this")
+        if original in SERVICE_RULES and not _looks_like_a_service(body):
+            above = [str(k) for k in mapping if mapping.key_loc[k].line < loc.line]
+            where = f"service '{above[-1]}' above it" if above else "a service"
+            diags.error("C2C760", f"'{original}' is at the top level, so it is read as a service; it looks "
+                        f"like a key of {where}, indented too little", loc,
+                        f"indent `{original}:` under {where.removesuffix(' above it')}, like its other keys")
+            continue
         if not isinstance(body, LMap):
             diags.error("C2C102", f"service '{name}' must be a mapping of keys, not {type_name(body)}",
                         mapping.loc_of(name) if body is not None else loc,
@@ -74,6 +83,12 @@ def parse_services(doc, filename: str, diags: Diagnostics) -> dict[str, Service]
             continue
         services[name] = _service(name, body, loc, diags)
     return services
+
+
+def _looks_like_a_service(body) -> bool:
+    """A service named like a service key (`build`, `links`) is still a service if it has an
+    image or a build."""
+    return isinstance(body, LMap) and ("image" in body or "build" in body)
 
 
 def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
@@ -88,7 +103,7 @@ def _service(name: str, m: LMap, loc: Loc, diags: Diagnostics) -> Service:
                           f"did you mean {guess}?" if guess else "Codeship ignores keys it does not know")
         elif rule.outcome == IGNORED:
             diags.warning("C2C104", f"service '{name}': '{key}' is ignored by Codeship and dropped",
-                          key_loc, rule.hint or None)
+                          key_loc, rule.hint or "remove it: the build behaves the same without it, as on Codeship")
         elif key in PASSTHROUGH:
             svc.extra[key] = m[key]
         elif rule.outcome == LOCAL:  # checked and emitted by localdev.py

@@ -19,13 +19,16 @@ _PUSH_ONLY_KEYS = {"registry": "the registry the image is pushed to", "image_nam
 def parse_steps(doc, filename: str, diags: Diagnostics) -> list[Step]:
     if doc is None:
         diags.error("C2C200", "the steps file is empty", Loc(filename, 1, 1),
-                    "list at least one step: `- service: app\\n  command: make test`")
+                    "list at least one step: `- service: app` with `command: make test` below it")
         return []
     if not isinstance(doc, LSeq):
         loc = doc.loc if isinstance(doc, LMap) else Loc(filename, 1, 1)
         hint = "start each step with '- ' : the steps file is a YAML list"
         if isinstance(doc, LMap) and any(k in doc for k in ("service", "command", "type", "steps")):
             hint = "this looks like a single step: put '- ' before its first key"
+        elif isinstance(doc, LMap) and (dashed := [k for k in doc if str(k).startswith("-")]):
+            key = str(dashed[0])
+            hint = f"'{key}' has no space after its '-', so it is not a list item: write `- {key[1:]}`"
         diags.error("C2C200", f"the steps file must be a list of steps, not {type_name(doc)}", loc, hint)
         return []
     if not doc:
@@ -39,6 +42,7 @@ class _StepParser:
         self.warned: set[Loc] = set()
         self.basename = filename.replace("\\", "/").rsplit("/", 1)[-1]
         self.diags = diags
+        self.group_service_loc: Loc | None = None  # where the group whose service is inherited sets it
 
     def steps(self, seq: LSeq, inherited: str | None, path: str, default: str | None = None) -> list[Step]:
         """`inherited` is a group's service (children must not set their own); `default` is an
@@ -110,9 +114,13 @@ class _StepParser:
         if own is None and inherited is None:
             return default
         if own is not None and inherited is not None:
+            hint = "remove 'service' here (it is inherited), or from the group"
+            group_service_loc = self.group_service_loc
+            if group_service_loc is not None and group_service_loc.line > m.loc.line:
+                hint = (f"the group's 'service:' (line {group_service_loc.line}) comes after its steps: if it "
+                        "belongs to a step, indent it under that step's '- '; else " + hint)
             self.diags.error("C2C205", f"{what} sets 'service: {own}' inside a group that already sets "
-                             f"'service: {inherited}'", m.loc_of("service"),
-                             "remove 'service' here (it is inherited), or from the group")
+                             f"'service: {inherited}'", m.loc_of("service"), hint)
             return own
         return own if own is not None else inherited
 
@@ -184,6 +192,9 @@ class _StepParser:
             else:
                 f.wrong("steps", "a list of steps")
             return None
+        if "command" in m:
+            self._outdented_step_keys(m, children)
+            return None
         if "service" in m and "services" in m:
             self.diags.error("C2C210", "a group sets both 'service' and 'services'", m.key_loc["services"],
                              "keep one: 'service' for all steps, 'services' to repeat them per service")
@@ -206,14 +217,29 @@ class _StepParser:
             group = self._expand_services(children, kind, services, path, name)
         else:
             own = self._service(m, f, inherited, f"a {kind} group")
+            outer = self.group_service_loc
+            self.group_service_loc = m.key_loc.get("service", outer)
             group = GroupStep(name=name, loc=m.loc, kind=kind,
                               steps=self.steps(children, inherited=own, path=path,
                                                default=None if own else default))
+            self.group_service_loc = outer
         group.name, group.auto_named, group.loc = name, auto, m.loc
         self._common(group, f)
         if not children:
             self.diags.warning("C2C212", f"the {kind} group has no steps", m.loc_of("steps"))
         return group
+
+    def _outdented_step_keys(self, m: LMap, children: LSeq) -> None:
+        """A group runs no command: `command:` (and `service:`) next to `steps:` are the keys of
+        the group's last step, indented at the group's level instead of under that step."""
+        keys = [k for k in ("service", "command") if k in m and m.key_loc[k].line > children.loc.line]
+        loc = m.key_loc["command"]
+        above = [l for l in children.item_loc if l.line < loc.line]
+        step = f"the step at line {above[-1].line}" if above else "a step of the group"
+        written = " and ".join(f"'{k}:'" for k in keys or ["command"])
+        self.diags.error("C2C761", f"a group has no 'command': {written} at the group's level look like "
+                         f"keys of {step}, indented too little", loc,
+                         f"indent {written} to line up with that step's other keys, under its '- '")
 
     def _expand_services(self, children: LSeq, kind: str, services: list[str], path: str,
                          name: str) -> GroupStep:

@@ -64,6 +64,15 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
                  options: Options | None = None) -> tuple[Project | None, Diagnostics]:
     diags = Diagnostics()
     directory = Path(directory)
+    if services is None:
+        try:
+            missing = "" if directory.exists() else "no such folder"
+        except OSError as exc:  # a name the system refuses (too long, …)
+            missing = f"cannot read the folder ({exc.strerror or exc})"
+        if missing:
+            diags.error("C2C012", f"{missing}: {directory}", Loc(str(directory)),
+                        "give the folder that holds codeship-services.yml (default: the current folder)")
+            return None, diags
     services_path = services or find_file(directory, SERVICES_NAMES)
     if services_path is None:
         diags.error("C2C012", f"no services file in {directory}", Loc(str(directory)),
@@ -77,18 +86,21 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
     if not services_path.is_file():
         diags.error("C2C012", f"the services file {services_path} does not exist", Loc(str(services_path)))
         return None, diags
-    ok, services_doc = read_document(services_path, for_messages(services_path), diags)
+    services_ok, services_doc = read_document(services_path, for_messages(services_path), diags)
+    ok, steps_ok = services_ok, True
     steps_doc = None
     if steps_path is not None:
         steps_ok, steps_doc = read_document(steps_path, for_messages(steps_path), diags)
-        ok = ok and steps_ok
+        ok = services_ok and steps_ok
     else:
         diags.warning("C2C013", "no steps file (codeship-steps.yml): the script will have no steps",
                       Loc(for_messages(services_path)), "add codeship-steps.yml, or pass --steps PATH")
+    # Each file that could be read is parsed, even when the other could not: one run reports
+    # the problems of both files.
+    svc_map = parse_services(services_doc, for_messages(services_path), diags) if services_ok else None
+    step_list = parse_steps(steps_doc, for_messages(steps_path), diags) if steps_path and steps_ok else []
     if not ok:
         return None, diags
-    svc_map = parse_services(services_doc, for_messages(services_path), diags)
-    step_list = parse_steps(steps_doc, for_messages(steps_path), diags) if steps_path else []
     project = Project(base_dir=Path(os.path.abspath(services_path.parent)), services_file=services_path,
                       steps_file=steps_path, services=svc_map or {}, steps=step_list)
     if svc_map is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .diagnostics import ERROR, Diagnostic, Loc
-from .emit import MARKER
+from .outputs import MARKER
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -84,7 +84,7 @@ class TextReporter(Reporter):
         if failed(result, strict):
             return text + fail_summary(result.diagnostics, strict) + "\n"
         warnings = len(result.diagnostics)
-        return text + "ok: the Codeship files are valid" + (f" ({warnings} warnings)" if warnings else "") + "\n"
+        return text + "ok: the Codeship files are valid" + (f" ({count(warnings, 'warning')})" if warnings else "") + "\n"
 
 
 class JsonReporter(Reporter):
@@ -186,7 +186,7 @@ def report_markdown(report) -> str:
         "",
         "## Manual tasks",
         "",
-        *([f"- {task}" for task in report.manual_tasks] or ["None."]),
+        *([f"{n}. {task}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
             *[f"{n}. {_md(task)}" for n, task in enumerate(report.ci_setup, 1)], "",
@@ -255,8 +255,13 @@ def fail_summary(diagnostics: Sequence[Diagnostic], strict: bool, written: str |
     """`failed: N error(s) …`; `written` adds `; nothing was written` (or `nothing else`)."""
     errors = sum(1 for d in diagnostics if d.level == ERROR)
     warnings = len(diagnostics) - errors
-    what = f"{errors} error(s)" + (f" and {warnings} warning(s) (--strict)" if strict and warnings else "")
+    what = count(errors, "error") + (f" and {count(warnings, 'warning')} (--strict)" if strict and warnings else "")
     return f"failed: {what}" + (f"; {written}" if written else "")
+
+
+def count(n: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`, `0 errors`."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def wrote(path: object, what: str = "") -> str:

@@ -1,5 +1,5 @@
 """The conversion rules: what each Codeship key becomes. One table, used by the parser (which keys
-exist and how they are treated), by diagnostics, and by the README's conversion matrix."""
+exist and how they are treated), by diagnostics, and by the conversion matrix in docs/migration.md."""
 
 from __future__ import annotations
 
@@ -154,6 +154,9 @@ MISPLACED_BUILD_KEYS = {
     "context_path": "build.context",
     "cached": "cached (a service key, next to build)",
     "encrypted_env_file": "encrypted_env_file (a service key, next to build)",
+    "add_docker": "add_docker (a service key, next to build)",
+    "environment": "environment (a service key, next to build), or build.args for build-time values",
+    "build": "one `build:` with its keys (context, dockerfile, image, …) directly under it",
     "arguments": "build.args",
     "build_args": "build.args",
 }
@@ -169,6 +172,9 @@ MISPLACED_STEP_KEYS = {
     "depends_on": "the service's depends_on in codeship-services.yml",
     "volumes": "the service's volumes in codeship-services.yml",
     "build": "the service's build in codeship-services.yml",
+    "cached": "`cached: true` on the service in codeship-services.yml (a service key)",
+    "add_docker": "`add_docker: true` on the service in codeship-services.yml (a service key)",
+    "env_file": "the service's env_file in codeship-services.yml",
 }
 
 
@@ -183,7 +189,7 @@ def suggest(key: str, known, misplaced: dict[str, str]) -> str | None:
 
 
 def conversion_matrix() -> str:
-    """The README's conversion matrix, from the tables above (so the two cannot drift). Keys with
+    """The conversion matrix (docs/migration.md), from the tables above (so the two cannot drift). Keys with
     the same treatment share a row."""
     lines = ["| Codeship key | outcome | becomes |", "|---|---|---|"]
     for prefix, table in (("", SERVICE_RULES), ("build.", BUILD_RULES), ("step: ", STEP_RULES)):

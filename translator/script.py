@@ -159,9 +159,10 @@ class _Builder:
             return tag_filter.to_bash_ere(value)
         except tag_filter.UnsupportedRegex as exc:
             if not exc.re2_valid:  # jet: an invalid regex never errors, it never matches
-                self.diags.warning("C2C503", f"{key} '{value}' is not a valid RE2 regex: {exc.message}; it "
-                                   "only matches a tag equal to the whole text, as in jet", loc,
-                                   "fix the regex, or write the branch name without ^ and $")
+                # check fails on it; translate keeps jet's behaviour and only warns (api.translate: C2C762)
+                self.diags.error("C2C503", f"{key} '{value}' is not a valid regex ({exc.message}), so it "
+                                 f"matches no branch or tag except one named exactly '{value}'", loc,
+                                 "fix the regex, or write the branch name without ^ and $")
                 return "x^"  # never matches
             self.diags.error("C2C501", f"{key} '{value}': {exc.message}", loc,
                              "rewrite the pattern with RE2 syntax that POSIX regular expressions share "

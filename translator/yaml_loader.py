@@ -7,6 +7,8 @@ input, and alias expansion must be bounded ("billion laughs").
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .diagnostics import InputError, Loc
@@ -112,6 +114,11 @@ def load(text: str, filename: str):
         hint = "fix the YAML syntax at this position"
         if mark and _char_at(text, mark.line, mark.column) == "\t":
             hint = "indent with spaces: YAML does not allow tabs for indentation"
+        elif mark and (dash := _dash_without_space(text, mark.line)) is not None:
+            line, written = dash
+            raise InputError("C2C002", f"YAML syntax error: '{written}' has no space after its '-', so it is "
+                             "not a list item", Loc(filename, line + 1, 1),
+                             f"write `- {written.lstrip()[1:]}`: a list item starts with '- '") from None
         raise InputError("C2C002", f"YAML syntax error: {problem}", loc, hint) from None
     except yaml.YAMLError as exc:
         raise InputError("C2C002", f"YAML syntax error: {exc}", Loc(filename),
@@ -139,6 +146,19 @@ def _raise_too_deep(prefix: str, filename: str, mark) -> None:
         pass
     raise InputError("C2C004", f"the document nests deeper than {MAX_DEPTH} levels",
                      _loc(filename, mark), _TOO_DEEP_HINT) from None
+
+
+_DASH_KEY = re.compile(r"^\s*-[A-Za-z_][\w-]*:(\s|$)")
+
+
+def _dash_without_space(text: str, error_line: int) -> tuple[int, str] | None:
+    """The last line up to the error that reads like a list item without the space after its
+    '-' (`-type: serial`): the YAML error shows further down, the mistake is there."""
+    lines = text.split("\n")[: error_line + 1]
+    for number in range(len(lines) - 1, -1, -1):
+        if _DASH_KEY.match(lines[number]):
+            return number, lines[number].strip()
+    return None
 
 
 def _char_at(text: str, line: int, column: int) -> str:

@@ -20,8 +20,8 @@ def forecast(project: Project, built: Iterable[str] | None = None, *, platform: 
 
     project: a loaded Project (translator.project.load_project). built: the services whose image
     the build builds (default: those with a `build:` section). platform: "github" or "gitlab"
-    (GitLab splits the default layout at a manual group; its rules leave filtered jobs out of
-    a --ci-fanout pipeline, GitHub's jobs start and the script skips). refs: the build's ref per
+    (GitLab splits the default layout at a manual group; in a --ci-fanout pipeline its rules
+    leave filtered jobs out, GitHub's `if:` only those whose filters are plain branch names). refs: the build's ref per
     kind, default {"default_branch": "master", "feature_branch": "feature/x", "tag": "v1.0.0"}.
 
     Returns {"default": {KIND: {"runner_starts": N, "jobs": N, "images_built": N}, ...},
@@ -46,6 +46,13 @@ def _matches(text: str, ref: str) -> bool:
         return re.search(text, ref) is not None
     except re.error:
         return False
+
+
+def _plain(step: Step) -> bool:
+    """Whether GitHub can evaluate the step's filters itself (github.ref_test): plain names."""
+    from .github import PLAIN_REF
+
+    return all(PLAIN_REF.fullmatch(t) and "$" not in t for t in (step.tag, step.exclude) if t)
 
 
 def _runs(filters: list[Step], ref: str) -> bool:
@@ -90,7 +97,8 @@ def _one(project: Project, built: set[str], platform: str, fanout: bool, ref: st
         if fanout:
             for child in branches:
                 outer = [step] if child is not step else []
-                starts = not gated and (platform == "github" or _runs(outer + [child], ref))
+                starts = not gated and (_runs(outer + [child], ref) or (
+                    platform == "github" and not all(_plain(s) for s in outer + [child])))
                 jobs.append((starts, _images(project, built, child, ref, outer) if starts else set()))
             continue
         images = _images(project, built, step, ref, []) if not gated else set()

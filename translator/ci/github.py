@@ -18,9 +18,11 @@ the generator's own expressions are written with EXPR and become `${{` only then
 
 from __future__ import annotations
 
+import re
+
 from ..shell import sq
 from . import cache
-from .plan import ROOT, CiPlan, Job, Part
+from .plan import ROOT, CiPlan, Filter, Job, Part
 from .yamlout import dump
 
 RUNS_ON = "ubuntu-latest"
@@ -30,6 +32,18 @@ TIMEOUT_VARIABLE = "CODESHIP_TIMEOUT_MINUTES"
 DEFAULT_TIMEOUT = 60
 WORKSPACE = ".c2c-workspace"  # the checkout as the jobs before left it (--ci-fanout)
 FORK_PR = "github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name != github.repository"
+
+
+PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")  # a branch name that is safe in a '…' literal
+
+
+def ref_test(f: Filter) -> str:
+    """A filter as a GitHub expression, when GitHub can evaluate it: a plain name (no regex) of
+    letters, digits and ._/- only, so that no quote, brace or `${{` is ever in the expression;
+    '' otherwise (the job starts, and the script decides, as for a regex)."""
+    if f.regex or "^" in f.text or "$" in f.text or not PLAIN_REF.fullmatch(f.text):
+        return ""
+    return f"github.ref_name {'==' if f.kind == 'tag' else '!='} '{f.text}'"
 
 
 def expr(text: str) -> str:
@@ -73,7 +87,7 @@ def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
                         "cancel-in-progress": True if not deploys else expr("github.event_name == 'pull_request'")},
         "jobs": jobs,
     }
-    return dump(_safe(doc), "the Codeship steps as GitHub Actions jobs", source, notes)
+    return dump(_safe(doc), "the Codeship steps as GitHub Actions jobs", source, plan.workdir, notes)
 
 
 def _job(plan: CiPlan, job: Job, needs: list[str]) -> dict:
@@ -84,6 +98,10 @@ def _job(plan: CiPlan, job: Job, needs: list[str]) -> dict:
         out["if"] = expr(f"!cancelled() && !failure() && ({FORK_PR})")
     else:
         out["if"] = expr(f"({FORK_PR})")
+    if plan.fanout and job.filters:  # a filtered job starts no runner where GitHub can tell (see ref_test)
+        tests = [ref_test(f) for f in job.filters]
+        if all(tests):
+            out["if"] = out["if"][:-3] + " && github.event_name != 'pull_request' && " + " && ".join(tests) + " }}"
     if plan.fanout and all(p.gated for p in job.parts):  # waits for the approval: no runner until then
         out["if"] = out["if"][:-3] + " && inputs.approve }}"
     out["timeout-minutes"] = expr(f"fromJSON(vars.{TIMEOUT_VARIABLE} || '{DEFAULT_TIMEOUT}')")

@@ -40,7 +40,7 @@ def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
     last = max(j.stage for j in plan.jobs)
     for job in plan.jobs:
         doc[job.id] = _job(plan, job, last)
-    return dump(doc, "the Codeship steps as GitLab CI jobs", source, notes)
+    return dump(doc, "the Codeship steps as GitLab CI jobs", source, plan.workdir, notes)
 
 
 def _job(plan: CiPlan, job: Job, last: int) -> dict:

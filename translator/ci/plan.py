@@ -30,7 +30,7 @@ from ..script import started_with
 if TYPE_CHECKING:
     from ..compose import ComposeResult
 
-GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"
+GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"  # a project at the repository's root
 GITLAB_PATH = Path(".gitlab-ci.yml")
 PLATFORMS = ("github", "gitlab")
 ROOT = "."  # in CiPlan.carried: the whole checkout travels
@@ -124,11 +124,31 @@ def pipeline_root(out_dir: Path) -> Path:
     return start
 
 
+def github_path(workdir: str) -> Path:
+    """The workflow file of the project whose outputs are in `workdir` (relative to the
+    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a-b.yml),
+    so that each project of a monorepo keeps its own workflow. A folder name with other characters
+    than letters, digits, `_.-` gets a hash too; two folders that still slug alike are told apart
+    by the project line each file records (outputs.py refuses to replace the other's)."""
+    if workdir in ("", "."):
+        return GITHUB_PATH
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", workdir).strip("-.")
+    if not slug or len(slug) > 60 or re.search(r"[^A-Za-z0-9_./-]", workdir):
+        digest = hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        slug = "-".join(filter(None, (slug[:50].strip("-."), digest)))
+    return GITHUB_PATH.parent / f"codeship-{slug}.yml"
+
+
+def workdir_of(out: Path, root: Path) -> str:
+    """The outputs' folder relative to the pipeline's root ('.' when the same), POSIX-style."""
+    return posixpath.normpath(Path(relative(out, root)).as_posix())
+
+
 def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResult, diags: Diagnostics,
             platform: str = "github", fanout: bool = False) -> CiPlan:
     """The jobs of one platform. GitHub never splits a build at a manual group (its approval is a
     re-run of the build); GitLab does (a `when: manual` job)."""
-    workdir = posixpath.normpath(Path(relative(rebase.out, root)).as_posix())
+    workdir = workdir_of(rebase.out, root)
     secret_steps = _secret_steps(project)
     counts: dict[str, int] = {}
     for step in walk(project.steps):

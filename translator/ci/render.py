@@ -11,7 +11,7 @@ from ..model import Project
 from ..paths import Rebaser, relative
 from ..records import Record
 from . import github, gitlab
-from .plan import GITHUB_PATH, GITLAB_PATH, CiPlan, pipeline_root, plan_ci
+from .plan import GITLAB_PATH, CiPlan, github_path, pipeline_root, plan_ci, workdir_of
 
 
 class Pipelines(Record):
@@ -31,7 +31,7 @@ def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, 
     root = pipeline_root(rebase.out)
     source = relative(project.services_file, root)
     result = Pipelines()
-    for platform, path, module in (("github", GITHUB_PATH, github), ("gitlab", GITLAB_PATH, gitlab)):
+    for platform, module in (("github", github), ("gitlab", gitlab)):
         if platform not in platforms:
             continue
         found = Diagnostics()
@@ -41,8 +41,17 @@ def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, 
         items = setup_items(project, plan, platform)
         result.plans[platform] = plan
         result.setup[platform] = items
+        path = github_path(plan.workdir) if platform == "github" else GITLAB_PATH
         result.outputs[root / path] = module.render(plan, source, items)  # type: ignore[attr-defined]
     return result
+
+
+def pipeline_paths(rebase: Rebaser, platforms: tuple[str, ...]) -> tuple[Path, list[Path]]:
+    """The repository's root, and the pipeline files translate writes there for the project."""
+    root = pipeline_root(rebase.out)
+    workdir = workdir_of(rebase.out, root)
+    paths = {"github": root / github_path(workdir), "gitlab": root / GITLAB_PATH}
+    return root, [paths[p] for p in platforms if p in paths]
 
 
 def ci_report(report, project: Project, pipelines: Pipelines) -> None:
