@@ -180,6 +180,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert part_steps(gh["jobs"]["build"])[0]["working-directory"] == "build/codeship"
+    assert gh["name"] == "Codeship steps (build/codeship)"  # its own concurrency group in a monorepo
     assert gl["default"]["before_script"][0] == "cd 'build/codeship' || exit"
     assert "artifacts" not in gl["build"]  # one runner: nothing needs to travel
     # split into jobs (--ci-fanout), the host directories travel from job to job

@@ -72,7 +72,8 @@ def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
         previous = [j.id for j in current]
     deploys = any(p.filters or p.push or p.manual for p in plan.parts)
     doc = {
-        "name": "Codeship steps",
+        # (the concurrency group is the workflow's name: one per project of a monorepo)
+        "name": "Codeship steps" if plan.workdir == "." else f"Codeship steps ({plan.workdir})",
         "on": {
             "push": {"branches": ["**"], "tags": ["**"]},
             "pull_request": None,  # from forks only (the jobs' if:): a branch of this repository is built by its push
