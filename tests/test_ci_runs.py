@@ -75,7 +75,8 @@ def make_repo(root: Path, platform: str, *options: str) -> tuple[Path, str]:
     }, [
         {"name": "write", "service": "app", "command": sh + [
             "echo persisted > /data/file && echo second > /data2/file && mkdir -p /code/deps && echo dep > /code/deps/d"]},
-        {"name": "read", "service": "app", "command": sh + ["echo read: $(cat /data2/file) $(cat /code/deps/d)"]},
+        {"name": "read", "service": "app",
+         "command": sh + ["echo read: $(cat /data2/file) $(cat /code/deps/d) commit=$CI_COMMIT_ID"]},
         {"name": "token", "service": "secret", "command": sh + [f'test "$TOKEN" = {SECRET} && echo token-ok']},
         {"name": "only master", "service": "app", "tag": "master", "command": ["echo", "on-master"]},
         {"name": "not master", "service": "app", "exclude": "^master$", "command": ["echo", "not-master"]},
@@ -132,8 +133,14 @@ def _branch(repo: Path, name: str) -> None:
     _git(repo, "checkout", "-q", "-b", name)
 
 
-def _check_master(code: int, out: str) -> None:
+def _head(repo: Path) -> str:
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+
+
+def _check_master(code: int, out: str, repo: Path | None = None) -> None:
     assert "read: second dep" in out  # the second host directory and the project folder reached `read`
+    if repo is not None:  # CI_COMMIT_ID is the commit the job checked out
+        assert f"commit={_head(repo)}" in out
     assert "token-ok" in out and SECRET not in out.replace(f"= {SECRET}", "")
     assert "on-master" in out and "not-master" not in out
     assert "a-finished" not in out  # the tagged parallel group is filtered out
@@ -153,7 +160,7 @@ def test_gitlab_ci_local_runs_the_pipeline(tmp_path):
     _runner("gitlab-ci-local")
     repo, key = make_repo(tmp_path, "gitlab")
     code, out = gitlab(repo, key, "v2")
-    _check_master(code, out)  # the manual job waits for someone to start it
+    _check_master(code, out, repo)  # the manual job waits for someone to start it
     # (on GitLab its stages after it wait too, `allow_failure: false`; gitlab-ci-local 4.56.0 does not
     # block later stages on a manual job, so "post" runs here: tested on the YAML in test_ci_pipelines)
     code, out = gitlab(repo, key, "v2", "--manual", "s02-approval")
@@ -178,7 +185,7 @@ def test_act_runs_the_workflow(tmp_path):
     _runner("act")
     repo, key = make_repo(tmp_path, "github")
     code, out = act(repo, key, "v1", tmp_path, "master")
-    _check_master(code, out)
+    _check_master(code, out, repo)
     assert "post-ran" not in out  # the steps after the unapproved manual group wait for it
     assert code == 0
     # the approval: the build again, through workflow_dispatch with approve
