@@ -350,7 +350,9 @@ def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
 SIZES = {"steps-1000": (1000, 0), "steps-10000": (10000, 0), "services-100": (0, 100),
          "services-1000": (0, 1000), "steps-10000+services-1000": (10000, 1000)}
 INPUT_CASES = ["example", *SIZES]
-ALL_CASES = [*INPUT_CASES, "help", "audit", "script-list", "script-dry-run", "engine-step", "engine-parallel", "engine-cached"]
+CI_CASES = ["ci-runners", "ci-overhead"]  # counts and whole pipelines: reported apart (bench/ci.py)
+ALL_CASES = [*INPUT_CASES, "help", "audit", "script-list", "script-dry-run", "engine-step", "engine-parallel",
+             "engine-cached", *CI_CASES]
 HUGE = {"steps-10000", "steps-10000+services-1000"}  # fewer runs
 COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
 PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps
@@ -466,7 +468,7 @@ def cached_commands(v: str, root: Path, reps: int, cli: list[str], env: dict) ->
     if done.returncode != 0:
         sys.exit(f"translating {project} failed:\n{done.stderr}")
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-    job = pipeline["s01-test"]
+    job = next(j for j in pipeline.values() if isinstance(j, dict) and "script" in j)
     lines = [f"export {k}={shlex.quote(str(x))}" for k, x in job.get("variables", {}).items()]
     (project / "job.sh").write_text("set -eo pipefail\n" + "\n".join(
         [f"export C2C_COMPOSE={v}", *lines, *pipeline["default"]["before_script"], *job["script"]]) + "\n")
@@ -660,11 +662,14 @@ def main() -> int:
     # Bytecode is cached (as for an installed package), outside the source tree.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "codeship2compose-bench-pycache")
+    ci_cases, cases = [c for c in cases if c in CI_CASES], [c for c in cases if c not in CI_CASES]
     root = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
     try:
         cmds = build_commands(cases, root, reps, huge_reps, env, args.example, args.corpus)
         if not cmds:
-            print("nothing to measure")
+            if not ci_cases:
+                print("nothing to measure")
+            _ci(ci_cases, env)
             return 0
         (root / "logs").mkdir()
         print(f"{len(cmds)} commands, {reps} runs each ({huge_reps} for {', '.join(sorted(HUGE))}) after a "
@@ -682,9 +687,20 @@ def main() -> int:
               f"average {os.getloadavg()[0]:.2f} at the end; medians of whole processes (fork+exec to exit)\n")
         report(cmds)
         targets(cmds)
+        _ci(ci_cases, env)
         return 1 if any(c.failed for c in cmds) else 0
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _ci(ci_cases: list[str], env: dict) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import ci
+
+    if "ci-runners" in ci_cases:
+        ci.ci_runner_starts()
+    if "ci-overhead" in ci_cases:
+        ci.ci_overhead(env)
 
 
 if __name__ == "__main__":

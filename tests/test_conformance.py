@@ -46,7 +46,7 @@ EXPECTED_REJECTIONS: dict[str, tuple[str, str, int]] = {
     # a Dockerfile saved as codeship-services.yml (first instruction on line 2)
     "104CloudDEV__convertJob": ("codeship-services.yml", "C2C014", 2),
     # YAML syntax: `-type: serial` / `name: …` followed by a more indented `steps:`
-    "66chenbiao__BI_learn": ("codeship-steps.yml", "C2C002", 2),
+    "66chenbiao__BI_learn": ("codeship-steps.yml", "C2C002", 1),  # `-type: serial`: the missing space
     "Dazzler555__cbee": ("codeship-steps.yml", "C2C002", 2),
     # YAML syntax: `- type: parallel`, then `service:` back at column 1
     "Andretti23__slackmessenger": ("codeship-steps.yml", "C2C002", 3),
@@ -61,7 +61,7 @@ EXPECTED_REJECTIONS: dict[str, tuple[str, str, int]] = {
     # the services file is a list of `- name: app` items
     "FelipeH06__PoliInvetoryApp": ("codeship-services.yml", "C2C100", 3),
     # a step names an image (codeship/heroku-deployment) where a service belongs
-    "Baksha2008__pills-tracker-nest": ("codeship-steps.yml", "C2C301", 6),
+    "Baksha2008__pills-tracker-nest": ("codeship-steps.yml", "C2C301", 8),  # at its service: key
     # steps name services (php, Daux) the services file does not define
     "theGeorgew__documentation_server/docker": ("codeship-steps.yml", "C2C301", 1),
     # a top-level command step without a service

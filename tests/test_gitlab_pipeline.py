@@ -18,9 +18,9 @@ from translator.api import translate
 STEP_KINDS = GOLDEN / "step-kinds" / "input"
 
 
-def gitlab(directory: Path) -> dict:
-    result = translate(directory, ci=("gitlab",))
-    assert result.ok, [d.format() for d in result.diagnostics]
+def gitlab(directory: Path, fanout: bool = False) -> dict:
+    result = translate(directory, ci=("gitlab",), ci_fanout=fanout)
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
     return yaml.safe_load(next(t for p, t in result.outputs.items() if p.name == ".gitlab-ci.yml"))
 
 
@@ -88,13 +88,16 @@ def test_bash_and_openssl_are_added_only_where_missing(tmp_path):
 
 
 def test_every_job_has_a_timeout_and_only_non_deploying_jobs_are_interruptible():
-    doc = gitlab(STEP_KINDS)
+    doc = gitlab(STEP_KINDS, fanout=True)
     assert doc["variables"]["RUNNER_SCRIPT_TIMEOUT"] == "1h"  # the default limit; a CI/CD variable overrides it
     all_jobs = jobs(doc)
     assert all(job["timeout"] == "3h" for job in all_jobs.values())
     assert all_jobs["s01-unit"]["interruptible"] is True
     for deploying in ("s07-only-master", "s09-release", "s10-deploy-approval"):  # tag filter, push, manual
         assert all_jobs[deploying]["interruptible"] is False, deploying
+    one_runner = jobs(gitlab(STEP_KINDS))  # the build holds deploying steps: it is never cancelled midway
+    assert list(one_runner) == ["s01-build", "s02-deploy-approval"]
+    assert all(job["timeout"] == "3h" and job["interruptible"] is False for job in one_runner.values())
 
 
 def test_manual_jobs_deploy_to_the_approval_environment_and_only_decrypting_jobs_get_the_key(tmp_path):
@@ -107,12 +110,15 @@ def test_manual_jobs_deploy_to_the_approval_environment_and_only_decrypting_jobs
         "- {name: starts a secret service, service: linked, command: 'true'}\n"
         "- type: manual\n  name: ship\n  steps:\n  - {name: deploy, service: app, command: 'true'}\n")
     (tmp_path / "env.encrypted").write_text("x")
-    all_jobs = jobs(gitlab(tmp_path))
+    all_jobs = jobs(gitlab(tmp_path, fanout=True))
     assert "environment" not in all_jobs["s01-plain"]
     secrets = {"name": "codeship-secrets", "action": "access"}  # the key's CI/CD variable is scoped to it
     assert all_jobs["s02-decrypts"]["environment"] == secrets
     assert all_jobs["s03-starts-a-secret-service"]["environment"] == secrets
     assert all_jobs["s04-ship"]["environment"] == "codeship-approval"
+    one_runner = jobs(gitlab(tmp_path))  # the build decrypts; the manual group is the approval job
+    assert one_runner["s01-build"]["environment"] == secrets
+    assert one_runner["s02-ship"]["environment"] == "codeship-approval"
 
 
 def test_a_step_name_with_a_nul_character_is_refused(tmp_path):

@@ -109,7 +109,7 @@ def gitlab_jobs(root: Path, names: list[str]) -> dict:
     (root / "codeship-services.yml").write_text("app:\n  image: busybox\n")
     (root / "codeship-steps.yml").write_text(yaml.safe_dump(steps))  # escapes: names load back exactly
     result = translate(root, ci=("gitlab",))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
     doc = yaml.safe_load(next(t for p, t in result.outputs.items() if p.name == ".gitlab-ci.yml"))
     return {key: job for key, job in doc.items() if isinstance(job, dict) and "script" in job}
 
@@ -125,9 +125,11 @@ def test_gitlab_job_shells_read_every_step_name_as_data(tmp_path, shell):
     names = [n for n in HOSTILE_NAMES if "\x00" not in n]
     jobs = gitlab_jobs(tmp_path, names)
     got = []
-    for job in jobs.values():
-        assert "--step $'" not in job["script"][-1]
-        line = job["script"][-1].replace("./codeship-steps.sh", "c2c_step", 1)
+    lines = [line for job in jobs.values() for line in job["script"] if line.startswith("./codeship-steps.sh")]
+    assert lines
+    for line in lines:
+        assert "--step $'" not in line
+        line = line.replace("./codeship-steps.sh", "c2c_step", 1)
         program = ('c2c_step() { while [ "$#" -gt 0 ]; do if [ "$1" = --step ]; then printf "%s" "$2" > "$C2C_OUT"; fi; '
                    'shift; done; }\n' + line + "\n")
         out = tmp_path / "step"
@@ -145,3 +147,118 @@ def test_gitlab_job_scripts_with_hostile_names_are_shellcheck_clean(tmp_path):
         proc = subprocess.run(["shellcheck", "-s", "sh", "-e", "SC2016", "-"], input="\n".join(job["script"]),
                               capture_output=True, text=True)
         assert proc.returncode == 0, f"{key}:\n{proc.stdout}"
+
+
+# --- the CI pipelines: text from the files is data for GitHub, GitLab, YAML and the job shells ---
+# the generator's own expressions: nothing else may stand between ${{ and }} in a GitHub file
+OUR_EXPRESSIONS = {
+    "'${{'", "github.workflow", "github.ref", "github.event_name == 'pull_request'", "github.ref_name",
+    "inputs.approve", "vars.CODESHIP_APPROVERS", "secrets.CODESHIP_AES_KEY", "env.C2C_APPROVED == 'true'",
+    "fromJSON(vars.CODESHIP_TIMEOUT_MINUTES || '60')", "!cancelled()", "runner.temp", "github.run_id",
+    "github.event.repository.default_branch", "steps.c2c-key.outputs.branch", "steps.c2c-key.outputs.default",
+    "(github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name != github.repository)",
+    "!cancelled() && !failure() && (github.event_name != 'pull_request' || "
+    "github.event.pull_request.head.repo.full_name != github.repository)",
+    "!cancelled() && !failure() && (github.event_name != 'pull_request' || "
+    "github.event.pull_request.head.repo.full_name != github.repository) && inputs.approve",
+    "!cancelled() && steps.c2c-images.outputs.save_0 == 'true' && steps.c2c-cache-0.outputs.cache-hit != 'true'",
+}
+
+
+def hostile_ci_project(root: Path) -> Path:
+    import yaml
+
+    names = HOSTILE_NAMES
+    services = {"app": {"image": "busybox", "volumes": [f"./d {i} $(x)/{n[:5]}:/d{i}" for i, n in enumerate(["a", "b"])]},
+                "built": {"build": {"image": "org/built", "dockerfile": "Dockerfile"}, "cached": True,
+                          "default_cache_branch": names[7]}}
+    steps = [{"name": n, "service": "app", "command": ["echo", n], "tag": n} for n in names]
+    steps.append({"type": "parallel", "name": names[8], "exclude": names[12],
+                  "steps": [{"name": n + " (p)", "service": "built", "command": "true"} for n in names[:10]]})
+    steps.append({"type": "push", "service": "built", "image_name": "registry.example.com/org/built",
+                  "registry": "registry.example.com"})
+    steps.append({"type": "manual", "name": names[9], "steps": [{"name": "deploy " + names[10], "service": "app",
+                                                                 "command": "true"}]})
+    write_project(root, yaml.safe_dump(services), yaml.safe_dump(steps),  # escaped: U+0085 stays itself
+                  Dockerfile="FROM busybox\n")
+    return root
+
+
+def _expressions(text: str) -> list[str]:
+    import re
+
+    found = [m.strip() for m in re.findall(r"\$\{\{(.*?)\}\}", text, flags=re.S)]
+    # a fan-out job's plain branch-name filters (github.ref_test): letters, digits and ._/- only
+    plain = r" && (github\.event_name != 'pull_request'|github\.ref_name [=!]= '[A-Za-z0-9][A-Za-z0-9._/-]*')"
+    return [re.sub(plain, "", e) for e in found]
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.mark.parametrize("fanout", [False, True], ids=["one-runner", "fanout"])
+def test_ci_files_keep_hostile_names_and_filters_as_data(tmp_path, fanout):
+    import shutil
+
+    import yaml
+    from ruamel.yaml import YAML
+    from test_ci_pipelines import _schema
+
+    from translator.api import translate
+
+    root = hostile_ci_project(tmp_path / "p")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    result = translate(root, ci=("github", "gitlab"), ci_fanout=fanout)
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
+    texts = {"codeship.yml" if p.parent.name == "workflows" else p.name: t for p, t in result.outputs.items()}
+    gh_text, gl_text = texts["codeship.yml"], texts[".gitlab-ci.yml"]
+    for text in (gh_text, gl_text):
+        assert YAML(typ="safe", pure=True).load(text) == yaml.safe_load(text)  # a YAML 1.2 parser reads the same
+    gh, gl = yaml.safe_load(gh_text), yaml.safe_load(gl_text)
+    assert not list(_schema("github-workflows.json").iter_errors(gh))
+    assert not list(_schema("gitlab-ci.json").iter_errors(gl))
+    # GitHub evaluates ${{ }} anywhere: only the generator's own expressions are there
+    for value in _strings(gh):
+        assert set(_expressions(value)) <= OUR_EXPRESSIONS, value
+    # and the names arrive as they were written, through env:
+    def unescape(text: str) -> str:
+        return text.replace("${{ '${{' }}", "${{")
+
+    selected = [unescape(s["env"]["C2C_STEP"]) for j in gh["jobs"].values() for s in j["steps"]
+                if "C2C_STEP" in s.get("env", {})]
+    expected = HOSTILE_NAMES + ([n + " (p)" for n in HOSTILE_NAMES[:10]] if fanout else [HOSTILE_NAMES[8]])
+    assert selected[:len(expected)] == expected
+    if shutil.which("act"):
+        wf = tmp_path / "w" / ".github" / "workflows"
+        wf.mkdir(parents=True)
+        (wf / "codeship.yml").write_text(gh_text)
+        proc = subprocess.run(["act", "--validate"], cwd=tmp_path / "w", capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    # GitLab's job shell (sh) gets each name back byte-exact from the quoting
+    scripts = [(j, line) for j, job in gl.items() if isinstance(job, dict) and "script" in job
+               for line in job["script"] if "./codeship-steps.sh" in line]
+    got = []
+    for _, line in scripts:
+        probe = line.replace("./codeship-steps.sh", "printf '%s\\0'", 1)
+        out = subprocess.run(["sh", "-c", probe, "sh"], capture_output=True, env={**os.environ,
+                             "CI_COMMIT_REF_NAME": "master"}).stdout.decode()
+        words = out.split("\0")
+        if "--step" in words:
+            got.append(words[words.index("--step") + 1])
+    assert got[:len(HOSTILE_NAMES)] == HOSTILE_NAMES
+    from conftest import need_tool
+
+    need_tool("shellcheck", "--version")
+    for j, job in gh["jobs"].items():
+        for step in job["steps"]:
+            if "run" in step:
+                proc = subprocess.run(["shellcheck", "-s", "bash", "-"], input=step["run"], capture_output=True, text=True)
+                assert proc.returncode == 0, step["run"] + proc.stdout

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from translator.api import translate
-from translator.ci.plan import CiPlan, Filter, Job
+from translator.ci.plan import CiPlan, Filter, Job, Part
 from translator.ci.setup import flowchart
 from translator.markup import md_code, md_text, mermaid_text, visible
 from translator.reporters import report_markdown
@@ -100,7 +100,7 @@ def test_a_name_is_text_in_the_report(tmp_path, plain, name):
     text = html.unescape(re.sub(r"<[^>]*>", "", page))
     assert visible(name) in text  # the name reads as written (line breaks shown as \n)
     if result.ok:  # the CI layer may refuse a name (with a diagnostic): then there is no chart
-        _assert_flowchart(markdown, jobs=4)
+        _assert_flowchart(markdown, jobs=3)  # one runner: a box per top-level step
 
 
 def _assert_flowchart(markdown: str, jobs: int) -> None:
@@ -114,23 +114,29 @@ def _assert_flowchart(markdown: str, jobs: int) -> None:
     assert sum(1 for line in chart if re.fullmatch(rf" +\w+{label}", line)) == jobs
 
 
+def _fanout_plan(jobs: list[tuple[str, str, str, list[Part]]]) -> CiPlan:
+    """(job id, stage name, stage, parts) → a --ci-fanout plan, one job per part list."""
+    made = [Job(id=job_id, name=parts[0].name, stage=stage, stage_name=stage_name, parts=parts)
+            for job_id, stage_name, stage, parts in jobs]
+    return CiPlan(jobs=made, stages=list(dict.fromkeys(j.stage_name for j in made)), workdir=".", fanout=True,
+                  parts=[p for j in made for p in j.parts])
+
+
 def test_a_group_named_with_a_slash_is_one_box():
-    job = Job(id="s01-front-back-a", name="front / back / a", step="a", stage=1, stage_name="s01-front-back",
-              group="front / back")
-    other = Job(id="s01-front-back-b", name="front / back / b", step="b", stage=1, stage_name="s01-front-back",
-                group="front / back")
-    chart = flowchart(CiPlan(jobs=[job, other], stages=["s01-front-back"], workdir=".", host_dirs=[]))
+    a = Part(name="front / back / a", step="a", slug="a", group="front / back")
+    b = Part(name="front / back / b", step="b", slug="b", group="front / back")
+    chart = flowchart(_fanout_plan([("s01-front-back-a", "s01-front-back", 1, [a]),
+                                    ("s01-front-back-b", "s01-front-back", 1, [b])]))
     assert 'subgraph s01_front_back["front / back (parallel: one job per branch)"]' in chart
     assert '["a"]' in chart and '["b"]' in chart
 
 
 @pytest.mark.parametrize("name", NAMES, ids=range(len(NAMES)))
 def test_every_flowchart_label_is_one_quoted_string(name):
-    jobs = [Job(id="s01-x", name=name, step=name, stage=1, stage_name="s01-x",
-                filters=[Filter(kind="tag", text=name)]),
-            Job(id="s02-g-a", name=f"{name} / {name}", step=name, stage=2, stage_name="s02-g", group=name),
-            Job(id="s02-g-b", name=f"{name} / b", step="b", stage=2, stage_name="s02-g", group=name)]
-    chart = flowchart(CiPlan(jobs=jobs, stages=["s01-x", "s02-g"], workdir=".", host_dirs=[]))
+    chart = flowchart(_fanout_plan([
+        ("s01-x", "s01-x", 1, [Part(name=name, step=name, slug="x", filters=[Filter(kind="tag", text=name)])]),
+        ("s02-g-a", "s02-g", 2, [Part(name=f"{name} / {name}", step=name, slug="a", group=name)]),
+        ("s02-g-b", "s02-g", 2, [Part(name=f"{name} / b", step="b", slug="b", group=name)])]))
     _assert_flowchart(f"```mermaid\n{chart}```\n", jobs=3)
 
 

@@ -24,6 +24,7 @@ class Result(Record):
     report: object | None = None  # report.Report, when a project was read
     local: LocalDev | None = None  # what `docker compose up` starts, when translated
     stale: list[Path] = []  # earlier outputs this translation no longer has (removed if ours)
+    ci_setup: dict[str, list[str]] = {}  # with ci: per platform, what to set up before the first run
     bounds: dict[Path, Path] = {}  # output → the folder it must stay inside (outputs.write_outputs)
     inputs: dict[Path, str] = {}  # the files read, never written: path → what it is
     reserved: list[Path] = []  # every path this translation writes or may write (not the report's)
@@ -48,10 +49,11 @@ def check(directory: Path, services: Path | None = None, steps: Path | None = No
 
 def translate(directory: Path, out_dir: Path | None = None, services: Path | None = None,
               steps: Path | None = None, volumes_from_scope: VolumesFromScope = "step", report: bool = False,
-              ci: tuple[str, ...] = ()) -> Result:
+              ci: tuple[str, ...] = (), ci_fanout: bool = False) -> Result:
     """Render the outputs; with report=True also build the migration report (also on errors,
-    when the files could be read). `ci`: pipeline files to write too ("github", "gitlab")."""
-    options = _options(volumes_from_scope)
+    when the files could be read). `ci`: pipeline files to write too ("github", "gitlab");
+    ci_fanout: their parallel groups' branches as jobs on runners of their own."""
+    options = _options(volumes_from_scope, ci_fanout)
     project, diags = load_project(Path(directory), services, steps, options)
     if project is None:
         return Result(diags.sorted(), project)
@@ -61,7 +63,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     steps_name = rebase.locate(project.steps_file) if project.steps_file else "(no steps file)"
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
-    local = stale = ci_plan = None
+    local = stale = pipelines = None
     inputs = {project.services_file: "the services file"}
     if project.steps_file is not None:
         inputs[project.steps_file] = "the steps file"
@@ -94,20 +96,21 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
             if ci:
                 from .ci.render import render_pipelines
 
-                pipelines, ci_plan = render_pipelines(project, rebase, compose, diags, ci)
-                outputs.update(pipelines)
-                modes.update({path: 0o644 for path in pipelines})
+                pipelines = render_pipelines(project, rebase, compose, diags, ci, options.ci_fanout)
+                if not diags.has_errors:
+                    outputs.update(pipelines.outputs)
+                    modes.update({path: 0o644 for path in pipelines.outputs})
     result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [], bounds=bounds,
-                    inputs=inputs, reserved=reserved)
+                    inputs=inputs, reserved=reserved, ci_setup=pipelines.setup if pipelines is not None else {})
     if report:
         from .report import build_report
 
         result.report = build_report(project, result.diagnostics, services_name, steps_name,
-                                     ci if ci_plan is not None and result.ok else ())
-        if ci_plan is not None and result.ok:
+                                     ci if pipelines is not None and result.ok else ())
+        if pipelines is not None and result.ok:
             from .ci.render import ci_report
 
-            ci_report(result.report, project, ci_plan, ci)
+            ci_report(result.report, project, pipelines)
     return result
 
 
@@ -118,10 +121,10 @@ def _keep_jets_invalid_regex(diags: Diagnostics) -> None:
                    if d.code == "C2C503" else d for d in diags.items]
 
 
-def _options(volumes_from_scope: str) -> Options:
+def _options(volumes_from_scope: str, ci_fanout: bool = False) -> Options:
     """The api's keyword arguments as the one record the core takes; a value the command line
     would refuse is a programming error here."""
     if volumes_from_scope not in VOLUMES_FROM_SCOPES:
         raise ValueError(f"volumes_from_scope must be {' or '.join(map(repr, VOLUMES_FROM_SCOPES))}, "
                          f"not {volumes_from_scope!r}")
-    return Options(volumes_from_scope=volumes_from_scope)
+    return Options(volumes_from_scope=volumes_from_scope, ci_fanout=ci_fanout)

@@ -362,6 +362,11 @@ CODES = (
          "by name: a job would run every step of that name.",
          "Give each step a name of its own.",
          steps="- name: test\n  service: app\n  command: 'true'\n- name: test\n  service: app\n  command: x\n"),
+    Code("C2C710", ERROR, "a host directory outside the repository cannot reach later CI jobs",
+         "Where a build is split into jobs (--ci-fanout; on GitLab, a manual group), each job is a new runner "
+         "with a fresh checkout: what a step writes into a mounted directory travels to the later jobs as an "
+         "artifact, which holds only paths inside the repository.",
+         "Mount a folder inside the repository, or leave out --ci-fanout (one runner per build).", example=False),
     Code("C2C730", ERROR, "a step name a job's shell cannot carry",
          "A CI job selects its step by name (`codeship-steps.sh --step NAME`), and no shell argument can "
          "hold a NUL character: the name would reach the script cut short and select another step, or none.",

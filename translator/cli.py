@@ -127,12 +127,16 @@ def main() -> None:
               help="Also write a CI pipeline that runs the steps as jobs: github writes "
                    ".github/workflows/codeship.yml (codeship-FOLDER.yml for a project in a folder of "
                    "the repository), gitlab .gitlab-ci.yml, at the root of the git repository (else "
-                   "next to the outputs). Repeatable.")
+                   "next to the outputs). Repeatable. A build runs on one runner, as on Codeship, each "
+                   "top-level step shown on its own.")
+@click.option("--ci-fanout", is_flag=True,
+              help="With --ci: run the branches of parallel groups as jobs on runners of their own (more "
+                   "runner starts; the checkout travels between jobs as an artifact).")
 @_services_opt
 @_steps_opt
 @_scope_opt
 def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, report_path: Path | None,
-              report_format: str | None, check: bool, ci: tuple[str, ...], services: Path | None,
+              report_format: str | None, check: bool, ci: tuple[str, ...], ci_fanout: bool, services: Path | None,
               steps: Path | None, volumes_from_scope: VolumesFromScope) -> None:
     """Write compose.yaml and codeship-steps.sh for the project in DIRECTORY (default: here).
 
@@ -150,8 +154,10 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
     if check and report_path:
         raise click.UsageError("--check compares the outputs and writes nothing: leave out --report")
+    if ci_fanout and not ci:
+        raise click.UsageError("--ci-fanout shapes the CI pipelines: give --ci github or --ci gitlab too")
     result = run_translate(directory, out_dir, services, steps, volumes_from_scope, report=bool(report_path),
-                           ci=ci)
+                           ci=ci, ci_fanout=ci_fanout)
     click.echo(reporters.TextReporter().diagnostics(result.diagnostics), err=True, nl=False)
     failed = reporters.failed(result, strict)
     if check:
@@ -186,6 +192,21 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     click.echo(reporters.translated(len(project.services), _count_steps(project),
                                        word(for_command(script))), err=True)
     _local_summary(result, script.parent)
+    _ci_setup(result)
+
+
+def _ci_setup(result) -> None:
+    """What to set up on each platform before the first CI run (also in the files' header)."""
+    import re
+
+    names = {"github": "GitHub", "gitlab": "GitLab"}
+    for platform, items in result.ci_setup.items():
+        if not items:
+            continue
+        click.echo(f"Set up on {names[platform]} before the first run:", err=True)
+        for n, item in enumerate(items, 1):
+            text = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", " ", item).split())
+            click.echo(f"  {n}. {text}", err=True)
 
 
 def _local_summary(result, out_dir: Path) -> None:

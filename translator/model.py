@@ -135,6 +135,7 @@ class Options(Record):
     one record from the api to the checks and the transforms."""
 
     volumes_from_scope: VolumesFromScope = "step"
+    ci_fanout: bool = False  # --ci-fanout: parallel groups' branches as CI jobs on runners of their own
 
 
 def walk(steps: list[Step]):

@@ -39,6 +39,7 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)  # rendered by the reporters
     ci_setup: list[Prose] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
+    ci_forecast: dict = field(default_factory=dict)  # … and per platform what a build costs (ci.forecast)
 
     def counts(self) -> dict[str, int]:
         counts = {outcome: 0 for outcome in OUTCOMES}

@@ -192,9 +192,10 @@ def report_markdown(report) -> str:
         *([f"{n}. {task.markdown()}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
-            *[f"- {task.markdown()}" for task in report.ci_setup], "",
+            *[f"{n}. {task.markdown()}" for n, task in enumerate(report.ci_setup, 1)], "",
             "The jobs the steps became (top to bottom; a failed job stops the ones below it):", "",
-            "```mermaid", report.ci_flowchart.rstrip("\n"), "```", ""] if report.ci_flowchart else []),
+            "```mermaid", report.ci_flowchart.rstrip("\n"), "```", "",
+            *_forecast_lines(report.ci_forecast)] if report.ci_flowchart else []),
         "## Every key",
         "",
         "| where | key | outcome | becomes | source |",
@@ -222,6 +223,20 @@ def report_json(report) -> str:
 
 
 REPORT_FORMATS = {"markdown": report_markdown, "json": report_json}
+
+
+def _forecast_lines(forecast: dict) -> list[str]:
+    """The forecast (ci.forecast) as a table per platform: runner starts / jobs / images built."""
+    if not forecast:
+        return []
+    lines = ["What a build costs (an unapproved push build; runner starts / jobs / images built):", "",
+             "| platform | layout | default branch | feature branch | tag |", "|---|---|---|---|---|"]
+    for platform, layouts in forecast.items():
+        for layout, kinds in layouts.items():
+            cells = [f"{k['runner_starts']} / {k['jobs']} / {k['images_built']}" for k in kinds.values()]
+            name = "one runner per build" if layout == "default" else "--ci-fanout"
+            lines.append(f"| {platform} | {name} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _md(text: str) -> str:

@@ -26,6 +26,7 @@ C2C_TAG=''
 C2C_HAVE_TAG=0
 C2C_PUSH=0
 C2C_MANUAL=0
+C2C_PULL_REQUEST=0  # --pull-request: no tag:/exclude: step runs
 C2C_REMOVE=1
 C2C_TTY=auto  # auto | 0 | 1: a TTY for the step containers (c2c_detect_tty)
 C2C_STOP_TIMEOUT=${C2C_STOP_TIMEOUT:-2}
@@ -81,6 +82,8 @@ Selecting steps:
   --push                run push steps (skipped by default, as with jet)
   --manual              run manual (approval) groups instead of skipping them, as the
                         approved build does (CI_BUILD_APPROVED=true in every step)
+  --pull-request        a pull/merge request's build, which Codeship never ran: no step
+                        behind a tag: or exclude: filter runs (the CI jobs pass it)
 Seeing what would happen:
   --list                print the step tree and which steps the filters select; run nothing
   --dry-run             print the exact docker commands; run nothing
@@ -162,6 +165,7 @@ c2c_parse_args() {
       --dry-run) C2C_MODE=dry-run; shift ;;
       --push) C2C_PUSH=1; shift ;;
       --manual) C2C_MANUAL=1; shift ;;
+      --pull-request) C2C_PULL_REQUEST=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
       -T|--no-tty) C2C_TTY=0; shift ;;
       --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-*)

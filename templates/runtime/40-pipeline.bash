@@ -28,7 +28,9 @@ c2c_is_requested() {
 c2c_enter() {
   local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
   if [[ -z $skip ]]; then
-    if [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
+    if [[ $C2C_PULL_REQUEST == 1 && -n $tag$exclude ]]; then
+      skip="a pull request's build runs no step with tag:/exclude:"
+    elif [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
       skip="excluded by exclude: $exclude"
     elif [[ -n $tag ]] && ! c2c_filter_matches "$tag" "$tag_re"; then
       if [[ $C2C_HAVE_TAG == 1 ]]; then

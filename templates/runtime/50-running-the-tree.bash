@@ -93,6 +93,10 @@ c2c_manual() {
   local name=$1
   shift
   if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $2 ]]; then
+    if ((${#C2C_STEPS[@]})) && [[ $3 == 0 ]]; then  # --step chose: only its steps in here are reported
+      c2c_serial "$1" "manual (use --manual)" "${@:3}"
+      return
+    fi
     c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     c2c_record "$name" skipped 0 "manual (use --manual)"
     return 0

@@ -1,27 +1,31 @@
-"""`.gitlab-ci.yml`: one stage per top-level step, one job per step (per branch of a parallel
-group). Stages rather than `needs:` chains: a stage waits for every job of the stage before,
-a failed job stops the later stages while its siblings finish (Codeship's rule), and a job left
-out by its `rules:` leaves no gap in the chain.
+"""`.gitlab-ci.yml`. Default layout (see plan.py): one job runs the build, each top-level step in
+a collapsible section of the job's log; a manual group is a `when: manual` job of its own stage,
+and the steps after it another job. With --ci-fanout: one stage per top-level step, one job per
+step (per branch of a top-level parallel group). Stages rather than `needs:` chains: a stage
+waits for every job of the stage before, a failed job stops the later stages while its siblings
+finish (Codeship's rule), and a job left out by its `rules:` leaves no gap in the chain. Where
+the build is split, the checkout travels to the later jobs as an artifact.
 
-Whatever the layout of the jobs: the top-level blocks (`workflow:` starts no merge-request
-pipeline; `variables:` and `default:` run each job on GitLab.com's docker executor with
-Docker-in-Docker over TLS, or on the runner's engine with C2C_GITLAB_DOCKER=host), each job's
-`rules:` (filter text stays data: see _pattern), and `decorate`, which gives every job its time
-limit, cancelling and environment."""
+Whatever the layout: the top-level blocks (`workflow:` starts no merge-request pipeline;
+`variables:` and `default:` run each job on GitLab.com's docker executor with Docker-in-Docker
+over TLS, or on the runner's engine with C2C_GITLAB_DOCKER=host), each job's `rules:` (filter
+text stays data: see _pattern), and `decorate`, which gives every job its time limit,
+cancelling and environment."""
 
 from __future__ import annotations
 
 import re
 
-from ..shell import psq as sq  # the job shell may be a POSIX sh: never bash's $'…'
+from ..shell import psq  # the job shell may be a POSIX sh: never bash's $'…'
 from . import cache
-from .plan import CiPlan, Filter, Job
+from .plan import ROOT, CiPlan, Filter, Job, Part
 from .yamlout import dump
 
 REF = "$CI_COMMIT_REF_NAME"
 MAX_CACHES = 4  # GitLab's limit per job
 MERGED_PREFIX = "c2c-images-"  # a job's caches in one (images' caches are c2c-docker-IMAGE)
 DEFAULT_SLUG = "$CI_DEFAULT_BRANCH_SLUG"  # a predefined variable since GitLab 17.x
+WORKSPACE = ".c2c-workspace"  # the checkout as the jobs before left it
 # Merge request pipelines (and GitHub pull requests mirrored to GitLab) build a merge commit,
 # which Codeship never did: the pipeline runs for pushes (branches, tags), the web, schedules, the API.
 MERGE_REQUEST = "$CI_PIPELINE_SOURCE =~ /^(merge_request_event|external_pull_request_event)$/"
@@ -43,11 +47,11 @@ APPROVAL_ENVIRONMENT = "codeship-approval"  # a protected environment of this na
 SECRETS_ENVIRONMENT = "codeship-secrets"
 
 
-def render(plan: CiPlan, source: str) -> str:
+def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
     stages = [plan.stages[n - 1] for n in sorted({j.stage for j in plan.jobs})]
     before = _docker_lines()
     if plan.workdir != ".":
-        before.append(f"cd {sq(plan.workdir)} || exit")
+        before.append(f"cd {psq(plan.workdir)} || exit")
     before.append('export CI_PR_NUMBER="${CI_MERGE_REQUEST_IID:-}"')
     before.append('if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then export CI_PULL_REQUEST='
                   '"$CI_MERGE_REQUEST_PROJECT_URL/-/merge_requests/$CI_MERGE_REQUEST_IID"; '
@@ -55,9 +59,10 @@ def render(plan: CiPlan, source: str) -> str:
     doc: dict = {"workflow": _workflow(), "variables": _variables(), "stages": stages,
                  "default": {"image": f"${IMAGE_VAR}", "services": [{"name": f"${DIND_VAR}", "alias": "docker"}],
                              "before_script": before}}
+    last = max(j.stage for j in plan.jobs)
     for job in plan.jobs:
-        doc[job.id] = decorate(job, _job(plan, job))
-    return dump(doc, "the Codeship steps as GitLab CI jobs", source, plan.workdir)
+        doc[job.id] = decorate(job, _job(plan, job, last))
+    return dump(doc, "the Codeship steps as GitLab CI jobs", source, plan.workdir, notes)
 
 
 def _workflow() -> dict:
@@ -102,7 +107,7 @@ def decorate(job: Job, out: dict) -> dict:
     group: once such a job started, GitLab cancels nothing of the pipeline); for a manual job, an
     environment that a protected environment can guard (who may approve); for a job that may
     decrypt, the environment the AES key's CI/CD variable is scoped to."""
-    deploys = job.manual or job.push or any(f.kind == "tag" for f in job.filters)
+    deploys = job.manual or job.push or any(f.kind == "tag" for p in job.parts for f in p.filters)
     out["interruptible"] = not deploys
     out["timeout"] = JOB_TIMEOUT
     if job.manual:
@@ -112,7 +117,7 @@ def decorate(job: Job, out: dict) -> dict:
     return out
 
 
-def _job(plan: CiPlan, job: Job) -> dict:
+def _job(plan: CiPlan, job: Job, last: int) -> dict:
     out: dict = {"stage": job.stage_name}
     rules = _rules(job)
     if rules:
@@ -122,25 +127,48 @@ def _job(plan: CiPlan, job: Job) -> dict:
     if job.caches:
         out["cache"] = _caches(plan, job)
         out["variables"] = {cache.ENV: cache.services(job.caches)}
-    script = ["set --"] + cache.gitlab_load_lines(job.caches)
-    if job.push:  # push steps push only from branch and tag pipelines, never for merge requests
-        script.append('if [ "$CI_PIPELINE_SOURCE" != merge_request_event ]; then set -- --push; fi')
-    command = ("./codeship-steps.sh" + (f" --step {sq(job.step)}" if job.step else "") + f" --tag \"{REF}\" --ci-branch \"{REF}\" "
-               '--ci-commit-id "$CI_COMMIT_SHA" --ci-build-id "$CI_PIPELINE_ID" '
-               '--ci-repo-name "$CI_PROJECT_NAME" --ci-project-id "$CI_PROJECT_ID" '
-               '--ci-committer-username "${GITLAB_USER_LOGIN:-}"')
+    # push steps push only from branch and tag pipelines; a merge request's runs no filtered step
+    script = ['if [ "$CI_PIPELINE_SOURCE" = merge_request_event ]; then set -- --pull-request; else set -- --push; fi']
     if job.manual:
-        command += " --manual"
+        script.append('set -- "$@" --manual')
+    up = "." if plan.workdir == "." else "/".join([".."] * len(plan.workdir.split("/")))  # the checkout's root
+    if plan.carried and job.stage > 1:
+        script.append(f"(cd {up} && for f in {WORKSPACE}/*.tar; do if [ -e \"$f\" ]; then "
+                      f'tar -xpf "$f" || exit; fi; done; rm -rf {WORKSPACE})')
+    script += cache.gitlab_load_lines(job.caches)
+    for n, part in enumerate(job.parts, 1):
+        script += _part(job, part, n)
+    if plan.carried and job.stage < last:  # (not after_script: it runs also after a failure)
+        script.append(("" if not job.caches else '[ -n "${c2c_status:-}" ] || ') + _pack(plan, job, up))
+        out["artifacts"] = {"paths": [f"{WORKSPACE}/"], "expire_in": "1 day"}
     if job.caches:  # the built images are kept also when a step failed (they are fine)
-        script.append(command + ' "$@" || c2c_status=$?')
         script += cache.gitlab_save_lines(job.caches)
         script.append('exit "${c2c_status:-0}"')
-    else:
-        script.append(command + ' "$@"')
     out["script"] = script
-    if plan.host_dirs:
-        out["artifacts"] = {"paths": list(plan.host_dirs), "expire_in": "1 day"}
     return out
+
+
+def _part(job: Job, part: Part, n: int) -> list[str]:
+    """The step in a collapsible section of the log (GitLab's section_start/section_end)."""
+    section = f"codeship_step_{n}"
+    command = ("./codeship-steps.sh" + (f" --step {psq(part.step)}" if part.step else "")
+               + f' --tag "{REF}" "$@"')
+    if job.caches:  # after a failure, the later steps do not run, the images are still kept
+        command = f'[ -n "${{c2c_status:-}}" ] || {command} || c2c_status=$?'
+    return [f"printf '\\033[0Ksection_start:%s:{section}\\r\\033[0K%s\\n' \"$(date +%s)\" {psq(part.name)}",
+            command,
+            f"printf '\\033[0Ksection_end:%s:{section}\\r\\033[0K\\n' \"$(date +%s)\""]
+
+
+def _pack(plan: CiPlan, job: Job, up: str) -> str:
+    """The checkout (or the host directories the steps mount) into this job's artifact."""
+    archive = f"{WORKSPACE}/{job.id}.tar"
+    if plan.carried == [ROOT]:
+        what = f"--exclude=./.git --exclude=./{WORKSPACE} ."
+    else:
+        what = " ".join(psq(d) for d in plan.carried)
+    return (f"(cd {up} && mkdir -p {WORKSPACE} && "
+            f"{{ tar -cf {archive} {what} 2>/dev/null || [ -s {archive} ] || rm -f {archive}; }})")
 
 
 def _caches(plan: CiPlan, job: Job) -> list[dict]:
