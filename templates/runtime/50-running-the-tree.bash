@@ -60,11 +60,19 @@ c2c_detail() {
 }
 
 # c2c_serial DEPTH SKIP FORCED PARALLEL N... (and c2c_parallel): runs the nodes N of a group.
+# After a failure the group stops; its other nodes are still walked, with the skip reason
+# C2C_NOT_RUN, so that the summary lists each step the build did not reach.
+C2C_NOT_RUN='(not run)'
 c2c_serial() {
-  local fn
+  local fn status=0
   for fn in "${@:5}"; do
-    c2c_node "$fn" "$1" "$2" "$3" "$4" || return
+    if ((status == 0)); then
+      c2c_node "$fn" "$1" "$2" "$3" "$4" || status=$?
+    else
+      c2c_node "$fn" "$1" "$C2C_NOT_RUN" "$3" "$4"
+    fi
   done
+  return "$status"
 }
 
 c2c_parallel() {
@@ -89,13 +97,16 @@ c2c_parallel() {
 }
 
 # c2c_manual NAME DEPTH SKIP FORCED PARALLEL N...
+# Without --manual, its steps are walked with the reason (listed, and recorded for the summary);
+# the notice is for a group the run selects (no --step, or --step named it or a group above it).
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $2 ]]; then
-    c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
-    c2c_record "$name" skipped 0 "manual (use --manual)"
-    return 0
+  if [[ $C2C_MANUAL == 0 && ( -z $2 || $2 == "$C2C_NOT_RUN" ) ]]; then
+    if [[ $C2C_MODE != list && -z $2 ]] && [[ ${#C2C_STEPS[@]} == 0 || $3 == 1 ]]; then
+      c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
+    fi
+    set -- "$1" 'manual (use --manual)' "${@:3}"
   fi
   c2c_serial "$@"
 }
