@@ -148,9 +148,22 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(reporters.translated(len(project.services), _count_steps(project),
-                                       word(for_command(script))), err=True)
+    _next_steps(result, word(for_command(script)), report_path if report_path in outputs else None)
     _local_summary(result, script.parent)
+
+
+def _next_steps(result, script: str, report: Path | None) -> None:
+    """The counts, then what to do next for this project, in order (next_steps computes them)."""
+    import os
+
+    from . import reporters
+    from .next_steps import next_steps
+
+    project = result.project
+    report_tasks = len(getattr(result.report, "manual_tasks", []) or [])
+    steps = next_steps(project, script, os.environ, warnings=len(result.diagnostics),
+                       report=str(report) if report else None, manual_tasks=report_tasks)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), steps), err=True)
 
 
 def _local_summary(result, out_dir: Path) -> None:
