@@ -247,3 +247,13 @@ def test_an_image_that_cannot_be_pulled_is_reported_as_such(tmp_path, compose):
 
 def _failed_line(output: str, step: str) -> str:
     return next(line for line in output.splitlines() if line.startswith(f"  ✗ {step} "))
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_leftovers")
+def test_a_queued_step_counts_in_words(tmp_path):
+    steps = [{"type": "parallel", "name": "par", "steps": [_echo("a"), _echo("b")]}]
+    project = make_project(tmp_path / "queue", {"app": {"image": BUSYBOX}}, steps)
+    run = run_script(project, "v2", "--max-parallel", "1")
+    assert run.returncode == 0, run
+    assert "queued: 1 step of this run is running (at most 1 at once; see --max-parallel)" in run.output, run

@@ -247,7 +247,11 @@ c2c_slot_wait() {  # NAME [1: say nothing]
     if ((said == 0 && free == 2)); then
       said=1
       read -r limit <"$C2C_STATE/limit"
-      c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
+      if ((limit == 1)); then
+        c2c_say "(step: $name) queued: 1 step of this run is running (at most 1 at once; see --max-parallel)"
+      else
+        c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
+      fi
     fi
     if ((free == 2)) && [[ $queue_head != "$slot" ]]; then sleep 0.5; else sleep 0.2; fi
   done
@@ -312,7 +316,11 @@ c2c_pool_wait() {
   c2c_unlock slots
   if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
   if ((others > 0)) && [[ -n $slot ]]; then
-    c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
+    if ((others == 1)); then
+      c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when the other step running ends (this run now runs 1 step at a time)"
+    else
+      c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
+    fi
     c2c_slot_wait "$name" 1
     return 0
   fi
