@@ -25,7 +25,11 @@ from typing import Callable
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO.parent / "shared" / "corpus" / "codeship__codeship-tool-examples"  # --example DIR
+# The shared corpus: next to the repository, or next to the folder of its git worktrees.
+CORPUS = next((p / "shared" / "corpus" for p in REPO.parents if (p / "shared" / "corpus").is_dir()),
+              REPO.parent / "shared" / "corpus")  # --corpus DIR
+EXAMPLE = CORPUS / "codeship__codeship-tool-examples"  # --example DIR
+AUDIT_LIMIT_S = 10.0  # an organisation of 300 projects "in seconds, not minutes"
 SEED = 20240611
 REPS, QUICK_REPS = 7, 3
 LINEARITY_LIMIT = 12.0
@@ -249,6 +253,7 @@ class Cmd:
     cpu: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     failed: str | None = None
+    ok_exit: tuple[int, ...] = (0,)  # audit exits 1 when a project fails to translate (the corpus has some)
 
     @property
     def median(self) -> float | None:
@@ -318,7 +323,7 @@ def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
         if cmd.before:
             cmd.before()
         code, elapsed, rss, cpu = spawner.run(cmd, err)
-        if code != 0:
+        if code not in cmd.ok_exit:
             text = err.read_text(encoding="utf-8", errors="replace")
             first = next((line for line in text.splitlines() if "error" in line.lower()), "")
             cmd.failed = f"exit {code}" + (f": {first.strip()}" if first else "")
@@ -345,7 +350,7 @@ def measure(cmds: list[Cmd], spawner: Spawner, logdir: Path) -> None:
 SIZES = {"steps-1000": (1000, 0), "steps-10000": (10000, 0), "services-100": (0, 100),
          "services-1000": (0, 1000), "steps-10000+services-1000": (10000, 1000)}
 INPUT_CASES = ["example", *SIZES]
-ALL_CASES = [*INPUT_CASES, "help", "script-list", "script-dry-run", "engine-step", "engine-parallel", "engine-cached"]
+ALL_CASES = [*INPUT_CASES, "help", "audit", "script-list", "script-dry-run", "engine-step", "engine-parallel", "engine-cached"]
 HUGE = {"steps-10000", "steps-10000+services-1000"}  # fewer runs
 COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
 PARALLEL_SLEEP = 3  # seconds each step of the parallel case sleeps
@@ -374,6 +379,15 @@ def translate_once(cli: list[str], project: Path, env: dict) -> None:
     done = subprocess.run([*cli, "translate", "."], cwd=project, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"translating {project} for the script cases failed:\n{done.stderr}")
+
+
+def count_projects(cli: list[str], corpus: Path, env: dict) -> int:
+    """How many projects audit finds in the corpus (asked once, before measuring)."""
+    done = subprocess.run([*cli, "audit", str(corpus), "--format", "json"], env=env, capture_output=True, text=True)
+    try:
+        return len(json.loads(done.stdout)["projects"])
+    except (ValueError, KeyError):
+        sys.exit(f"audit of {corpus} did not print its JSON:\n{done.stderr[-2000:]}")
 
 
 def engine_commands(cases: list[str], root: Path, reps: int, cli: list[str], env: dict) -> list[Cmd]:
@@ -491,7 +505,7 @@ def forget_build(token: str) -> None:
 
 
 def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env: dict,
-                   example: Path) -> list[Cmd]:
+                   example: Path, corpus: Path = CORPUS) -> list[Cmd]:
     py = sys.executable
     cli = [py, "-c", CLI_CODE]
     cmds: list[Cmd] = []
@@ -510,6 +524,12 @@ def build_commands(cases: list[str], root: Path, reps: int, huge_reps: int, env:
     if "help" in cases:
         cmds.append(Cmd("help/floor-b", "help: floor (b) import click", [py, "-c", FLOOR_B_CODE], root, reps))
         cmds.append(Cmd("help/help", "help: codeship2compose --help", [*cli, "--help"], root, reps, "help/floor-b"))
+    if "audit" in cases:
+        if corpus.is_dir():  # read in place: audit writes nothing under its roots
+            cmds.append(Cmd("audit/corpus", f"audit: the whole corpus ({count_projects(cli, corpus, env)} projects)",
+                            [*cli, "audit", str(corpus), "--format", "json"], root, reps, ok_exit=(0, 1)))
+        else:
+            print(f"audit: {corpus} is not here (--corpus DIR); not measured", file=sys.stderr)
     if "script-list" in cases or "script-dry-run" in cases:
         # the script of the 1,000-step project, translated once before measuring
         project, _ = prepare_input("steps-1000", root / "script", example)
@@ -594,6 +614,12 @@ def targets(cmds: list[Cmd]) -> None:
     absolute("steps-10000+services-1000/translate", 3.0, "translate 10,000 steps + 1,000 services", 150)
     linear("steps-10000", "steps-1000")
     linear("services-1000", "services-100")
+    if found := measured("audit of the whole corpus", "audit/corpus"):
+        c = found[0]
+        projects = int(c.label.split("(")[1].split()[0])
+        print(f"  {'PASS' if c.median < AUDIT_LIMIT_S else 'FAIL'}  audit of the whole corpus: {projects} projects "
+              f"in {fmt_t(c.median)} (< {AUDIT_LIMIT_S:g} s), {c.median / projects * 1000:.1f} ms per project; "
+              f"300 projects: about {fmt_t(c.median / projects * 300)}")
     absolute("script/list", 1.0, "script --list on 1,000 steps")
     absolute("script/dry-run", 1.0, "script --dry-run on 1,000 steps")
     for v in COMPOSE:
@@ -621,6 +647,8 @@ def main() -> int:
     ap.add_argument("--cases", help="comma-separated case names (default: all)")
     ap.add_argument("--example", type=Path, default=EXAMPLE,
                     help="the official examples' directory (default: %(default)s)")
+    ap.add_argument("--corpus", type=Path, default=CORPUS,
+                    help="the folder the audit case audits (default: %(default)s)")
     args = ap.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()] if args.cases else ALL_CASES
     if unknown := [c for c in cases if c not in ALL_CASES]:
@@ -634,7 +662,7 @@ def main() -> int:
     env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "codeship2compose-bench-pycache")
     root = Path(tempfile.mkdtemp(prefix="c2c-bench-"))
     try:
-        cmds = build_commands(cases, root, reps, huge_reps, env, args.example)
+        cmds = build_commands(cases, root, reps, huge_reps, env, args.example, args.corpus)
         if not cmds:
             print("nothing to measure")
             return 0

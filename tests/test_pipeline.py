@@ -241,9 +241,9 @@ def test_help_explains_the_pipeline(project):
         assert words in result.stdout
 
 
-def test_the_readme_shows_what_translate_writes(tmp_path):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### The pipeline: reading and editing codeship-steps.sh", 1)[1]
+def test_the_pipeline_page_shows_what_translate_writes(tmp_path):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    section = page.split("## Reading and editing the pipeline", 1)[1]
     steps = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     pipeline = section.split("```bash\n", 1)[1].split("```", 1)[0]
     root = tmp_path / "p"

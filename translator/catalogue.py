@@ -7,7 +7,8 @@ tests/test_catalogue.py checks that every code the source uses is here, that eve
 used, and that every example really produces its code. Adding a code is one `Code(...)` entry.
 
 Numbering: 0xx reading the files, 1xx the services file, 2xx the steps file, 3xx references
-between them, 4xx the Compose file, 5xx the steps script.
+between them, 4xx the Compose file, 5xx the steps script, 6xx local work, 7xx the CI pipelines
+(78x: `audit`).
 """
 
 from __future__ import annotations
@@ -316,6 +317,21 @@ CODES = (
          "by name: a job would run every step of that name.",
          "Give each step a name of its own.",
          steps="- name: test\n  service: app\n  command: 'true'\n- name: test\n  service: app\n  command: x\n"),
+    # 78x: `codeship2compose audit` (many projects at once; the examples need a folder tree)
+    Code("C2C780", WARNING, "services or steps file is a symlink out of the audited folder",
+         "`audit` follows no symlink out of the folders it is given, so a project whose Codeship file "
+         "links to a file elsewhere is not audited (translate in that folder would read it).",
+         "Audit the folder the link points into as well, or replace the link with the file.", example=False),
+    Code("C2C781", WARNING, "half a Codeship project",
+         "A folder holds a Codeship services file without a steps file beside it, or a steps file "
+         "without a services file: `audit` counts a folder as a project only with both.",
+         "Add the missing file, or translate the folder on its own (--services/--steps name the files).",
+         example=False),
+    Code("C2C789", ERROR, "internal error while auditing a project",
+         "Translating the project raised an unexpected error: a bug in codeship2compose. The audit "
+         "counts the project as failed and goes on with the others.",
+         "Run `codeship2compose translate` in that folder to see the traceback, and report it.",
+         example=False),
 )
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}

@@ -69,6 +69,10 @@ def main() -> None:
       docker compose up                 # the services, for local work
       ./codeship-steps.sh --list        # the steps and which ones would run
       ./codeship-steps.sh --tag master  # run the steps like `jet steps --tag master`
+
+    \b
+    With many repositories, take stock of them all first:
+      codeship2compose audit ~/src      # every Codeship project under ~/src
     """
 
 
@@ -235,6 +239,133 @@ def explain(code: str) -> None:
             hint = f"did you mean C2C{code.zfill(3)}?"
         raise click.UsageError(f"unknown diagnostic code {code!r} ({hint})")
     click.echo(explain_code(code), nl=False)
+
+
+AUDIT_EPILOG = """\b
+Examples:
+  codeship2compose audit ~/src                 # every repository checked out under ~/src
+  codeship2compose audit repo-a repo-b         # several roots
+  codeship2compose audit --format json | jq '.projects[] | select(.outcome == "failed") | .path'
+  codeship2compose audit -o audit.md           # a Markdown report to share
+  codeship2compose audit --key-path codeship.aes  # with each project's own key: the
+                                               # variable names in its encrypted files
+
+\b
+Outcomes: translated (nothing left to do by hand), manual (translates, with
+manual tasks), failed (`translate` in that folder exits 1; its first error is
+listed). The JSON shape is in docs/audit.md.
+
+\b
+Exit codes:
+  0  every project translates (some may have manual tasks)
+  1  at least one project fails to translate (each is listed with its first error)
+  2  usage error (a ROOT that is not a folder, an unusable key)
+  3  the --output file could not be written (a file not written by this tool is
+     in the way, or an I/O error); nothing was changed
+"""
+
+
+@main.command(epilog=AUDIT_EPILOG)
+@click.argument("roots", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              help="text for people (default), json for scripts, markdown for a report to share "
+                   "(default with --output: json for a .json file, markdown for .md, else text).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the audit to this file instead of standard output (atomically; never over a "
+                   "file codeship2compose did not write).")
+@click.option("--force", is_flag=True, help="With --output: overwrite the file even if codeship2compose did "
+                                           "not write it.")
+@click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path),
+              help="An AES key file: list the variable names (never the values) inside the encrypted files. "
+                   "A relative path is looked for in each project's folder first (each project has its own "
+                   "key), then here. CODESHIP_AES_KEY, if set, is one key for every project.")
+def audit(roots: tuple[Path, ...], fmt: str | None, output: Path | None, force: bool,
+          key_path: Path | None) -> None:
+    """Inventory every Codeship project under the ROOT folders (default: here).
+
+    For a team with many repositories: check them all out under one folder and audit it
+    before translating any. A project is a folder with a services file and a steps file
+    (any name translate accepts), at any depth, several per repository included; .git,
+    node_modules, vendor and the like are skipped and no symlink out of a ROOT is
+    followed. Each project is translated in memory: nothing is written under the ROOTs.
+
+    Prints one line per project (outcome, steps, services, keys converted / with a
+    caveat / unsupported, manual tasks, encrypted files and values, CI runner starts),
+    the totals, the manual tasks grouped by kind, the secrets to re-create (which
+    services and steps use each) and the projects that fail.
+    """
+    from .audit import AuditError
+    from .audit import audit as run_audit
+    from .audit.render import FORMATS, failures
+
+    if fmt is None:
+        suffix = output.suffix.lower() if output else ""
+        fmt = "json" if suffix == ".json" else "markdown" if suffix in (".md", ".markdown") else "text"
+    progress = _Progress() if sys.stderr.isatty() else None
+    try:
+        result = run_audit(list(roots) or [Path(".")], key_path, progress=progress)
+    except AuditError as exc:
+        raise click.UsageError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
+    finally:
+        if progress:
+            progress.clear()
+    rendered = FORMATS[fmt](result)
+    if output is None:
+        click.echo(rendered, nl=False)
+    else:
+        _write_audit(output, rendered, fmt, force)
+    if output is not None or fmt != "text":  # the text on stdout lists them already
+        for line in failures(result):
+            click.echo(line, err=True)
+    if result.failed:
+        sys.exit(EXIT_INVALID)
+
+
+class _Progress:
+    """`[12/300] path`, rewritten in place on a terminal's stderr, at most ten times a second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        import shutil
+        import time
+
+        from .audit.render import shown
+
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        columns = shutil.get_terminal_size().columns - 1
+        text = f"auditing [{done}/{total}] {shown(path)}"[:columns]
+        click.echo("\r" + text.ljust(self.width), err=True, nl=False)
+        self.width = len(text)
+
+    def clear(self) -> None:
+        if self.width:
+            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
+
+
+def _write_audit(path: Path, text: str, fmt: str, force: bool) -> None:
+    """Write the audit like the other outputs (emit.write_outputs: atomic; never over a file
+    this tool did not write, unless --force). The one place to re-point when outputs change."""
+    from .audit.render import GENERATOR
+    from .emit import OutputError, write_outputs
+    from .reporters import error_text, user_error, wrote
+
+    if fmt == "text":  # json and markdown name their generator themselves
+        text = f"# {GENERATOR}\n{text}"
+    try:
+        write_outputs({path: text}, force=force)
+    except OutputError as exc:
+        click.echo(user_error(exc, exc.path, "; nothing was written"), err=True)
+        sys.exit(EXIT_OUTPUT)
+    except OSError as exc:
+        click.echo(error_text(f"cannot write the audit: {exc.strerror or exc}; nothing was written", path), err=True)
+        sys.exit(EXIT_OUTPUT)
+    click.echo(wrote(path, "the audit"), err=True)
 
 
 _key_opt = click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path), default="codeship.aes",

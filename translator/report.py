@@ -13,6 +13,9 @@ from .rules import (BUILD_RULES, CAVEAT, CONVERTED, HOSTED_ONLY, IGNORED, LOCAL,
 
 ERROR = "error"  # the outcome of a key a diagnostic of level error points at
 OUTCOMES = (CONVERTED, CAVEAT, LOCAL, IGNORED, HOSTED_ONLY, UNSUPPORTED, ERROR)
+# The kinds of manual task, so that many projects' tasks can be counted together (`audit`).
+TASK_KINDS = ("secrets", "push", "cached", "approval", "docker-socket", "missing-file", "host-path")
+_TASK_KIND_OF_CODE = {"C2C402": "missing-file", "C2C405": "missing-file", "C2C403": "host-path"}
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Report:
     ok: bool
     entries: list[Entry] = field(default_factory=list)
     manual_tasks: list[str] = field(default_factory=list)
+    manual_kinds: list[str] = field(default_factory=list)  # one per task: what kind of work (TASK_KINDS)
     diagnostics: list[dict] = field(default_factory=list)
     ci_setup: list[str] = field(default_factory=list)  # with translate --ci: what to set up on the platform
     ci_flowchart: str = ""  # … and the pipeline as a Mermaid flowchart
@@ -72,13 +76,16 @@ def build_report(project: Project, diagnostics: list[Diagnostic], services_file:
             if key in ("registry", "image_name", "image_tag") and not isinstance(step, PushStep):
                 rule = _PUSH_ONLY  # warned about (C2C213)
             add(label, str(key), rule, loc)
-    report.manual_tasks = _manual_tasks(project, diagnostics)
+    tasks = _manual_tasks(project, diagnostics)
+    report.manual_tasks = [text for _, text in tasks]
+    report.manual_kinds = [kind for kind, _ in tasks]
     report.diagnostics = [diagnostic_dict(d) for d in diagnostics]
     return report
 
 
-def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
-    tasks: list[str] = []
+def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[tuple[str, str]]:
+    """(kind, text) of each task, kind one of TASK_KINDS."""
+    tasks: list[tuple[str, str]] = []
     secrets = [s for s in project.services.values()
                if s.encrypted_env_file or s.encrypted_environment
                or (s.build and (s.build.encrypted_args_file or s.build.encrypted_args))]
@@ -87,31 +94,32 @@ def _manual_tasks(project: Project, diagnostics: list[Diagnostic]) -> list[str]:
         s.encrypted_dockercfg_path for s, _ in steps)
     if secrets or encrypted_cfg:
         names = ", ".join(s.name for s in secrets) or "registry credentials"
-        tasks.append(f"Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 text in "
-                     f"`CODESHIP_AES_KEY`) when running the script: encrypted files are used by {names}.")
+        tasks.append(("secrets", f"Provide the project's AES key as `codeship.aes` (or `--key-path`, or the base64 "
+                      f"text in `CODESHIP_AES_KEY`) when running the script: encrypted files are used by {names}."))
     for step, (cfg_path, cfg_service) in steps:
         if not isinstance(step, PushStep):
             continue
         how = ("its encrypted_dockercfg_path is decrypted for the push" if cfg_path
                else f"its dockercfg_service {cfg_service} writes the credentials"
                if cfg_service else "log in with `docker login` first")
-        tasks.append(f"Push step '{step.name}' ({step.loc}) pushes {step.image_name}: run the script with "
-                     f"`--push`; {how}.")
+        tasks.append(("push", f"Push step '{step.name}' ({step.loc}) pushes {step.image_name}: run the script with "
+                      f"`--push`; {how}."))
     cached = [s.name for s in project.services.values() if s.cached]
     if cached:
-        tasks.append(f"`cached: true` ({', '.join(cached)}) has no local equivalent: Docker's local layer cache "
-                     "applies; `translate --ci github|gitlab` writes jobs that keep their images in the CI platform's cache.")
+        tasks.append(("cached", f"`cached: true` ({', '.join(cached)}) has no local equivalent: Docker's local layer "
+                      "cache applies; `translate --ci github|gitlab` writes jobs that keep their images in the CI "
+                      "platform's cache."))
     manual = [s for s in walk(project.steps) if isinstance(s, GroupStep) and s.kind == "manual"]
     for group in manual:
-        tasks.append(f"Manual approval group '{group.name}' ({group.loc}) runs only with `--manual`: put the "
-                     "approval in your new CI.")
+        tasks.append(("approval", f"Manual approval group '{group.name}' ({group.loc}) runs only with `--manual`: "
+                      "put the approval in your new CI."))
     docker = [s.name for s in project.services.values() if s.add_docker]
     if docker:
-        tasks.append(f"add_docker services ({', '.join(docker)}) drive the host's Docker engine through "
-                     "/var/run/docker.sock (or the socket, TLS settings and certificates of `DOCKER_HOST`, "
-                     "`DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` when the script runs): check that this is "
-                     "acceptable where the script runs.")
+        tasks.append(("docker-socket", f"add_docker services ({', '.join(docker)}) drive the host's Docker engine "
+                      "through /var/run/docker.sock (or the socket, TLS settings and certificates of `DOCKER_HOST`, "
+                      "`DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` when the script runs): check that this is "
+                      "acceptable where the script runs."))
     for d in diagnostics:
-        if d.code in ("C2C402", "C2C403", "C2C405"):
-            tasks.append(f"{d.message} ({d.loc})" + (f": {d.hint}" if d.hint else ""))
+        if d.code in _TASK_KIND_OF_CODE:
+            tasks.append((_TASK_KIND_OF_CODE[d.code], f"{d.message} ({d.loc})" + (f": {d.hint}" if d.hint else "")))
     return tasks

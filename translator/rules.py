@@ -1,5 +1,5 @@
 """The conversion rules: what each Codeship key becomes. One table, used by the parser (which keys
-exist and how they are treated), by diagnostics, and by the README's conversion matrix."""
+exist and how they are treated), by diagnostics, and by the conversion matrix in docs/migration.md."""
 
 from __future__ import annotations
 
@@ -183,7 +183,7 @@ def suggest(key: str, known, misplaced: dict[str, str]) -> str | None:
 
 
 def conversion_matrix() -> str:
-    """The README's conversion matrix, from the tables above (so the two cannot drift). Keys with
+    """The conversion matrix (docs/migration.md), from the tables above (so the two cannot drift). Keys with
     the same treatment share a row."""
     lines = ["| Codeship key | outcome | becomes |", "|---|---|---|"]
     for prefix, table in (("", SERVICE_RULES), ("build.", BUILD_RULES), ("step: ", STEP_RULES)):

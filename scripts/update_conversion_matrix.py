@@ -1,4 +1,4 @@
-"""Rewrite the README's conversion matrix from translator/rules.py: python3 scripts/update_readme_matrix.py"""
+"""Rewrite the conversion matrix in docs/migration.md from translator/rules.py: python3 scripts/update_conversion_matrix.py"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "migration.md"
 START, END = "<!-- conversion-matrix:start -->", "<!-- conversion-matrix:end -->"
 
 
