@@ -95,9 +95,10 @@ def test_a_bare_word_or_a_misspelt_option_gets_a_did_you_mean(project, args, sai
     assert said in run.output, run
 
 
-def test_an_option_like_none_of_ours_gets_no_guess(project):
-    run = run_script(project, None, "--frobnicate")
-    assert run.returncode == 2 and "unknown option: --frobnicate\n" in run.output, run
+@pytest.mark.parametrize("option", ["--frobnicate", "--ci-foo"])
+def test_an_option_like_none_of_ours_gets_no_guess(project, option):
+    run = run_script(project, None, option)
+    assert run.returncode == 2 and f"unknown option: {option}\n" in run.output, run
 
 
 # ==============================================================================================

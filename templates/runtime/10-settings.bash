@@ -194,6 +194,7 @@ c2c_word() {
 c2c_check_selection() {
   local name word quoted i shown=0
   local -A known=()
+  ((${#C2C_STEPS[@]} + ${#C2C_WORDS[@]})) || return 0
   for ((i = 1; i < ${#C2C_NAME[@]}; i++)); do known[${C2C_NAME[i]}]=1; done
   for word in ${C2C_WORDS[@]+"${C2C_WORDS[@]}"}; do
     c2c_word quoted "$word"
@@ -240,7 +241,9 @@ c2c_parse_args() {
       --manual) C2C_MANUAL=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
       -T|--no-tty) C2C_TTY=0; shift ;;
-      --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-*)
+      --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-branch|--ci-build-id|\
+      --ci-commit-id|--ci-commit-message|--ci-commit-description|--ci-committer-name|--ci-committer-email|\
+      --ci-committer-username|--ci-repo-name|--ci-project-id)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
