@@ -53,7 +53,7 @@ c2c_enter() {
   fi
   if [[ $C2C_MODE == list ]]; then
     # the same reasons as the run's summary (c2c_push, c2c_manual)
-    local why=$skip indent
+    local why=$skip indent mark='run '
     printf -v indent '%*s' $((depth * 2)) ''
     if [[ -n $why ]]; then
       :
@@ -64,8 +64,8 @@ c2c_enter() {
     elif [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
       why='manual (use --manual)'
     fi
-    printf '[%s] %s%s %s%s%s\n' "$([[ -n $why ]] && printf skip || printf 'run ')" "$indent" "$kind" "$name" \
-      "${detail:+  $detail}" "${why:+  ($why)}"
+    [[ -z $why ]] || mark=skip
+    printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" "${why:+  ($why)}"
     return 0
   fi
   ((requested)) || return 1
