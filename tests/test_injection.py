@@ -54,13 +54,19 @@ def run_script(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args", [["--list"], ["--dry-run"], ["--dry-run", "--push", "--tag", "master", "--ci-branch", "master"],
-                                  ["--list", "--tag", "$(touch x)", "--step", "`touch x`"]])
+                                  ["--list", "--tag", "$(touch x)", "--step", "env"],
+                                  ["--list", "--step", "`touch x`"], ["--dry-run", "$(touch x)"]])
 def test_listing_and_dry_run_execute_nothing(tmp_path, args):
     canary = tmp_path / "canary"
     root, _ = hostile_project(tmp_path / "p", canary)
     translate_to_disk(root)
     out = run_script(root, *args)
-    assert out.returncode == 0, out.stdout + out.stderr
+    # an unknown --step name, or a bare word, is a usage error that shows it (and the names) as data
+    assert out.returncode == (2 if "x`" in args[-1] or "x)" in args[-1] else 0), out.stdout + out.stderr
+    if out.returncode == 2:
+        assert f"'{args[-1]}'" in out.stderr, out.stderr
+    if "--step" in args and out.returncode == 2:
+        assert f"  'tagged `touch {canary}`'\n" in out.stderr, out.stderr
     assert not canary.exists()
     assert not (root / "x").exists()
 

@@ -73,7 +73,7 @@ def test_dry_run_counts_steps_skipped_by_a_group_filter(group_filter_project):
     # migrate, web, worker would run; lint is excluded by its group; ship's group wants "release"
     assert "Dry run: 3 steps would run, 2 skipped; nothing was run." in run.output, run
     untagged = run_script(group_filter_project, None, "--dry-run")
-    assert "Dry run: 1 steps would run, 4 skipped; nothing was run." in untagged.output, untagged
+    assert "Dry run: 1 step would run, 4 skipped; nothing was run." in untagged.output, untagged
 
 
 # ==============================================================================================

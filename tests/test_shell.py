@@ -38,7 +38,7 @@ def test_the_folder_the_cli_names_is_quoted_like_the_script_quotes(tmp_path):
     result = run_cli("translate", str(project), "-o", str(tmp_path / "it's out"), cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
     assert "`docker compose up` in 'it'\\''s out' starts app" in result.stderr
-    assert "Next: `'./it'\\''s out/codeship-steps.sh' --list`" in result.stderr
+    assert "1. `'./it'\\''s out/codeship-steps.sh' --list`" in result.stderr
 
 
 def test_array_quotes_every_element():

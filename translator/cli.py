@@ -189,8 +189,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     project = result.project
     assert project is not None
     script = next(p for p in outputs if p.suffix == ".sh")
-    click.echo(reporters.translated(len(project.services), _count_steps(project),
-                                       word(for_command(script))), err=True)
+    _next_steps(result, word(for_command(script)), report_path if report_path in outputs else None)
     _local_summary(result, script.parent)
     _ci_setup(result)
 
@@ -207,6 +206,20 @@ def _ci_setup(result) -> None:
         for n, item in enumerate(items, 1):
             text = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", " ", item).split())
             click.echo(f"  {n}. {text}", err=True)
+
+
+def _next_steps(result, script: str, report: Path | None) -> None:
+    """The counts, then what to do next for this project, in order (next_steps computes them)."""
+    import os
+
+    from . import reporters
+    from .next_steps import next_steps
+
+    project = result.project
+    report_tasks = len(getattr(result.report, "manual_tasks", []) or [])
+    steps = next_steps(project, script, os.environ, warnings=len(result.diagnostics),
+                       report=str(report) if report else None, manual_tasks=report_tasks)
+    click.echo(reporters.translated(len(project.services), _count_steps(project), steps), err=True)
 
 
 def _local_summary(result, out_dir: Path) -> None:

@@ -84,8 +84,11 @@ class TextReporter(Reporter):
         text = self.diagnostics(result.diagnostics)
         if failed(result, strict):
             return text + fail_summary(result.diagnostics, strict) + "\n"
+        from .words import plural
+
         warnings = len(result.diagnostics)
-        return text + "ok: the Codeship files are valid" + (f" ({count(warnings, 'warning')})" if warnings else "") + "\n"
+        return text + "ok: the Codeship files are valid" + (f" ({plural(warnings, 'warning')})" if warnings else
+                                                             "") + "\n"
 
 
 class JsonReporter(Reporter):
@@ -262,13 +265,10 @@ def fail_summary(diagnostics: Sequence[Diagnostic], strict: bool, written: str |
     """`failed: N error(s) …`; `written` adds `; nothing was written` (or `nothing else`)."""
     errors = sum(1 for d in diagnostics if d.level == ERROR)
     warnings = len(diagnostics) - errors
-    what = count(errors, "error") + (f" and {count(warnings, 'warning')} (--strict)" if strict and warnings else "")
+    from .words import plural
+
+    what = plural(errors, "error") + (f" and {plural(warnings, 'warning')} (--strict)" if strict and warnings else "")
     return f"failed: {what}" + (f"; {written}" if written else "")
-
-
-def count(n: int, noun: str) -> str:
-    """`1 warning`, `2 warnings`, `0 errors`."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def wrote(path: object, what: str = "") -> str:
@@ -286,5 +286,11 @@ def freshness(stale: dict, outputs: list) -> str:
     return "\n".join(lines)
 
 
-def translated(services: int, steps: int, script: str) -> str:
-    return (f"{services} services, {steps} steps. Next: `{script} --list`, then `{script}` to run them.")
+def translated(services: int, steps: int, next_steps: Sequence) -> str:
+    """`N services, M steps. Next:` and the next steps (next_steps.NextStep), one a line."""
+    from .words import plural
+
+    lines = [f"{plural(services, 'service')}, {plural(steps, 'step')}. Next:"]
+    for n, step in enumerate(next_steps, 1):
+        lines.append(f"  {n}. `{step.command}`: {step.why}" if step.command else f"  {n}. {step.why}")
+    return "\n".join(lines)

@@ -39,6 +39,9 @@ class ScriptPlan(Record):
     source_dir: str = "."  # the services file's directory, relative to the script's
     built_images: list[tuple[str, str]] = []  # (service, image name): what the script builds
     add_docker: list[str] = []  # services with add_docker: they follow the host's Docker settings
+    # (path relative to the script, sha256): the Codeship files as translated, so that the script
+    # can say when one has changed since
+    sources: list[tuple[str, str]] = []
 
 
 def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags: Diagnostics,
@@ -71,7 +74,23 @@ def plan_script(project: Project, compose: ComposeResult, rebase: Rebaser, diags
     built_images = [(name, compose.images[name]) for name in compose.built]
     return ScriptPlan(builder.lines, services, compose.host_dirs, build_volumes,
                       rebase.path("codeship.aes"), rebase.path(".").rstrip("/") or ".", built_images,
-                      [name for name, svc in project.services.items() if svc.add_docker])
+                      [name for name, svc in project.services.items() if svc.add_docker],
+                      _sources(project, rebase))
+
+
+def _sources(project: Project, rebase: Rebaser) -> list[tuple[str, str]]:
+    """The services and steps files with the sha256 of their bytes now (what the script hashes)."""
+    import hashlib
+
+    sources = []
+    for path in (project.services_file, project.steps_file):
+        if path is None:
+            continue
+        try:
+            sources.append((rebase.locate(path), hashlib.sha256(path.read_bytes()).hexdigest()))
+        except OSError:  # it was just read: gone since, there is nothing to compare with
+            pass
+    return sources
 
 
 

@@ -35,6 +35,7 @@ C2C_MAX_PARALLEL=${C2C_MAX_PARALLEL:-8}  # step projects at once: each needs a n
 C2C_POOL_TIMEOUT=${C2C_POOL_TIMEOUT:-600}  # how long a step waits for a network pool other runs hold
 C2C_COMPOSE_CHOICE=${C2C_COMPOSE:-auto}
 C2C_STEPS=()
+C2C_WORDS=()  # arguments that are not options (c2c_check_selection refuses them)
 C2C_KEY_PATH=''
 C2C_KEY_B64=''
 C2C_DECRYPTED=()
@@ -114,7 +115,8 @@ Running:
   -h, --help            show this help
 
 Exit status: 0 when every selected step passed; otherwise the failing step's exit code;
-130 on Ctrl-C (SIGINT), 143 on SIGTERM; 2 for a usage error or a malformed pipeline.
+130 on Ctrl-C (SIGINT), 143 on SIGTERM; 2 for a usage error (an unknown --step name too) or
+a malformed pipeline; 125 when the Docker engine cannot be reached (nothing was run).
 
 The pipeline (the function c2c_pipeline at the top of this file) is what runs, one line per
 step, in order. Edit it to add, remove, reorder or regroup steps; a malformed line is refused,
@@ -151,6 +153,82 @@ c2c_die_usage() {
   exit 2
 }
 
+C2C_OPTIONS=(--tag --step --push --manual --list --dry-run --env --key-path --no-remove --no-tty --stop-timeout
+  --max-parallel --compose --help --ci-branch --ci-build-id --ci-commit-id --ci-commit-message
+  --ci-commit-description --ci-committer-name --ci-committer-email --ci-committer-username --ci-repo-name
+  --ci-project-id)
+
+# c2c_did_you_mean OPTION : prints " (did you mean --tag?)" when OPTION looks like one of ours
+# (the same but for case, - and _, a plural s, or the start of only one); else nothing.
+c2c_did_you_mean() {
+  local want known norm found=''
+  want=$(printf '%s' "${1#-}" | tr '[:upper:]' '[:lower:]')
+  want=${want#-} want=${want//[-_]/} want=${want%s}
+  [[ -n $want ]] || return 0
+  for known in "${C2C_OPTIONS[@]}" -e -T -h; do
+    norm=$(printf '%s' "${known#--}" | tr '[:upper:]' '[:lower:]')
+    norm=${norm#-} norm=${norm//-/}
+    if [[ $norm == "$want" ]]; then
+      found=$known
+      break
+    fi
+    if ((${#want} >= 3)) && [[ $norm == "$want"* ]]; then
+      [[ -z $found ]] || return 0  # the start of several
+      found=$known
+    fi
+  done
+  [[ -z $found ]] || printf ' (did you mean %s?)' "$found"
+}
+
+# c2c_word VAR TEXT : TEXT as one shell word a person can copy, in VAR: bare when plain, else in
+# single quotes ($'…' when it holds control characters).
+c2c_word() {
+  if [[ -n $2 && $2 != *[!A-Za-z0-9_./=:,@%+-]* ]]; then
+    printf -v "$1" '%s' "$2"
+  elif [[ $2 == *[[:cntrl:]]* ]]; then
+    printf -v "$1" '%q' "$2"
+  else
+    printf -v "$1" "'%s'" "${2//\'/\'\\\'\'}"
+  fi
+}
+
+# Checks what the command line selects against the pipeline (once it is read): a --step name no
+# step or group has would run nothing (and its CI job would pass), and a bare word is most likely
+# a branch meant for --tag, or a step meant for --step.
+c2c_check_selection() {
+  local name word quoted i shown=0
+  local -A known=()
+  ((${#C2C_STEPS[@]} + ${#C2C_WORDS[@]})) || return 0
+  for ((i = 1; i < ${#C2C_NAME[@]}; i++)); do known[${C2C_NAME[i]}]=1; done
+  for word in ${C2C_WORDS[@]+"${C2C_WORDS[@]}"}; do
+    c2c_word quoted "$word"
+    if [[ -n ${known[$word]:-} ]]; then
+      c2c_die_usage "unknown argument: $quoted (did you mean --step $quoted?)"
+    fi
+    c2c_die_usage "unknown argument: $quoted (did you mean --tag $quoted?)"
+  done
+  for word in ${C2C_STEPS[@]+"${C2C_STEPS[@]}"}; do
+    [[ -z ${known[$word]:-} ]] || continue
+    c2c_word quoted "$word"
+    local list='' more=0
+    local -A listed=()
+    for ((i = 1; i < ${#C2C_NAME[@]}; i++)); do
+      name=${C2C_NAME[i]}
+      [[ -z ${listed[$name]:-} ]] || continue
+      listed[$name]=1
+      if ((shown == 100)); then more=$((more + 1)); continue; fi
+      shown=$((shown + 1))
+      c2c_word name "$name"
+      list+=$'\n'"  $name"
+    done
+    ((more == 0)) || list+=$'\n'"  … and $more more (see --list)"
+    if ((shown == 0)); then
+      c2c_die_usage "--step $quoted: the pipeline has no steps"
+    fi
+    c2c_die_usage "--step $quoted: no step or group has this name, so it would run nothing. The names:$list"
+  done
+}
+
 c2c_parse_args() {
   local opt value
   while (($#)); do
@@ -168,7 +246,9 @@ c2c_parse_args() {
       --pull-request) C2C_PULL_REQUEST=1; shift ;;
       --no-remove) C2C_REMOVE=0; shift ;;
       -T|--no-tty) C2C_TTY=0; shift ;;
-      --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-*)
+      --tag|--step|-e|--env|--key-path|--stop-timeout|--max-parallel|--compose|--ci-branch|--ci-build-id|\
+      --ci-commit-id|--ci-commit-message|--ci-commit-description|--ci-committer-name|--ci-committer-email|\
+      --ci-committer-username|--ci-repo-name|--ci-project-id)
         (($# >= 2)) || c2c_die_usage "$opt needs a value"
         value=$2
         shift 2
@@ -199,9 +279,10 @@ c2c_parse_args() {
           --ci-committer-username) CI_COMMITTER_USERNAME=$value ;;
           --ci-repo-name) CI_REPO_NAME=$value ;;
           --ci-project-id) CI_PROJECT_ID=$value ;;
-          *) c2c_die_usage "unknown option: $opt" ;;
+          *) c2c_die_usage "unknown option: $opt$(c2c_did_you_mean "$opt")" ;;
         esac ;;
-      *) c2c_die_usage "unknown argument: $opt" ;;
+      -*) c2c_die_usage "unknown option: $opt$(c2c_did_you_mean "$opt")" ;;
+      *) C2C_WORDS+=("$opt"); shift ;;  # refused by c2c_check_selection, which knows the step names
     esac
   done
   [[ $C2C_MAX_PARALLEL =~ ^[1-9][0-9]{0,5}$ ]] || c2c_die_usage "C2C_MAX_PARALLEL needs a whole number of at least 1"

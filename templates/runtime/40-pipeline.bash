@@ -27,7 +27,8 @@ c2c_is_requested() {
 # and its depth; returns 1 when the node has nothing to do at all (not selected, and not listing).
 c2c_enter() {
   local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
-  if [[ -z $skip ]]; then
+  # a step the build did not reach is "not run", unless its own filters or --push leave it out
+  if [[ -z $skip || $skip == "$C2C_NOT_RUN" ]]; then
     if [[ $C2C_PULL_REQUEST == 1 && -n $tag$exclude ]]; then
       skip="a pull request's build runs no step with tag:/exclude:"
     elif [[ -n $exclude ]] && c2c_filter_matches "$exclude" "$exclude_re"; then
@@ -38,6 +39,8 @@ c2c_enter() {
       else
         skip="tag: $tag (no --tag given)"
       fi
+    elif [[ $skip == "$C2C_NOT_RUN" && $kind == push && $C2C_PUSH == 0 ]]; then
+      skip='push (use --push)'
     fi
   fi
   if ((${#C2C_STEPS[@]})) && [[ $forced == 0 ]]; then
@@ -51,22 +54,31 @@ c2c_enter() {
     requested=0
   fi
   if [[ $C2C_MODE == list ]]; then
-    local mark='run ' indent
+    # the same reasons as the run's summary (c2c_push, c2c_manual)
+    local why=$skip indent mark='run '
     printf -v indent '%*s' $((depth * 2)) ''
-    if [[ -n $skip || $requested == 0 ]]; then
-      mark='skip'
-    elif [[ $kind == push && $C2C_PUSH == 0 ]] || [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
-      mark='skip'
+    if [[ -n $why ]]; then
+      :
+    elif [[ $requested == 0 ]]; then
+      why='not selected by --step'
+    elif [[ $kind == push && $C2C_PUSH == 0 ]]; then
+      why='push (use --push)'
+    elif [[ $kind == manual && $C2C_MANUAL == 0 ]]; then
+      why='manual (use --manual)'
     fi
-    printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" \
-      "${skip:+  ($skip)}"
+    [[ -z $why ]] || mark=skip
+    printf '[%s] %s%s %s%s%s\n' "$mark" "$indent" "$kind" "$name" "${detail:+  $detail}" "${why:+  ($why)}"
     return 0
   fi
   ((requested)) || return 1
   if [[ -n $skip ]]; then
     # a filtered-out group is still walked: each of its steps is recorded with the reason
     [[ $kind == group || $kind == manual ]] && return 0
-    c2c_record "$name" skipped 0 "$skip"
+    if [[ $skip == "$C2C_NOT_RUN" ]]; then
+      c2c_record "$name" notrun 0
+    else
+      c2c_record "$name" skipped 0 "$skip"
+    fi
     return 1
   fi
   return 0

@@ -60,11 +60,19 @@ c2c_detail() {
 }
 
 # c2c_serial DEPTH SKIP FORCED PARALLEL N... (and c2c_parallel): runs the nodes N of a group.
+# After a failure the group stops; its other nodes are still walked, with the skip reason
+# C2C_NOT_RUN, so that the summary lists each step the build did not reach.
+C2C_NOT_RUN='(not run)'
 c2c_serial() {
-  local fn
+  local fn status=0
   for fn in "${@:5}"; do
-    c2c_node "$fn" "$1" "$2" "$3" "$4" || return
+    if ((status == 0)); then
+      c2c_node "$fn" "$1" "$2" "$3" "$4" || status=$?
+    else
+      c2c_node "$fn" "$1" "$C2C_NOT_RUN" "$3" "$4"
+    fi
   done
+  return "$status"
 }
 
 c2c_parallel() {
@@ -89,17 +97,16 @@ c2c_parallel() {
 }
 
 # c2c_manual NAME DEPTH SKIP FORCED PARALLEL N...
+# Without --manual, its steps are walked with the reason (listed, and recorded for the summary);
+# the notice is for a group the run selects (no --step, or --step named it or a group above it).
 c2c_manual() {
   local name=$1
   shift
-  if [[ $C2C_MODE != list && $C2C_MANUAL == 0 && -z $2 ]]; then
-    if ((${#C2C_STEPS[@]})) && [[ $3 == 0 ]]; then  # --step chose: only its steps in here are reported
-      c2c_serial "$1" "manual (use --manual)" "${@:3}"
-      return
+  if [[ $C2C_MANUAL == 0 && ( -z $2 || $2 == "$C2C_NOT_RUN" ) ]]; then
+    if [[ $C2C_MODE != list && -z $2 ]] && [[ ${#C2C_STEPS[@]} == 0 || $3 == 1 ]]; then
+      c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
     fi
-    c2c_say "(step: $name) manual approval group skipped: run with --manual to run it"
-    c2c_record "$name" skipped 0 "manual (use --manual)"
-    return 0
+    set -- "$1" 'manual (use --manual)' "${@:3}"
   fi
   c2c_serial "$@"
 }
@@ -247,7 +254,11 @@ c2c_slot_wait() {  # NAME [1: say nothing]
     if ((said == 0 && free == 2)); then
       said=1
       read -r limit <"$C2C_STATE/limit"
-      c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
+      if ((limit == 1)); then
+        c2c_say "(step: $name) queued: 1 step of this run is running (at most 1 at once; see --max-parallel)"
+      else
+        c2c_say "(step: $name) queued: $limit steps of this run are running (at most $limit at once; see --max-parallel)"
+      fi
     fi
     if ((free == 2)) && [[ $queue_head != "$slot" ]]; then sleep 0.5; else sleep 0.2; fi
   done
@@ -312,7 +323,11 @@ c2c_pool_wait() {
   c2c_unlock slots
   if mkdir "$C2C_STATE/pool-advice" 2>/dev/null; then c2c_pool_advice "$name"; fi
   if ((others > 0)) && [[ -n $slot ]]; then
-    c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
+    if ((others == 1)); then
+      c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when the other step running ends (this run now runs 1 step at a time)"
+    else
+      c2c_say "(step: $name) Docker has no network address pool left for the step: it runs when one of the $others other steps running ends (this run now runs at most $others steps at once)"
+    fi
     c2c_slot_wait "$name" 1
     return 0
   fi

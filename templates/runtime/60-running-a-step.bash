@@ -104,11 +104,40 @@ c2c_end_step() {
   fi
 }
 
+# c2c_pull_failed NAME SERVICE : after a step's Compose commands failed. When an image of the
+# services the step starts (not one the run builds) is not on the engine, Compose could not pull
+# it: says so with Docker's reason (heard by pulling it once more) and sets C2C_FAILURE to
+# "could not pull IMAGE"; else leaves C2C_FAILURE alone (the container failed).
+c2c_pull_failed() {
+  local name=$1 todo=$2 seen=' ' service image reason builds
+  c2c_service "$2"
+  builds=" $C2C_S_BUILDS "
+  while [[ -n $todo ]]; do
+    service=${todo%% *}
+    todo=${todo#"$service"}
+    todo=${todo# }
+    [[ $seen != *" $service "* ]] || continue
+    seen+="$service "
+    c2c_service "$service"
+    todo+="${todo:+${C2C_S_DEPS:+ }}$C2C_S_DEPS"
+    image=$C2C_S_IMAGE
+    [[ -n $image && $builds != *" $service "* ]] || continue
+    ! docker image inspect "$image" >/dev/null 2>&1 || continue
+    reason=$(docker pull -q "$image" 2>&1 >/dev/null) || true
+    reason=${reason%$'\n'}
+    reason=${reason##*$'\n'}
+    c2c_say "(step: $name) could not pull $image (service $service)${reason:+: $reason}"
+    C2C_FAILURE="could not pull $image"
+    return 0
+  done
+}
+
 # c2c_run INDEX NAME SERVICE DOCKERCFG DOCKERCFG_SERVICE PARALLEL -- ARGV...
 c2c_run() {
   local index=$1 name=$2 service=$3 cfg_file=$4 cfg_gen=$5 parallel=$6
   shift 7
   [[ $C2C_MODE == list ]] && return 0
+  c2c_need_engine "$name" || return
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot='' followers=''
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
@@ -156,6 +185,7 @@ c2c_run() {
     c2c_pool_retry "$name" "$project" --trailer "$C2C_COMPOSE_V" --stdin "$stdin" "(service: $service) (step: $name) " \
       c2c_compose --step-env ${files[@]+"${files[@]}"} "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
+  ((status == 0)) || [[ -n $C2C_FAILURE || $C2C_MODE != run ]] || c2c_pull_failed "$name" "$service"
   c2c_forget_credentials "$index"
   ((C2C_CFG_RAN == 0)) || created=1
   c2c_end_step "$name" "$project" "$status" "$started" "$created" "$C2C_FAILURE" "$followers" ${files[@]+"${files[@]}"}
@@ -181,6 +211,7 @@ c2c_push() {
     c2c_record "$name" failed 0 "unknown branch (use --ci-branch)"
     return 1
   fi
+  c2c_need_engine "$name" || return
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot=''
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started

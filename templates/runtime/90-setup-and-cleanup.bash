@@ -1,4 +1,58 @@
 # --- set-up and clean-up ---------------------------------------------------------------------
+C2C_ENGINE_EXIT=125  # the run's exit status when the Docker engine cannot be reached (as `docker run`'s)
+
+# c2c_need_engine NAME : whether the Docker engine answers, asked once per run, before the first
+# step that needs it (a run whose steps are all skipped needs none); parallel branches share the
+# answer in $C2C_STATE/engine. When it does not, says so once (where the script looked, how to
+# start it), records the step NAME as not run and returns C2C_ENGINE_EXIT.
+c2c_need_engine() {
+  [[ $C2C_MODE == run ]] || return 0
+  local answer=''
+  [[ ! -s $C2C_STATE/engine ]] || read -r answer <"$C2C_STATE/engine"
+  if [[ -z $answer ]]; then
+    c2c_lock engine
+    [[ ! -s $C2C_STATE/engine ]] || read -r answer <"$C2C_STATE/engine"
+    if [[ -z $answer ]]; then
+      answer=up
+      c2c_engine_answers || answer=down
+      printf '%s\n' "$answer" >"$C2C_STATE/engine"
+    fi
+    c2c_unlock engine
+  fi
+  [[ $answer == down ]] || return 0
+  [[ -z $1 ]] || c2c_record "$1" notrun 0 "the Docker engine cannot be reached"
+  return "$C2C_ENGINE_EXIT"
+}
+
+c2c_engine_answers() {
+  local me=${0##*/} said='' where how context
+  if ! command -v docker >/dev/null 2>&1; then
+    printf '%s: error: the docker command was not found; nothing was run\n  hint: install Docker (its CLI and an engine), or put docker in PATH\n' "$me" >&2
+    return 1
+  fi
+  said=$(docker version --format '{{.Server.Version}}' 2>&1 >/dev/null) && return 0
+  if [[ -n ${DOCKER_HOST:-} ]]; then
+    where="at $DOCKER_HOST (DOCKER_HOST)"
+    how="start the engine there, or correct DOCKER_HOST (unset it for this machine's own engine)"
+  elif [[ -n ${DOCKER_CONTEXT:-} ]]; then
+    where="of the docker context $DOCKER_CONTEXT (DOCKER_CONTEXT)"
+    how="start that engine, or pick one that runs (\`docker context ls\`; unset DOCKER_CONTEXT for the current one)"
+  elif context=$(docker context show 2>/dev/null) && [[ -n $context && $context != default ]]; then
+    where="of the docker context $context (\`docker context use\`)"
+    how="start that engine, or switch to one that runs (\`docker context use default\`)"
+  else
+    where="on this machine (/var/run/docker.sock)"
+    how="start Docker (Docker Desktop, or \`sudo systemctl start docker\`), then run this script again"
+  fi
+  if [[ $said == *'permission denied'* ]]; then
+    how="your user may not use it: add it to the docker group (\`sudo usermod -aG docker \$USER\`, then log in again)"
+  fi
+  printf '%s: error: cannot reach the Docker engine %s; nothing was run\n' "$me" "$where" >&2
+  [[ -z $said ]] || printf '%s\n' "$said" | sed 's/^/  docker: /' >&2
+  printf '  hint: %s\n' "$how" >&2
+  return 1
+}
+
 c2c_setup() {
   C2C_RUN_ID="c2c$(printf '%x%04x' "$$" "$RANDOM")"
   export C2C_RUN_ID
@@ -15,6 +69,10 @@ c2c_setup() {
   for dir in "${C2C_HOST_DIRS[@]}"; do
     [[ -e $C2C_DIR/$dir ]] || mkdir -p -- "$C2C_DIR/$dir"
   done
+  if ((${#C2C_BUILD_VOLUMES[@]})) && ! c2c_need_engine ''; then
+    rm -rf -- "$C2C_STATE"
+    exit "$C2C_ENGINE_EXIT"
+  fi
   for volume in "${C2C_BUILD_VOLUMES[@]}"; do
     docker volume create --label "codeship2compose.run=$C2C_RUN_ID" "${C2C_RUN_ID}_$volume" >/dev/null
   done
@@ -180,11 +238,11 @@ c2c_on_signal() {
 }
 
 c2c_summary() {
-  local status=$1 result ms name why passed=0 failed=0 skipped=0 total took now
+  local status=$1 result ms name why passed=0 failed=0 skipped=0 notrun=0 total took now
   if [[ $C2C_MODE == dry-run ]] && ! grep -q '^failed' "$C2C_STATE/results"; then
     skipped=$(grep -c '^skipped' "$C2C_STATE/results") || true
     c2c_say ""
-    c2c_say "Dry run: $C2C_PLANNED steps would run, $skipped skipped; nothing was run."
+    c2c_say "Dry run: $C2C_PLANNED step$( ((C2C_PLANNED == 1)) || printf s) would run, $skipped skipped; nothing was run."
     return 0
   fi
   [[ -s $C2C_STATE/results ]] || return 0
@@ -194,6 +252,7 @@ c2c_summary() {
     case $result in
       passed) passed=$((passed + 1)); c2c_secs took "$ms"; printf '  ✔ %-40s %s\n' "$name" "$took" ;;
       failed) failed=$((failed + 1)); c2c_secs took "$ms"; printf '  ✗ %-40s %s  %s\n' "$name" "$took" "$why" ;;
+      notrun) notrun=$((notrun + 1)); printf '  - %-40s not run: %s\n' "$name" "${why:-the build stopped before it}" ;;
       *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
     esac
   done <"$C2C_STATE/results"
@@ -202,15 +261,42 @@ c2c_summary() {
   c2c_secs took "$total"
   local note=''
   ((C2C_EXIT_SIGNAL == 0)) || note=' (interrupted)'
-  c2c_say "$passed passed, $failed failed, $skipped skipped in $took$note"
+  c2c_say "$passed passed, $failed failed, $skipped skipped$( ((notrun == 0)) || printf ', %s not run' "$notrun") in $took$note"
+}
+
+# When a Codeship file this script was generated from has changed since (C2C_SOURCE_SUMS: its
+# sha256 then), the script says so before it runs; `codeship2compose translate --check` says the
+# same with a failing exit code. Only a warning: the pipeline above is what runs, edited by hand
+# or not, and a CI job should not fail for a comment changed in the steps file. A file that is
+# gone says nothing (once migrated, the script is yours), nor does a host without sha256sum or
+# shasum.
+c2c_check_sources() {
+  local -a hash=(sha256sum)
+  local i file sum changed=''
+  if ! command -v sha256sum >/dev/null 2>&1; then
+    command -v shasum >/dev/null 2>&1 || return 0
+    hash=(shasum -a 256)
+  fi
+  for ((i = 0; i < ${#C2C_SOURCE_SUMS[@]}; i += 2)); do
+    file=${C2C_SOURCE_SUMS[i]}
+    [[ $file == /* ]] || file=$C2C_DIR/$file
+    [[ -f $file ]] || continue
+    sum=$("${hash[@]}" <"$file" 2>/dev/null) || continue
+    [[ ${sum%% *} == "${C2C_SOURCE_SUMS[i + 1]}" ]] || changed+="${changed:+ and }${C2C_SOURCE_SUMS[i]}"
+  done
+  [[ -n $changed ]] || return 0
+  printf '%s: warning: %s %s changed since this script was generated: run `codeship2compose translate` again to update it and compose.yaml (this run runs the pipeline as the script has it)\n' \
+    "${0##*/}" "$changed" "$([[ $changed == *' and '* ]] && printf have || printf has)" >&2
 }
 
 c2c_main() {
   c2c_parse_args "$@"
   readonly C2C_DIR C2C_COMPOSE_FILE C2C_MODE C2C_TAG C2C_HAVE_TAG C2C_PUSH C2C_MANUAL C2C_PULL_REQUEST C2C_REMOVE \
     C2C_STOP_TIMEOUT C2C_HEALTH_TIMEOUT C2C_MAX_PARALLEL C2C_POOL_TIMEOUT C2C_COMPOSE_CHOICE C2C_STEPS \
-    C2C_KEY_PATH C2C_USER_ENV C2C_CI_FLAGS C2C_CI_VARS
+    C2C_KEY_PATH C2C_USER_ENV C2C_CI_FLAGS C2C_CI_VARS C2C_WORDS
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
+  c2c_check_selection
+  c2c_check_sources
   readonly C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
     C2C_CFGF C2C_CFGS C2C_ARG0 C2C_ARGC C2C_IMG C2C_ITAG C2C_REG C2C_LINE C2C_ARGS
   c2c_now_ms C2C_STARTED

@@ -45,5 +45,6 @@ C2C_BUILD_VOLUMES=()
 C2C_BUILT_IMAGES=()
 C2C_ADD_DOCKER=()
 C2C_SERVICES=('app')
+C2C_SOURCE_SUMS=('codeship-services.yml' 'f536dd0253ab4c6ad4c331f70004dbe20622388b7fb8bc77496e076abc03e0e4' 'codeship-steps.json' 'ff71784825de4adad0a54d262e8b02f886a6120fdb1b55a773dd73c41dd3133d')  # the Codeship files as translated: PATH SHA256...
 
 # ============================== codeship2compose runtime ======================================

@@ -61,5 +61,6 @@ C2C_BUILD_VOLUMES=()
 C2C_BUILT_IMAGES=('app' 'example/app' 'legacy' 'service-keys-legacy' 'builder' 'service-keys-builder')
 C2C_ADD_DOCKER=('builder')
 C2C_SERVICES=('app' 'legacy' 'builder' 'postgres' 'redis' 'search')
+C2C_SOURCE_SUMS=('codeship-services.yml' '3bb3c568309253cf1b9d99d8356a8d3209c373a3a0a329454033184b6a723dc6' 'codeship-steps.yml' '97dfd8612ceb9c59ac4356ec00ae27d4ea5a8bfb8b94eb1ac8c4ce37e6d9d740')  # the Codeship files as translated: PATH SHA256...
 
 # ============================== codeship2compose runtime ======================================

@@ -89,5 +89,6 @@ C2C_BUILD_VOLUMES=()
 C2C_BUILT_IMAGES=('web' 'step-kinds-web')
 C2C_ADD_DOCKER=()
 C2C_SERVICES=('app' 'worker' 'web')
+C2C_SOURCE_SUMS=('codeship-services.yml' '8478184b42258a9765fee970135824c90e733e23dd3da41ed8a87132e27c9a7f' 'codeship-steps.yml' '5db9e2f119c7c963cd9bb787bb9923db0e0ea4455a19dedd554efcef51a00c18')  # the Codeship files as translated: PATH SHA256...
 
 # ============================== codeship2compose runtime ======================================

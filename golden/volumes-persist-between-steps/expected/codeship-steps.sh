@@ -42,5 +42,6 @@ C2C_BUILD_VOLUMES=()
 C2C_BUILT_IMAGES=()
 C2C_ADD_DOCKER=()
 C2C_SERVICES=('app')
+C2C_SOURCE_SUMS=('codeship-services.yml' 'b26e5e559d3f122d6a6e697904e4348d15f2a07199289ad1fe740d7f6f18f399' 'codeship-steps.yml' '55c5c07a8c688139c7979d638a4b83d6c0ef45a4d32bc95ef485acb22052ca6f')  # the Codeship files as translated: PATH SHA256...
 
 # ============================== codeship2compose runtime ======================================

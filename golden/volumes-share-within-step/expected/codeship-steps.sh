@@ -51,5 +51,6 @@ C2C_BUILD_VOLUMES=()
 C2C_BUILT_IMAGES=()
 C2C_ADD_DOCKER=()
 C2C_SERVICES=('data' 'producer' 'consumer' 'checker')
+C2C_SOURCE_SUMS=('codeship-services.yml' '8a2cbd48344bfdad808594f07146dd0f92c7a5b8d1679826fc5d81e2c256131d' 'codeship-steps.yml' '8c3ca6e94030be0ad969167c152fb65d4b89db9ca2ac049257746cdf92b0f1c2')  # the Codeship files as translated: PATH SHA256...
 
 # ============================== codeship2compose runtime ======================================
