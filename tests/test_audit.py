@@ -268,3 +268,13 @@ def test_help_teaches_with_examples():
     assert "audit" in run_cli("--help").stdout
     explained = run_cli("explain", "C2C780")
     assert explained.exit_code == 0 and "audit" in explained.stdout
+
+
+def test_a_failed_projects_line_is_whole_when_its_folder_name_has_a_line_break(tmp_path: Path):
+    root = tmp_path / "org"
+    for name in ("bro\nken", "bro\u2028ken"):
+        _copy(CORPUS / "66chenbiao__BI_learn", root / name)
+    for fmt, heading in (("text", "\nFailed: "), ("markdown", "\n## Failed\n")):
+        out = run_cli("audit", str(root), "--format", fmt).stdout.split(heading, 1)[1]
+        assert out.count("C2C002") == 2, fmt  # the first error, not the path cut at its line break
+        assert out.count("ken/codeship-steps.yml:1:1: ") == 2 and "\u2028" not in out

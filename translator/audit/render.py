@@ -149,10 +149,13 @@ def failures(audit: Audit) -> list[str]:
 
 def first_error_line(audit: Audit, p: ProjectAudit) -> str:
     """The project's first error as translate prints it (its location names the project's file)."""
+    from ..reporters import message_text
+
     first = p.first_error
     if first is None:
         return f"{where(audit, p)}: failed"
-    line = first.format().splitlines()[0]
+    # without its hint, not cut at a line break: a folder name may hold one (the caller escapes it)
+    line = message_text(first.level, first.message, first.loc, first.code)
     return line if first.loc and first.loc.file else f"{where(audit, p)}: {line}"
 
 
