@@ -278,3 +278,20 @@ def test_a_failed_projects_line_is_whole_when_its_folder_name_has_a_line_break(t
         out = run_cli("audit", str(root), "--format", fmt).stdout.split(heading, 1)[1]
         assert out.count("C2C002") == 2, fmt  # the first error, not the path cut at its line break
         assert out.count("ken/codeship-steps.yml:1:1: ") == 2 and "\u2028" not in out
+
+
+def test_a_folder_that_cannot_be_read_is_named_not_silently_passed_over(org: Path, monkeypatch):
+    locked = org / "locked"
+    _copy(EXAMPLES / "02.redis", locked / "p")
+    real = os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path) == locked:  # what chmod 000 does to anyone but root
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = audit([org])
+    assert "locked/p" not in [p.path for p in result.projects]
+    [skipped] = [s for s in result.skipped if s.path == "locked"]
+    assert skipped.diagnostic.code == "C2C782" and "Permission denied" in skipped.diagnostic.message
