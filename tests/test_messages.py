@@ -317,3 +317,14 @@ def test_init_example_next_line_quotes_a_hostile_folder_name(tmp_path):
         command = result.stderr.split("`codeship2compose translate ", 1)[1].split("`, then", 1)[0]
         words = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, check=True).stdout
         assert words.decode("utf-8", "surrogateescape").split("\0")[:-1] == [f"./{folder}"], name
+
+
+def test_generate_of_a_new_key_does_not_search_the_folder_for_encrypted_files(tmp_path, monkeypatch):
+    import translator.cli
+
+    def search(*args, **kwargs):  # in a home folder or a big repository this walks everything
+        raise AssertionError("searched for .encrypted files although no key was in the way")
+
+    monkeypatch.setattr(translator.cli, "_encrypted_files", search)
+    result = run_cli("generate", cwd=tmp_path)
+    assert result.exit_code == 0 and (tmp_path / "codeship.aes").is_file()

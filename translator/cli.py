@@ -506,8 +506,9 @@ def generate(key_path: Path, force: bool) -> None:
     """
     from . import codeship_aes
 
-    _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600,
-                         exists_hint=_key_exists_hint(key_path))
+    # the hint searches the key's folder for .encrypted files: only when a key is in the way
+    hint = _key_exists_hint(key_path) if key_path.exists() and not force else ""
+    _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600, exists_hint=hint)
 
 
 def _key_exists_hint(key_path: Path) -> str:
