@@ -127,6 +127,7 @@ def test_json_shape(org: Path):
         assert all(set(project["forecast"][layout][m]) == set(BUILDS) for m in METRICS)
     broken = {p["path"]: p for p in data["projects"]}["broken"]
     assert broken["outcome"] == "failed" and broken["forecast"] is None
+    assert broken["steps"] is None and broken["keys"] is None  # not read: null, like steps, not {}
     assert broken["diagnostics"][0]["code"] == "C2C002"
     totals = data["totals"]
     assert totals["projects"] == 3 and totals["outcomes"] == {"translated": 1, "manual": 1, "failed": 1}
