@@ -296,3 +296,11 @@ def test_a_folder_that_cannot_be_read_is_named_not_silently_passed_over(org: Pat
     assert "locked/p" not in [p.path for p in result.projects]
     [skipped] = [s for s in result.skipped if s.path == "locked"]
     assert skipped.diagnostic.code == "C2C782" and "Permission denied" in skipped.diagnostic.message
+
+
+def test_no_project_found_is_said_in_words(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    for fmt in ("text", "json"):
+        result = run_cli("audit", str(tmp_path / "empty"), "--format", fmt)
+        assert result.exit_code == 0
+        assert "no Codeship project" in result.stderr and "codeship-services.yml" in result.stderr
