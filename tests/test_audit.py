@@ -304,3 +304,16 @@ def test_no_project_found_is_said_in_words(tmp_path: Path):
         result = run_cli("audit", str(tmp_path / "empty"), "--format", fmt)
         assert result.exit_code == 0
         assert "no Codeship project" in result.stderr and "codeship-services.yml" in result.stderr
+
+
+def test_a_folder_name_that_is_not_utf8_is_written_escaped_not_a_traceback(tmp_path: Path):
+    root = tmp_path / "org"
+    root.mkdir()
+    project = Path(os.fsdecode(os.path.join(os.fsencode(root), b"bad\xffname")))  # as a Linux folder may be
+    _copy(EXAMPLES / "11.encrypted-aes", project)
+    for name in ("audit.json", "audit.md", "audit.txt"):
+        result = run_cli("audit", str(root), "-o", str(tmp_path / name))
+        assert result.exit_code == 0, result.stderr
+        assert "udcffname" in (tmp_path / name).read_text(encoding="utf-8")  # escaped (Markdown doubles the \\)
+    data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert os.fsencode(data["projects"][0]["path"]) == b"bad\xffname"  # the JSON escape reads back as the name

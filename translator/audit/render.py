@@ -28,7 +28,9 @@ TASK_TEXT = {
     "missing-file": ("create or fix", "missing file", "missing files", "(env files, encrypted files)"),
     "host-path": ("check", "host path outside its project", "host paths outside their projects", ""),
 }
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# ...and lone surrogates: a file name that is not UTF-8 (Python decodes its bytes to \udc80-\udcff)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shown(text: str) -> str:
@@ -190,7 +192,9 @@ def data(audit: Audit) -> dict:
 
 
 def as_json(audit: Audit) -> str:
-    return json.dumps(data(audit), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data(audit), indent=2, ensure_ascii=False) + "\n"
+    # a name that is not UTF-8 as a JSON escape (only strings hold one): the file stays UTF-8
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # ------------------------------------------------------------------------------------------------
