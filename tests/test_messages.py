@@ -328,3 +328,17 @@ def test_generate_of_a_new_key_does_not_search_the_folder_for_encrypted_files(tm
     monkeypatch.setattr(translator.cli, "_encrypted_files", search)
     result = run_cli("generate", cwd=tmp_path)
     assert result.exit_code == 0 and (tmp_path / "codeship.aes").is_file()
+
+
+def test_the_markdown_reports_manual_tasks_and_keys_keep_hostile_names_as_text(tmp_path):
+    from helpers import translate
+    from translator.reporters import report_markdown
+
+    steps = ("- name: \"<script>alert(1)</script>\"\n  type: push\n  service: app\n  image_name: me/app\n"
+             "- type: manual\n  name: \"one\\n- two <img src=x onerror=alert(1)>\"\n  steps:\n"
+             "  - service: app\n    command: x\n")
+    report = translate(write_project(tmp_path, "app:\n  image: busybox\n", steps), report=True).report
+    text = report_markdown(report)
+    assert "<script>" not in text and "<img" not in text and "&lt;script&gt;" in text
+    tasks = text.split("## Manual tasks\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(". ", 1)[0] for line in tasks] == [str(n) for n in range(1, len(report.manual_tasks) + 1)]

@@ -9,6 +9,7 @@ report is rendered by `report_markdown`/`report_json`; the CLI's own lines (`wro
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -186,10 +187,10 @@ def report_markdown(report) -> str:
         "",
         "## Manual tasks",
         "",
-        *([f"{n}. {task}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
+        *([f"{n}. {_md_text(task)}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
-            *[f"- {task}" for task in report.ci_setup], "",
+            *[f"- {_md_text(task)}" for task in report.ci_setup], "",
             "The jobs the steps became (top to bottom; a failed job stops the ones below it):", "",
             "```mermaid", report.ci_flowchart.rstrip("\n"), "```", ""] if report.ci_flowchart else []),
         "## Every key",
@@ -218,8 +219,16 @@ def report_json(report) -> str:
 REPORT_FORMATS = {"markdown": report_markdown, "json": report_json}
 
 
+def _md_text(text: str) -> str:
+    """Text that may hold a user's names, in our Markdown: HTML escaped (a name is never markup),
+    line breaks as spaces (a list item or table row stays one)."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", " ", text)
+
+
 def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """A table cell: _md_text, and `|` escaped."""
+    return _md_text(text).replace("|", "\\|")
 
 
 # ------------------------------------------------------------------------------------------------
