@@ -342,3 +342,17 @@ def test_the_markdown_reports_manual_tasks_and_keys_keep_hostile_names_as_text(t
     assert "<script>" not in text and "<img" not in text and "&lt;script&gt;" in text
     tasks = text.split("## Manual tasks\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert [line.split(". ", 1)[0] for line in tasks] == [str(n) for n in range(1, len(report.manual_tasks) + 1)]
+
+
+def test_a_file_name_the_system_refuses_is_missing_not_a_traceback(tmp_path):
+    from helpers import translate
+
+    long = "x" * 300  # longer than a file name may be (ENAMETOOLONG)
+    project = write_project(tmp_path, f"app:\n  image: busybox\n  encrypted_env_file: {long}.encrypted\n", OK_STEPS)
+    result = translate(project)
+    assert result.ok and "C2C405" in [d.code for d in result.diagnostics]
+    assert run_cli("check", str(project)).exit_code == 0
+    refused = run_cli("check", "--services", str(tmp_path / long))
+    assert refused.exit_code == 1 and "C2C012" in refused.stdout
+    audited = run_cli("audit", str(tmp_path), "--format", "json", "--key-path", long)
+    assert audited.exit_code == 0 and '"outcome": "manual"' in audited.stdout

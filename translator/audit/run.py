@@ -209,7 +209,7 @@ def _keys(key_path: Path | None, env: Mapping[str, str]) -> Callable[[Path, Path
         raise AuditError(exc.message, exc.hint) from None
     assert key_path is not None
     shared: Key | None = None
-    if key_path.is_file():
+    if os.path.isfile(key_path):  # False, not OSError, for a name too long
         try:
             shared = (codeship_aes.load_key(key_path, {}), None)
         except codeship_aes.AesError as exc:
@@ -217,7 +217,7 @@ def _keys(key_path: Path | None, env: Mapping[str, str]) -> Callable[[Path, Path
 
     def per_project(directory: Path, root: Path) -> Key:
         own = directory / key_path
-        if own.is_file() and inside(own, root):
+        if os.path.isfile(own) and inside(own, root):
             try:
                 return codeship_aes.load_key(own, {}), None
             except codeship_aes.AesError as exc:
