@@ -84,9 +84,11 @@ def test_a_file_given_for_the_folder_is_a_usage_error_naming_the_option(tmp_path
 
 
 def test_no_hint_shows_a_literal_backslash_n(tmp_path):
-    for services, steps in (("- app\n", OK_STEPS), ("app:\n  image: busybox\n", "")):
-        for d in check(write_project(tmp_path, services, steps)).diagnostics:
-            assert "\\n" not in (d.hint or "") and "\\n" not in d.message
+    for services, steps, code in (("- app\n", OK_STEPS, "C2C100"), ("app:\n  image: busybox\n", "", "C2C200")):
+        write_project(tmp_path, services, None)
+        (tmp_path / "codeship-steps.yml").write_text(steps)  # write_project would write a step for ""
+        d = diag(check(tmp_path), code)
+        assert "\\n" not in (d.hint or "") and "\\n" not in d.message
 
 
 # item 5: no false or repeated warnings
