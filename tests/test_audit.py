@@ -317,3 +317,11 @@ def test_a_folder_name_that_is_not_utf8_is_written_escaped_not_a_traceback(tmp_p
         assert "udcffname" in (tmp_path / name).read_text(encoding="utf-8")  # escaped (Markdown doubles the \\)
     data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     assert os.fsencode(data["projects"][0]["path"]) == b"bad\xffname"  # the JSON escape reads back as the name
+
+
+def test_the_totals_do_not_count_secrets_the_key_could_not_open_as_empty(tmp_path: Path):
+    project = _copy(EXAMPLES / "11.encrypted-aes", tmp_path / "org" / "web")
+    (project / "environment.encrypted").unlink()
+    out = run_cli("audit", str(tmp_path / "org"), "--key-path", "codeship.aes").stdout
+    totals = out.split("Totals:", 1)[1].splitlines()[1]
+    assert "holding 0 variables" not in totals and "1 not opened" in totals

@@ -103,13 +103,20 @@ def _totals_lines(audit: Audit) -> list[str]:
              f"tasks, {o[FAILED]} failed; {_n(t['steps'], 'step')}, {_n(t['services'], 'service')}; keys: "
              f"{k[CONVERTED]} converted, {k[CAVEAT]} with a caveat, {k[UNSUPPORTED]} unsupported; "
              f"{_n(t['encrypted_files'], 'encrypted file')}, {_n(t['encrypted_values'], 'encrypted value')}"
-             + (f" holding {_n(t['variables'], 'variable')}" if t["variables"] is not None else "")]
+             + (_variables(audit, t["variables"]) if t["variables"] is not None else "")]
     f = t["forecast"]
     for build in BUILDS:
         lines.append(f"a build of {BUILD_LABELS[build]} in every project: "
                      + "; ".join(f"{layout} layout {f[layout]['runner_starts'][build]} runner starts, "
                                  f"{f[layout]['images_built'][build]} images built" for layout in LAYOUTS))
     return lines
+
+
+def _variables(audit: Audit, count: int) -> str:
+    """The variable names listed, and how many secrets the keys did not open (missing, wrong key…):
+    "holding 0 variables" would say they are empty."""
+    closed = sum(1 for p in audit.projects for s in p.encrypted_files + p.encrypted_values if s.variables is None)
+    return f"; {_n(count, 'variable name')} listed" + (f" ({closed} not opened: see below)" if closed else "")
 
 
 def _n(count: int, thing: str) -> str:
