@@ -325,3 +325,14 @@ def test_the_totals_do_not_count_secrets_the_key_could_not_open_as_empty(tmp_pat
     out = run_cli("audit", str(tmp_path / "org"), "--key-path", "codeship.aes").stdout
     totals = out.split("Totals:", 1)[1].splitlines()[1]
     assert "holding 0 variables" not in totals and "1 not opened" in totals
+
+
+def test_the_default_branch_is_main_when_the_filters_name_main(tmp_path: Path):
+    project = _copy(EXAMPLES / "09.branch-only", tmp_path / "org" / "p")
+    for branch in ("main", "master"):
+        (project / "codeship-steps.yml").write_text(
+            f"- service: demo\n  command: 'true'\n- service: demo\n  tag: {branch}\n  command: deploy\n")
+        forecast = audit([tmp_path / "org"]).projects[0].forecast
+        assert forecast is not None
+        starts = forecast["fanout"]["runner_starts"]
+        assert starts["default_branch"] > starts["feature_branch"], branch  # the deploy step runs there

@@ -44,7 +44,8 @@ def _provisional(project: Project, compose: ComposeResult, plan: CiPlan) -> Fore
     filters) as "fanout"; one runner per build, split at manual gates, as "default"."""
     filters_job = any(job.filters for job in plan.jobs)
     out: Forecast = {layout: {} for layout in LAYOUTS}
-    for build, ref in SAMPLE_REFS.items():
+    refs = dict(SAMPLE_REFS, default_branch=_default_branch(plan))
+    for build, ref in refs.items():
         running = [job for job in plan.jobs if _runs(job, ref)]
         images = [_images(project, compose, job) for job in running]
         gates = len({job.stage for job in running if job.manual})
@@ -55,6 +56,13 @@ def _provisional(project: Project, compose: ComposeResult, plan: CiPlan) -> Fore
                                 "jobs": len(running) + (1 if filters_job else 0),
                                 "images_built": sum(len(i) for i in images)}
     return out
+
+
+def _default_branch(plan: CiPlan) -> str:
+    """master, or main when the steps' filters name main and not master (newer repositories)."""
+    named = {ref: any(_matches(f, ref) for job in plan.jobs for f in job.filters if f.kind != "exclude")
+             for ref in ("master", "main")}
+    return "main" if named["main"] and not named["master"] else SAMPLE_REFS["default_branch"]
 
 
 def _runs(job: Job, ref: str) -> bool:
