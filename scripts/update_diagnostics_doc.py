@@ -14,7 +14,7 @@ DOC = ROOT / "docs" / "diagnostics.md"
 
 def example_output(entry) -> str:
     """What `codeship2compose check` prints for the entry's example, its own code's lines only."""
-    from translator.catalogue import run_example
+    from translator.examples import run_example
     from translator.reporters import diagnostic_text
 
     return "\n".join(diagnostic_text(d) for d in run_example(entry))

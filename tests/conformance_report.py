@@ -44,6 +44,7 @@ from translator.api import Result, translate
 from translator.diagnostics import ERROR, Diagnostic
 from translator.discovery import SERVICES_NAMES, STEPS_NAMES, find_file
 from translator.emit import write_outputs
+from translator.reporters import diagnostic_text
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -228,7 +229,7 @@ def create_missing_env_files(translation: Translation, repo_copy: Path) -> list[
         if diag.code != "C2C402":
             continue
         match = MISSING_ENV_FILE.search(diag.message)
-        assert match, f"C2C402 no longer names the env_file: {diag.format()}"
+        assert match, f"C2C402 no longer names the env_file: {diagnostic_text(diag)}"
         target = Path(os.path.normpath(translation.directory.resolve() / match["path"]))
         if target.exists() or not target.is_relative_to(repo_copy.resolve()):
             continue
@@ -274,12 +275,12 @@ def rejection_problems(translation: Translation, manifest: dict[str, ManifestRow
     for diag in translation.errors:
         loc = diag.loc
         if loc is None or not loc.file or loc.line < 1 or loc.col < 1:
-            problems.append(f"error without a file, line and column: {diag.format()}")
+            problems.append(f"error without a file, line and column: {diagnostic_text(diag)}")
             continue
         corpus_file = translation.project.path / loc.file
         row = manifest.get(translation.project.manifest_key(Path(loc.file).as_posix()))
         if not malformed_reasons(row, corpus_file):
-            problems.append(f"{loc.file} is not flagged malformed in MANIFEST.tsv, yet: {diag.format()}")
+            problems.append(f"{loc.file} is not flagged malformed in MANIFEST.tsv, yet: {diagnostic_text(diag)}")
     actual = first_error_key(translation)
     if expected is None:
         problems.append(f"rejected, but the expectation table has no entry; first error: {actual}")

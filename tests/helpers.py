@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from translator.api import check, translate
+from translator.reporters import diagnostic_text
 
 
 def write_project(root: Path, services: str, steps: str | None = "", **files: str) -> Path:
@@ -27,7 +28,7 @@ def translate_to_disk(root: Path, **options) -> None:
     from translator.emit import write_outputs
 
     result = translate(root, **options)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     write_outputs(result.outputs, modes=result.modes)
 
 
@@ -52,7 +53,7 @@ def codes(result) -> list[str]:
 
 def diag(result, code: str):
     matches = [d for d in result.diagnostics if d.code == code]
-    assert matches, f"no {code} in {[d.format() for d in result.diagnostics]}"
+    assert matches, f"no {code} in {[diagnostic_text(d) for d in result.diagnostics]}"
     return matches[0]
 
 

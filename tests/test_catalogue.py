@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from translator.catalogue import CATALOGUE, CODES, run_example
+from translator.catalogue import CATALOGUE, CODES
 from translator.cli import main
 from translator.diagnostics import ERROR, WARNING, Diagnostics, Level
+from translator.examples import run_example
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [p for p in sorted((ROOT / "translator").rglob("*.py")) + sorted((ROOT / "templates").iterdir())

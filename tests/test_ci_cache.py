@@ -25,6 +25,7 @@ from e2e_support import (
 from e2e_support import translate as translate_project
 
 from translator.api import translate
+from translator.reporters import diagnostic_text
 
 SLOW = 4  # seconds the Dockerfile's RUN sleeps
 
@@ -123,9 +124,9 @@ def _pipelines(tmp_path: Path, services=SERVICES, steps=STEPS) -> tuple[dict, di
     project = write_codeship(tmp_path / "ci", services, steps,
                              {"Dockerfile": "FROM busybox\n", "Dockerfile.db": "FROM busybox\n"})
     result = translate(project, ci=("github", "gitlab"))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     texts = {p.name: text for p, text in result.outputs.items()}
-    return yaml.safe_load(texts["codeship.yml"]), yaml.safe_load(texts[".gitlab-ci.yml"]), texts
+    return yaml.safe_load(texts["codeship-ci.yml"]), yaml.safe_load(texts[".gitlab-ci.yml"]), texts
 
 
 def test_github_jobs_restore_load_and_save_the_images_of_cached_services(tmp_path):
@@ -203,7 +204,7 @@ def test_a_project_without_cached_services_has_no_cache_lines(tmp_path):
     services = {k: {x: y for x, y in v.items() if x not in ("cached", "default_cache_branch")}
                 for k, v in SERVICES.items()}
     gh, gl, texts = _pipelines(tmp_path, services)
-    for text in (texts["codeship.yml"], texts[".gitlab-ci.yml"]):
+    for text in (texts["codeship-ci.yml"], texts[".gitlab-ci.yml"]):
         for word in ("cache", "c2c_", "docker load", "docker save", "C2C_CACHE_FROM"):
             assert word not in text, (word, text)
     assert gl["s01-test"]["script"][:2] == ["set --", gl["s01-test"]["script"][1]]

@@ -18,15 +18,17 @@ from helpers import write_project
 
 from translator.api import translate
 from translator.ci.github import output_name
+from translator.reporters import diagnostic_text
 
 STEP_KINDS = GOLDEN / "step-kinds" / "input"
 
 
 def pipelines(directory: Path, out: Path | None = None) -> tuple[dict, dict]:
     result = translate(directory, out, ci=("github", "gitlab"))
-    assert result.ok, [d.format() for d in result.diagnostics]
-    by_name = {p.name: yaml.safe_load(text) for p, text in result.outputs.items() if p.suffix == ".yml"}
-    return by_name["codeship.yml"], by_name[".gitlab-ci.yml"]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
+    by_name = {"github" if p.parent.name == "workflows" else p.name: yaml.safe_load(text)
+               for p, text in result.outputs.items() if p.suffix == ".yml"}
+    return by_name["github"], by_name[".gitlab-ci.yml"]  # the workflow is named after the project's folder
 
 
 def _schema(name: str):
@@ -132,7 +134,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gh["jobs"]["s01-one"]["steps"][1]["working-directory"] == "build/codeship"
     assert gl["default"]["before_script"][0] == "cd 'build/codeship' || exit"
@@ -169,7 +171,7 @@ def test_every_corpus_project_that_translates_yields_schema_valid_pipelines():
             continue
         checked += 1
         for path, text in result.outputs.items():
-            validator = github if path.name == "codeship.yml" else gitlab if path.name == ".gitlab-ci.yml" else None
+            validator = github if path.parent.name == "workflows" else gitlab if path.name == ".gitlab-ci.yml" else None
             if validator is None:
                 continue
             for error in validator.iter_errors(yaml.safe_load(text)):

@@ -16,6 +16,8 @@ from helpers import runtime_file
 from helpers import check, diag, write_project
 from helpers import run_cli as cli
 
+from translator.reporters import diagnostic_text
+
 STEPS_WITHOUT_NAMES = """\
 - type: parallel
   steps:
@@ -56,7 +58,7 @@ def test_push_only_keys_on_run_steps_and_groups_warn(tmp_path, monkeypatch, step
     monkeypatch.chdir(tmp_path)
     d = diag(check(tmp_path), "C2C213")
     assert (d.level, d.loc.file, d.loc.line, d.loc.col) == ("warning", "codeship-steps.yml", line, col)
-    assert f"'{key}'" in d.message and "type: push" in d.message, d.format()
+    assert f"'{key}'" in d.message and "type: push" in d.message, diagnostic_text(d)
 
 
 def test_push_keys_on_push_steps_do_not_warn(tmp_path):

@@ -10,11 +10,13 @@ import yaml
 from e2e_support import COMPOSE_ARGV
 from helpers import translate, translate_to_disk, write_project
 
+from translator.reporters import diagnostic_text
+
 
 def compose_of(tmp_path, services: str, steps: str = "", **files) -> dict:
     write_project(tmp_path, services, steps, **files)
     result = translate(tmp_path)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     return yaml.safe_load(result.outputs[tmp_path / "compose.yaml"])
 
 
@@ -124,6 +126,37 @@ def test_build_args_templates_become_ci_variables(tmp_path):
         "B": "${CI_BRANCH:-}", "C": "true", "L": "a$$b", "M": "x-${CI_COMMIT_ID:-}-y"}
 
 
+
+@pytest.mark.parametrize("text, limit, expected", [
+    ("My App", 0, "my-app"),
+    ("--a__b..c!", 0, "a-b-c"),  # runs become one '-', none at either end
+    ("abc-def", 4, "abc"),  # the cut leaves no '-' at the end
+    ("ñandú / front / back", 0, "and-front-back"),
+])
+def test_slug_keeps_a_z_0_9_and_joins_the_rest(text, limit, expected):
+    from translator.names import slug
+
+    assert slug(text, limit) == expected
+
+
+def test_slug_of_a_name_with_nothing_to_keep_is_x_and_a_hash():
+    from translator.names import slug
+
+    names = ["日本語のステップ", "🚀", "!!!", "/", "中国"]
+    slugs = [slug(name) for name in names]
+    assert all(s.startswith("x") and len(s) == 9 and s[1:].isalnum() for s in slugs)
+    assert len(set(slugs)) == len(names)  # two such projects do not share their images
+    assert slug("日本語のステップ") == slugs[0]  # the same every time
+
+
+def test_built_images_of_two_projects_named_without_a_z_stay_apart(tmp_path):
+    images = []
+    for name in ("日本", "中国"):
+        root = tmp_path / name
+        doc = compose_of(root, "app:\n  build: .\n")
+        images.append(doc["services"]["app"]["image"])
+    assert images[0] != images[1] and all(i.endswith("-app") for i in images)
+
 def test_add_docker_mounts_the_socket(tmp_path):
     app = compose_of(tmp_path, "app:\n  image: docker\n  add_docker: true\n")["services"]["app"]
     assert "/var/run/docker.sock:/var/run/docker.sock" in app["volumes"]
@@ -177,3 +210,53 @@ def test_one_mount_per_container_path(tmp_path):
         """)
     # an own anonymous volume gives way to the shared one; an own host mount wins over it
     assert doc["services"]["app"]["volumes"] == ["data_files:/files", "./mine:/logs"]
+
+
+DOLLARS = """\
+app:
+  image: 'busybox:$TAG'
+  environment: {'A$B': '${X}', 'C${D': 'e$'}
+  extra_hosts: ['h$X:127.0.0.1']
+  healthcheck: {test: ['CMD', 'echo', '$Y']}
+  links: ['db:alias$A']
+  working_dir: /w$W
+  user: u$U
+  hostname: h$H
+  command: echo $HOME
+db:
+  build:
+    image: 'me/db:$T'
+    dockerfile: 'Docker$file'
+    args: {'K$K': 'v$V'}
+"""
+
+
+def test_compose_reads_every_dollar_as_written(tmp_path, compose):
+    """issue 21: Compose interpolates every value (image too) and no key, in v2 and v1: what
+    `config` makes of compose.yaml, with no variable set, is what the Codeship file says."""
+    translate_to_disk(write_project(tmp_path, DOLLARS, "- service: app\n  command: 'true'\n",
+                                    **{"Docker$file": "FROM busybox\n"}))
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("TAG", "X", "D", "V", "A", "W", "U", "H", "HOME", "T", "B", "K", "Y")}
+    out = subprocess.run([*COMPOSE_ARGV[compose], "-f", "compose.yaml", "config"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "not set" not in out.stderr, out.stderr  # nothing was read as a variable
+
+    def literal(value):  # `config` writes its result escaped again
+        if isinstance(value, dict):
+            return {literal(k): literal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [literal(v) for v in value]
+        return value.replace("$$", "$") if isinstance(value, str) else value
+
+    services = literal(yaml.safe_load(out.stdout)["services"])
+    app, db = services["app"], services["db"]
+    assert app["image"] == "busybox:$TAG" and db["image"] == "me/db:$T"
+    assert app["environment"] == {"A$B": "${X}", "C${D": "e$"}
+    assert app["extra_hosts"] in (["h$X:127.0.0.1"], ["h$X=127.0.0.1"], {"h$X": "127.0.0.1"})
+    assert app["healthcheck"]["test"] == ["CMD", "echo", "$Y"]
+    assert app["links"] == ["db:alias$A"]
+    assert (app["working_dir"], app["user"], app["hostname"]) == ("/w$W", "u$U", "h$H")
+    assert app["command"] == ["echo", "$HOME"]
+    assert db["build"]["dockerfile"] == "Docker$file" and db["build"]["args"] == {"K$K": "v$V"}

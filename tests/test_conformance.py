@@ -39,6 +39,8 @@ from conformance_report import (COMMAND, DOC, CorpusProject, Translation, discov
                                 generate_report, load_manifest, malformed_reasons, rejection_problems,
                                 translate_project)
 
+from translator.reporters import diagnostic_text
+
 # For each rejected project: (file name, error code, line) of its first error diagnostic.
 EXPECTED_REJECTIONS: dict[str, tuple[str, str, int]] = {
     # a Dockerfile saved as codeship-services.yml (first instruction on line 2)
@@ -211,7 +213,7 @@ def need(*argv: str) -> None:
 
 def _accepted(translated, project: CorpusProject) -> Translation:
     translation = translated(project)
-    assert translation.result.ok, "\n".join(d.format() for d in translation.result.diagnostics)
+    assert translation.result.ok, "\n".join(diagnostic_text(d) for d in translation.result.diagnostics)
     return translation
 
 
@@ -299,8 +301,8 @@ def test_rejected_project_is_malformed_and_located(project: CorpusProject, trans
     translation = translated(project)
     assert translation.errors, "expected a rejection, but the project translated"
     for diag in translation.errors:
-        assert diag.loc is not None and diag.loc.file, diag.format()
-        assert diag.loc.line >= 1 and diag.loc.col >= 1, diag.format()
+        assert diag.loc is not None and diag.loc.file, diagnostic_text(diag)
+        assert diag.loc.line >= 1 and diag.loc.col >= 1, diagnostic_text(diag)
     assert first_error_key(translation) == EXPECTED_REJECTIONS[project.id]
     assert rejection_problems(translation, manifest, EXPECTED_REJECTIONS[project.id]) == []
     assert not translation.result.outputs

@@ -48,6 +48,20 @@ def test_a_failing_dependency_says_why_in_the_step_log(failing_db_project, compo
     assert 0 <= shown < result, run
 
 
+
+def test_a_dependency_that_cannot_start_says_why(tmp_path, compose):
+    # Compose's own error (it was dropped with the rest of `up`'s output) and which image is missing
+    image = "localhost:1/c2c-test/no-such-image:1"  # nothing listens there: the pull fails at once
+    project = make_project(tmp_path, {"app": {"image": "busybox", "depends_on": ["db"]}, "db": {"image": image}},
+                           [{"name": "tests", "service": "app", "command": "echo must not run"}])
+    run = run_script(project, compose)
+    assert run.returncode == 1 and run.failed() == {"tests"}, run
+    assert "must not run" not in run.output
+    assert "(step: tests) dependency db: its image " + image + " is not here and could not be pulled" in run.lines
+    assert any(line.startswith("(step: tests) ") and "localhost:1" in line and "refused" in line
+               for line in run.lines), run  # Compose's message
+    assert "(step: tests) error ✗ could not start the services it depends on (db)" in run.output
+
 # Parallel branches whose step and dependency print many lines at once.
 BRANCHES = ["b1", "b2", "b3", "b4"]
 LINES = 400

@@ -6,6 +6,8 @@ import pytest
 
 from helpers import check, diag, write_project
 
+from translator.reporters import diagnostic_text
+
 OK_STEPS = "- service: app\n  command: 'true'\n"
 
 # (id, services, steps, code, level, line, column, words the message or hint must contain)
@@ -128,7 +130,7 @@ CASES = [
     ("port that is no port mapping", "app:\n  image: busybox\n  ports: ['80:http']\n", OK_STEPS, "C2C601",
      "warning", 3, 11, "HOST:CONTAINER"),
     ("host port published twice", "app:\n  image: busybox\n  ports: ['80:80', '80:81']\n", OK_STEPS, "C2C602",
-     "warning", 3, 3, "own host port"),
+     "warning", 3, 20, "host port 80 twice (line 3)"),
     ("service key at the top level", "app:\n  image: busybox\nlinks: [db]\ndb:\n  image: x\n", OK_STEPS,
      "C2C760", "error", 3, 1, "indent `links:` under service 'app'"),
     ("step keys at a group's level", "app:\n  image: busybox\n",
@@ -148,9 +150,9 @@ def test_diagnostic(case, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = check(tmp_path)
     d = diag(result, code)
-    assert (d.level, d.loc.line, d.loc.col) == (level, line, col), d.format()
+    assert (d.level, d.loc.line, d.loc.col) == (level, line, col), diagnostic_text(d)
     assert d.loc.file.endswith(("codeship-services.yml", "codeship-steps.yml"))
-    assert words in d.message + (d.hint or ""), d.format()
+    assert words in d.message + (d.hint or ""), diagnostic_text(d)
 
 
 def test_every_diagnostic_code_in_the_code_is_tested():

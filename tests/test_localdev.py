@@ -22,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from translator.cli import main
+from translator.reporters import diagnostic_text
 from compose_schema import compose_schema_errors
 
 from conftest import need_tool
@@ -78,7 +79,7 @@ def _files(result, root: Path) -> tuple[dict, dict]:
 def test_local_keys_go_to_the_override_and_never_to_compose_yaml(tmp_path):
     write_project(tmp_path, WEB, WEB_STEPS)
     result = translate(tmp_path)
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     compose, override = _files(result, tmp_path)
     for service in compose["services"].values():
         assert not {"ports", "stdin_open", "tty", "profiles"} & set(service)
@@ -134,16 +135,35 @@ def test_the_script_never_reads_the_override(tmp_path):
     ("{target: 80, host_ip: 127.0.0.1}", "a long-form 'ports' entry needs"),  # Compose v1 refuses host_ip
     ("{target: 80, published: null}", "a long-form 'ports' entry needs"),
     ("[80]", "a ports entry must be text"),
-])
+    # issue 21: what Compose v2 or v1 refuses, and numbers too long for int()
+    ("'999.999.999.999:80:80'", "invalid IP address (999.999.999.999)"),
+    ("'01.2.3.4:80:80'", "invalid IP address"),
+    ("'[:]:81:81'", "invalid IP address ([:])"),
+    ("'127.0.0.1:80'", "is not a port mapping"),  # an IP needs the host part
+    ('"8080:80\\n"', "is not a port mapping"),  # Python's `$` matches before a final newline
+    ("'8000-8010:80-81'", "maps ranges of different lengths"),
+    ("'8080:80-81'", "maps ranges of different lengths"),
+    ("'8080:0'", "ports are 1 to 65535"),
+    (f"'{'9' * 5000}:80'", "is not a port mapping"),
+    (f"'{'0' * 5000}1:80'", "ports are 1 to 65535"),
+    ("{target: 99999}", "a long-form 'ports' entry needs"),
+    ("{target: 0}", "a long-form 'ports' entry needs"),
+    ("{target: 80, published: 0}", "a long-form 'ports' entry needs"),
+    ("{target: 80, published: '08080'}", "a long-form 'ports' entry needs"),  # v1: octal, refused
+    ("{target: 80, published: 8081}\n    - {target: 80, published: 8081}", "repeats the one at line 5"),
+    ("'8080:80'", "repeats the one at line 4"),  # v1: "non-unique elements"
+], ids=lambda value: value[:30])
 def test_a_bad_port_is_located_and_left_out(tmp_path, entry, message):
     write_project(tmp_path, f"app:\n  image: busybox\n  ports:\n    - '8080:80'\n    - {entry}\n")
     result = translate(tmp_path)
     assert result.ok
     d = diag(result, "C2C601")
     assert message in d.message
-    assert (Path(d.loc.file).name, d.loc.line, d.loc.col) == ("codeship-services.yml", 5, 7)
+    line = 6 if "repeats the one at line 5" in message else 5
+    assert (Path(d.loc.file).name, d.loc.line, d.loc.col) == ("codeship-services.yml", line, 7)
+    assert len(d.message) < 300  # a long value is cut in the message
     _, override = _files(result, tmp_path)
-    assert override["services"]["app"]["ports"] == ["8080:80"]
+    assert override["services"]["app"]["ports"] in (["8080:80"], ["8080:80", {"target": 80, "published": "8081"}])
 
 
 def test_a_long_form_port_is_kept(tmp_path):
@@ -161,6 +181,15 @@ def test_two_services_on_one_host_port_are_warned(tmp_path):
     d = diag(translate(tmp_path), "C2C602")
     assert "'a' and 'b' both publish host port 8080" in d.message
     assert (d.loc.line, d.loc.col) == (6, 3)
+
+
+def test_one_service_publishing_a_host_port_twice_is_named_as_such(tmp_path):
+    write_project(tmp_path, "app:\n  image: busybox\n  ports:\n    - '8080:80'\n    - '9000:90'\n"
+                  "    - '127.0.0.1:8080:81'\n    - '8080:80/udp'\n")
+    d = diag(translate(tmp_path), "C2C602")
+    assert "service 'app' publishes host port 8080 twice (lines 4 and 6)" in d.message
+    assert "'app' and 'app'" not in d.message and (d.loc.line, d.loc.col) == (6, 7)
+    assert codes(translate(tmp_path)).count("C2C602") == 1  # udp is another port
 
 
 def test_a_non_boolean_tty_is_located(tmp_path):
@@ -252,6 +281,22 @@ def test_every_accepted_port_form_is_accepted_by_compose(tmp_path, compose):
     config = subprocess.run([*compose, "config"], cwd=tmp_path, capture_output=True, text=True)
     assert config.returncode == 0, config.stderr
     assert len(yaml.safe_load(config.stdout)["services"]["app"]["ports"]) >= len(ALL_FORMS)
+
+
+REFUSED = ["999.999.999.999:80:80", "[:]:81:81", "8080:80\n", "8000-8010:80-81", "127.0.0.1:80", "01.2.3.4:80:80"]
+
+
+def test_what_is_left_out_is_what_a_real_compose_refuses(tmp_path):
+    """Each short form dropped above fails `config` in Compose v2 or v1 (a long-form target of
+    99999 passes `config` and fails at `up`: "invalid port specification")."""
+    need_tool("docker", "compose", "version")
+    need_tool("docker-compose", "version")
+    for entry in REFUSED:
+        (tmp_path / "compose.yaml").write_text(yaml.safe_dump({"services": {"app": {"image": "busybox",
+                                                                                     "ports": [entry]}}}))
+        results = [subprocess.run([*argv, "config", "-q"], cwd=tmp_path, capture_output=True, text=True)
+                   for argv in (["docker", "compose"], ["docker-compose"])]
+        assert any(r.returncode != 0 for r in results), entry
 
 
 # --- the real engine ----------------------------------------------------------------------------

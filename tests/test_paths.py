@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import translate, write_project
+from helpers import run_cli, translate, write_project
 
 from translator.paths import Rebaser, for_command, for_messages, relative
+from translator.reporters import diagnostic_text
 
 
 @pytest.fixture
@@ -57,6 +58,35 @@ def test_a_file_on_disk_is_located_from_the_output_folder(layout, monkeypatch):
     assert relative(out / "a" / "b", proj) == "../out/a/b"
 
 
+def test_a_file_elsewhere_in_the_outputs_repository_is_named_from_its_root(layout):
+    proj, out = layout
+    (proj.parent / ".git").mkdir()
+    assert Rebaser(proj, out / "ci").locate(proj / "codeship-steps.yml") == "proj/codeship-steps.yml"
+    assert Rebaser(proj, proj).locate(proj / "codeship-steps.yml") == "codeship-steps.yml"
+    assert Rebaser(proj, proj.parent).locate(proj / "codeship-steps.yml") == "proj/codeship-steps.yml"
+    outside = proj.parent.parent / "elsewhere.yml"  # not in the repository: from the output folder
+    assert Rebaser(proj, out).locate(outside) == "../../elsewhere.yml"
+
+
+@pytest.mark.parametrize("cwd", ["repo", "proj", "out", "/"])
+def test_with_o_the_script_names_the_codeship_files_alike_from_any_directory(tmp_path, cwd):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    proj = write_project(repo / "proj", "app:\n  image: busybox\n")
+    out = repo / "tools" / "ci"
+    out.mkdir(parents=True)
+    where = {"repo": repo, "proj": proj, "out": out, "/": Path("/")}[cwd]
+    result = run_cli("translate", str(proj), "-o", str(out), "--force", cwd=where)
+    assert result.exit_code == 0, result.output
+    script = (out / "codeship-steps.sh").read_text()
+    assert "from proj/codeship-services.yml and proj/codeship-steps.yml" in script
+    listing = subprocess.run([str(out / "codeship-steps.sh"), "--list"], capture_output=True, text=True,
+                             cwd=where, check=True).stdout
+    assert listing.startswith("Steps of proj/codeship-steps.yml ")
+
+
 def test_message_paths_are_relative_to_the_current_directory_only_below_it(layout, monkeypatch):
     proj, out = layout
     monkeypatch.chdir(proj.parent)
@@ -82,7 +112,7 @@ def test_every_output_rebases_with_the_same_rebaser(tmp_path):
                          "  environment:\n    A: '1'\n  volumes:\n    - ./data:/data\n",
                          **{"app.env": "B=2\n"})
     result = translate(proj, out_dir=tmp_path / "tools" / "out", ci=("gitlab",))
-    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.ok, [diagnostic_text(d) for d in result.diagnostics]
     by_name = {p.name: text for p, text in result.outputs.items()}
     assert "../../proj/data:/data" in by_name["compose.yaml"]
     assert "- ../../proj/app.env" in by_name["compose.yaml"]
@@ -91,7 +121,7 @@ def test_every_output_rebases_with_the_same_rebaser(tmp_path):
     assert "C2C_SOURCE_DIR='../../proj'" in script
     assert "C2C_DEFAULT_KEY_PATH='../../proj/codeship.aes'" in script
     assert "C2C_HOST_DIRS=('../../proj/data')" in script
-    assert "from ../../proj/codeship-services.yml and ../../proj/codeship-steps.yml" in script
+    assert "from proj/codeship-services.yml and proj/codeship-steps.yml" in script  # from the repository's root
     gitlab = by_name[".gitlab-ci.yml"]
     assert "from proj/codeship-services.yml:" in gitlab
     assert "cd 'tools/out' || exit" in gitlab

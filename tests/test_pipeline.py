@@ -107,6 +107,9 @@ MALFORMED = [
      "step 'first': unknown option '--tga'"),
     ("end missing", lambda ls: ls[:-1], "  group parallel par", "group 'par' has no 'end'"),
     ("end without a group", lambda ls: ["  end"] + ls, "  end", "'end' without a group to close"),
+    # two lines joined: the step after `end` would be dropped without a word
+    ("end with arguments", lambda ls: ls[:-1] + [ls[-1] + " step after app -- echo after"], "  end step after",
+     "end takes nothing, got: step after app -- echo after"),
     ("on_fail not under a step", lambda ls: ls[:3] + ["    on_fail step x app -- true"] + ls[3:],
      "on_fail step x", "on_fail step 'x': no step above it in its group"),
     ("misspelt word", lambda ls: ["  stpe zero app -- true"] + ls, "stpe zero",
@@ -205,6 +208,7 @@ def test_a_filter_message_names_the_codeship_text(project):
 @pytest.mark.parametrize("template,tag", [
     ("{{ .Branch }}-{{ printf \"%.8s\" .CommitID }}", "feat-01234567"),
     ("{{ .CommitID | printf \"%.3s\" }}", "012"),
+    ("{{ printf \"%.08s\" .CommitID }}", "01234567"),  # base 10, as Go reads it (bash: octal)
     ("{{ .StepName }}.{{ .ServiceName }}", "p.app"),
     ("{{- .Ci }} -{{ .CiName }}", "true-codeship"),  # a space is not valid in a tag: removed, as jet does
     ("v1 {{- \" \" -}}", None),

@@ -146,7 +146,7 @@ def test_a_groups_dockercfg_service_lets_its_steps_build_and_pull_private_images
         project = tmp_path / "project"
         # the generator writes config.json where the script tells it to, like
         # codeship/dockercfg-generator; its own image needs no credentials
-        write_config = f"printf '%s' '{registry.config_json(USER, PASSWORD)}' > \"$0\""
+        write_config = f"echo generator ran; printf '%s' '{registry.config_json(USER, PASSWORD)}' > \"$0\""
         try:
             make_project(project, {
                 "app": {"build": {"image": "c2c-test/private-base-app", "dockerfile": "Dockerfile"},
@@ -158,11 +158,28 @@ def test_a_groups_dockercfg_service_lets_its_steps_build_and_pull_private_images
             ]}], {"Dockerfile": f"FROM {base}\nRUN echo built on the private base > /from-base\n"})
             run = run_script(project, compose, env=private_env(tmp_path, home))
             assert run.returncode == 0, run
-            assert run.said("uses private images") == ["built on the private base"]
+            assert run.said("uses private images", "app") == ["built on the private base"]
             assert registry.pulled("team/base") and registry.pulled("team/db")
+            assert run.said("uses private images", "gen") == ["generator ran"]  # once: the build and the pull share it
             assert_nothing_left(tmp_path, home)
         finally:
             remove_images(base, db, "c2c-test/private-base-app")
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_leftovers")
+def test_a_failed_push_removes_what_its_credentials_generator_made(tmp_path, home):
+    # the generator ran in the step's Compose project (a network): the push fails without
+    # starting anything else, and the step still removes it
+    make_project(tmp_path / "project", {
+        "app": {"image": "busybox"},
+        "gen": {"image": "busybox", "entrypoint": ["sh", "-c", "echo generator ran; echo '{}' > \"$0\""]},
+    }, [{"type": "push", "name": "push", "service": "app", "image_name": "localhost:1/team/app",
+         "dockercfg_service": "gen"}])
+    run = run_script(tmp_path / "project", "v2", "--push", env=private_env(tmp_path, home))
+    assert run.returncode != 0 and run.failed() == {"push"}  # nothing listens on localhost:1
+    assert "generator ran" in run.output
+    assert_nothing_left(tmp_path, home)
 
 
 @pytest.mark.docker

@@ -98,6 +98,34 @@ def test_encrypted_env_wins_and_nothing_decrypted_is_left(tmp_path, compose):
          "codeship.aes", "compose.yaml", "plain.env", "secrets.encrypted"])
 
 
+
+@pytest.mark.docker
+def test_encrypted_env_wins_over_an_env_file_created_after_translating(tmp_path):
+    # Codeship: environment < env_file < encrypted_env_file. A git-ignored .env that appears after
+    # translating reaches the step through a run-time override file; the decrypted one must still win.
+    key_b64 = codeship_aes.generate_key()
+    key = codeship_aes.load_key(None, {"CODESHIP_AES_KEY": key_b64})
+    write_project(tmp_path, """\
+        app:
+          image: busybox
+          environment:
+            K: from-environment
+          env_file: .env
+          encrypted_env_file: secrets.encrypted
+        """, """\
+        - name: show
+          service: app
+          command: sh -c 'echo "K=$K"; echo "D=$D"'
+        """)
+    (tmp_path / "secrets.encrypted").write_bytes(codeship_aes.encrypt(b"K=from-encrypted\n", key))
+    (tmp_path / "codeship.aes").write_text(key_b64 + "\n")
+    translate_to_disk(tmp_path)  # no .env yet (C2C402)
+    (tmp_path / ".env").write_text("K=from-dotenv\nD=from-dotenv\n")
+    out = run_script(tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "(service: app) (step: show) D=from-dotenv" in out.stdout  # the .env is read at run time
+    assert "(service: app) (step: show) K=from-encrypted" in out.stdout, out.stdout
+
 @pytest.mark.docker
 def test_key_from_the_environment_variable(tmp_path):
     secret_project(tmp_path)

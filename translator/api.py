@@ -24,6 +24,9 @@ class Result(Record):
     report: object | None = None  # report.Report, when a project was read
     local: LocalDev | None = None  # what `docker compose up` starts, when translated
     stale: list[Path] = []  # earlier outputs this translation no longer has (removed if ours)
+    bounds: dict[Path, Path] = {}  # output → the folder it must stay inside (outputs.write_outputs)
+    inputs: dict[Path, str] = {}  # the files read, never written: path → what it is
+    reserved: list[Path] = []  # every path this translation writes or may write (not the report's)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,17 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
     local = stale = ci_plan = None
+    inputs = {project.services_file: "the services file"}
+    if project.steps_file is not None:
+        inputs[project.steps_file] = "the steps file"
+    reserved = [out / COMPOSE_NAME, out / SCRIPT_NAME, out / OVERRIDE_NAME]
+    bounds = dict.fromkeys(reserved, out)
+    if ci:
+        from .ci.render import pipeline_paths
+
+        ci_root, ci_paths = pipeline_paths(rebase, ci)
+        reserved += ci_paths
+        bounds.update(dict.fromkeys(ci_paths, ci_root))
     if not diags.has_errors:
         compose = to_compose(project, rebase, diags, options)
         plan = plan_script(project, compose, rebase, diags, options)
@@ -83,7 +97,8 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 pipelines, ci_plan = render_pipelines(project, rebase, compose, diags, ci)
                 outputs.update(pipelines)
                 modes.update({path: 0o644 for path in pipelines})
-    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [])
+    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [], bounds=bounds,
+                    inputs=inputs, reserved=reserved)
     if report:
         from .report import build_report
 

@@ -6,6 +6,9 @@ The code takes each diagnostic's level from here (`Diagnostic.of`); `docs/diagno
 tests/test_catalogue.py checks that every code the source uses is here, that every code here is
 used, and that every example really produces its code. Adding a code is one `Code(...)` entry.
 
+This module is data at the bottom of the package: it imports nothing from translator/
+(tests/test_imports.py). Running an example is translator/examples.py's job.
+
 Numbering: 0xx reading the files, 1xx the services file, 2xx the steps file, 3xx references
 between them, 4xx the Compose file, 5xx the steps script, 6xx local work, 7xx the CI pipelines
 (78x: `audit`).
@@ -13,9 +16,23 @@ between them, 4xx the Compose file, 5xx the steps script, 6xx local work, 7xx th
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import NamedTuple
 
-from .diagnostics import ERROR, WARNING, Level
+
+class Level(str, Enum):
+    """How bad a diagnostic is; compares equal to its text ("error", "warning")."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ERROR = Level.ERROR
+WARNING = Level.WARNING
+
 
 SERVICES = "app:\n  image: busybox\n"
 STEPS = "- service: app\n  command: 'true'\n"
@@ -305,13 +322,16 @@ CODES = (
     # 6xx: what only `docker compose up` uses (compose.override.yaml)
     Code("C2C601", WARNING, "ports entry left out",
          "Codeship ignored `ports`; they go to compose.override.yaml for local work, and this entry is "
-         "not a port mapping Compose accepts, so it is left out.",
+         "not a port mapping Compose (v2 and v1) accepts, so it is left out: ports are 1 to 65535, an IP "
+         "address must be a valid one and needs the host part, a host range is as long as its container "
+         "range, and no entry may repeat another.",
          "Write CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER (e.g. \"8080:80\"), or the long form with "
          "a numeric `target`.",
          services="app:\n  image: busybox\n  ports:\n    - web\n"),
     Code("C2C602", WARNING, "host port published twice",
-         "Two services publish the same host port: `docker compose up` cannot start both.",
-         "Give each service its own host port.",
+         "Two services, or two entries of one service, publish the same host port: `docker compose up` "
+         "cannot start them.",
+         "Give each service, and each entry, its own host port.",
          services="web:\n  image: busybox\n  ports: ['8080:80']\napi:\n  image: busybox\n  ports: ['8080:81']\n",
          steps="- service: web\n  command: 'true'\n"),
     Code("C2C603", WARNING, "tty or stdin_open not true or false",
@@ -365,54 +385,3 @@ CODES = (
 
 CATALOGUE: dict[str, Code] = {entry.code: entry for entry in CODES}
 
-
-def run_example(entry: Code) -> list:
-    """The diagnostics of this code that `check` gives for the entry's example (file names
-    relative to the example's directory)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from .api import check
-
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, text in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
-            if text is not None:
-                Path(tmp, name).write_text(text, encoding="utf-8")
-        if entry.code.startswith("C2C7"):  # found while planning the CI pipelines (C2C762: translating): translate --ci
-            from .api import translate
-
-            diagnostics = translate(Path(tmp), ci=("github",)).diagnostics
-        else:
-            diagnostics = check(Path(tmp)).diagnostics
-    def here(text):  # the example's directory is "."
-        for prefix in prefixes:
-            text = text.replace(prefix + os.sep, "").replace(prefix, ".")
-        return text
-
-    # messages name the directory as given, or relative to the current directory when below it
-    prefixes = sorted({tmp, os.path.realpath(tmp), os.path.relpath(tmp), os.path.relpath(os.path.realpath(tmp))}
-                      - {"."}, key=len, reverse=True)
-    out = []
-    for d in diagnostics:
-        if d.code == entry.code:
-            loc = d.loc._replace(file=here(d.loc.file)) if d.loc else None
-            out.append(d._replace(message=here(d.message), hint=d.hint and here(d.hint), loc=loc))
-    return out
-
-
-def explain(code: str, every: str = "Every code: docs/diagnostics.md") -> str:
-    """The catalogue entry as text, for `codeship2compose explain CODE`; `every` says where the
-    other codes are."""
-    from .reporters import diagnostic_text
-
-    entry = CATALOGUE[code]
-    text = f"{entry.code} ({entry.level}): {entry.title}\n\n{entry.why}\n\nHow to fix: {entry.fix}\n"
-    if entry.example:
-        text += "\nExample:\n"
-        for name, body in (("codeship-services.yml", entry.services), ("codeship-steps.yml", entry.steps)):
-            text += f"\n  no {name}\n" if body is None else f"\n  {name}:\n" + "".join(
-                f"    {line}\n" for line in body.splitlines())
-        text += "\n  $ codeship2compose check\n" + "".join(
-            f"  {line}\n" for d in run_example(entry) for line in diagnostic_text(d).splitlines())
-    return text + f"\n{every}\n"

@@ -23,7 +23,9 @@ Exit codes:
      translate --check, also: the outputs on disk are stale
   2  usage error (unknown option, missing argument)
   3  the outputs could not be written (a file not written by this tool, or
-     edited by hand since, is in the way, or an I/O error); nothing was changed
+     edited by hand since, or not a regular file, is in the way; a folder
+     leads outside the project; an I/O error); nothing was changed unless
+     the message says otherwise
 """
 # encrypt, decrypt and generate read no Codeship files: their exit codes speak of keys and files.
 KEY_EXIT_CODES_HELP = """\b
@@ -78,7 +80,7 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            from .emit import OutputError
+            from .outputs import OutputError
             from .reporters import user_error
 
             click.echo(user_error(exc), err=True)
@@ -109,7 +111,9 @@ def main() -> None:
               help="Where to write the outputs (default: next to the services file, so that relative "
                    "paths need no rewriting).")
 @click.option("--force", is_flag=True, help="Overwrite output files that codeship2compose did not write, "
-                                           "or that were edited by hand since it wrote them.")
+                                           "or that were edited by hand since it wrote them (a symbolic link "
+                                           "is replaced, never written through; an input, a directory or a "
+                                           "FIFO never).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: write nothing and exit 1.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a migration report: every key with what became of it, and the manual tasks "
@@ -121,8 +125,9 @@ def main() -> None:
                    "now, 1 (listing the stale files) when not. For pre-commit hooks and CI.")
 @click.option("--ci", "ci", type=click.Choice(["github", "gitlab"]), multiple=True,
               help="Also write a CI pipeline that runs the steps as jobs: github writes "
-                   ".github/workflows/codeship.yml, gitlab .gitlab-ci.yml, at the root of the git "
-                   "repository (else next to the outputs). Repeatable.")
+                   ".github/workflows/codeship.yml (codeship-FOLDER.yml for a project in a folder of "
+                   "the repository), gitlab .gitlab-ci.yml, at the root of the git repository (else "
+                   "next to the outputs). Repeatable.")
 @_services_opt
 @_steps_opt
 @_scope_opt
@@ -139,7 +144,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
     """
     from . import reporters
     from .api import translate as run_translate
-    from .emit import OutputError, write_outputs
+    from .outputs import OutputError, refuse_report_path, stamp, write_outputs
     from .paths import for_command
     from .shell import word
 
@@ -153,16 +158,15 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         _check_outputs(result, failed, strict)
         return
     outputs = {} if failed else dict(result.outputs)
-    if report_path and result.report is not None:
-        fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
-        outputs[report_path] = reporters.REPORT_FORMATS[fmt](result.report)
     try:
-        removed = write_outputs(outputs, force=force, modes=result.modes, stale=[] if failed else result.stale)
+        if report_path and result.report is not None:
+            refuse_report_path(report_path, result.reserved, result.inputs)
+            fmt = report_format or ("json" if report_path.suffix == ".json" else "markdown")
+            outputs[report_path] = stamp(reporters.REPORT_FORMATS[fmt](result.report))
+        removed = write_outputs(outputs, force=force, modes=result.modes, stale=[] if failed else result.stale,
+                                bounds=result.bounds, inputs=result.inputs)
     except OutputError as exc:
-        click.echo(reporters.user_error(exc, exc.path, "; nothing was written"), err=True)
-        sys.exit(EXIT_OUTPUT)
-    except OSError as exc:
-        click.echo(reporters.error_text(f"cannot write the outputs: {exc}; nothing was changed"), err=True)
+        click.echo(reporters.user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}.get(exc.changed, "")), err=True)
         sys.exit(EXIT_OUTPUT)
     if failed:
         wrote = bool(report_path and report_path in outputs)
@@ -202,12 +206,17 @@ def _local_summary(result, out_dir: Path) -> None:
 
 def _check_outputs(result, failed: bool, strict: bool) -> None:
     from . import reporters
-    from .emit import stale_outputs
+    from .outputs import OutputError, locked, stale_outputs
 
     if failed:
         click.echo(reporters.fail_summary(result.diagnostics, strict, "nothing was written"), err=True)
         sys.exit(EXIT_INVALID)
-    stale = stale_outputs(result.outputs, result.stale)
+    try:
+        with locked(sorted(set(result.bounds.values())), shared=True):
+            stale = stale_outputs(result.outputs, result.stale)
+    except OutputError as exc:
+        click.echo(reporters.user_error(exc, exc.path), err=True)
+        sys.exit(EXIT_OUTPUT)
     click.echo(reporters.freshness(stale, list(result.outputs)), err=True)
     if stale:
         sys.exit(EXIT_INVALID)
@@ -245,7 +254,8 @@ def explain(code: str | None, list_codes: bool) -> None:
 
     `explain --list` lists every code.
     """
-    from .catalogue import CATALOGUE, CODES, explain as explain_code
+    from .catalogue import CATALOGUE, CODES
+    from .examples import explain as explain_code
 
     if list_codes:
         if code:
@@ -430,21 +440,19 @@ class _Progress:
 
 
 def _write_audit(path: Path, text: str, fmt: str, force: bool) -> None:
-    """Write the audit like the other outputs (emit.write_outputs: atomic; never over a file
-    this tool did not write, unless --force). The one place to re-point when outputs change."""
+    """Write the audit like the other outputs (outputs.write_outputs: atomic; with a checksum
+    line; never over a file this tool did not write, or one edited since, unless --force)."""
     from .audit.render import GENERATOR
-    from .emit import OutputError, write_outputs
-    from .reporters import error_text, user_error, wrote
+    from .outputs import OutputError, stamp, write_outputs
+    from .reporters import user_error, wrote
 
     if fmt == "text":  # json and markdown name their generator themselves
         text = f"# {GENERATOR}\n{text}"
     try:
-        write_outputs({path: text}, force=force)
+        write_outputs({path: stamp(text)}, force=force)
     except OutputError as exc:
-        click.echo(user_error(exc, exc.path, "; nothing was written"), err=True)
-        sys.exit(EXIT_OUTPUT)
-    except OSError as exc:
-        click.echo(error_text(f"cannot write the audit: {exc.strerror or exc}; nothing was written", path), err=True)
+        click.echo(user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}
+                              .get(exc.changed, "")), err=True)
         sys.exit(EXIT_OUTPUT)
     click.echo(wrote(path, "the audit"), err=True)
 

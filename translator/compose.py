@@ -13,6 +13,7 @@ from pathlib import Path
 from . import gotemplate
 from .diagnostics import Diagnostics, Loc
 from .model import GroupStep, Options, Project, Service, Volume, walk
+from .names import slug
 from .paths import Rebaser
 from .records import Record
 
@@ -30,14 +31,10 @@ class ComposeResult(Record):
 
 
 def esc(text: str) -> str:
-    """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled."""
+    """Compose interpolates `$`; Codeship did not, so every literal `$` is doubled. Compose (v2 and
+    v1) interpolates every value, and no key: a mapping's keys (environment names, build args,
+    labels) are written as they are, where `$$` would stay two dollars."""
     return text.replace("$", "$$")
-
-
-def slug(text: str) -> str:
-    """A lower-case name Docker accepts in image, project and volume names."""
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s or "x"
 
 
 def to_compose(project: Project, rebase: Rebaser, diags: Diagnostics, options: Options) -> ComposeResult:
@@ -194,7 +191,7 @@ def _service(svc: Service, project: Project, images, named, rebase: Rebaser, dia
              host_dirs: list[str]) -> dict:
     out: dict = {}
     if svc.name in images:
-        out["image"] = images[svc.name]
+        out["image"] = esc(images[svc.name])
     if svc.build is not None:
         out["build"] = _build(svc, rebase, diags)
     if svc.command is not None:
@@ -221,9 +218,9 @@ def _service(svc: Service, project: Project, images, named, rebase: Rebaser, dia
         if vol.host is not None and not vol.is_named:
             _host_path_note(svc, vol, diags, host_dirs, rebase)
     if svc.links:
-        out["links"] = [f"{r.service}:{r.extra}" if r.extra else r.service for r in svc.links]
+        out["links"] = [esc(f"{r.service}:{r.extra}" if r.extra else r.service) for r in svc.links]
     if svc.depends_on:
-        out["depends_on"] = _dedupe([r.service for r in svc.depends_on])
+        out["depends_on"] = _dedupe([esc(r.service) for r in svc.depends_on])
     for key, value in svc.extra.items():
         out[key] = _plain(value)
     return out

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import NamedTuple
 
+from .catalogue import CATALOGUE, ERROR, WARNING, Level
 from .errors import UserError
 from .records import Record
 
-
-class Level(str, Enum):
-    """How bad a diagnostic is; compares equal to its text ("error", "warning")."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-ERROR = Level.ERROR
-WARNING = Level.WARNING
+__all__ = ["ERROR", "WARNING", "Diagnostic", "Diagnostics", "InputError", "Level", "Loc"]
 
 
 # Loc and Diagnostic are NamedTuples (immutable, hashable, cheap to make: the loader makes a Loc
@@ -48,15 +36,9 @@ class Diagnostic(NamedTuple):
     @classmethod
     def of(cls, code: str, message: str, loc: Loc | None = None, hint: str | None = None) -> Diagnostic:
         """A diagnostic with the level the catalogue gives its code."""
-        from .catalogue import CATALOGUE
-
         return cls(CATALOGUE[code].level, code, message, loc, hint)
 
-    def format(self) -> str:
-        """The text form (`reporters.text`), for messages and test failures."""
-        from .reporters import diagnostic_text
-
-        return diagnostic_text(self)
+    # No `format`/`__str__` here: the reporters render a diagnostic (reporters.diagnostic_text).
 
 
 class Diagnostics(Record):

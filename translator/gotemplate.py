@@ -39,6 +39,7 @@ _GO_SPACE = " \t\r\n"
 _VAR = re.compile(r"^\.([A-Za-z]+)$")
 _PRINTF = re.compile(r'^printf\s+\\?"%\.(\d+)s\\?"\s+\.([A-Za-z]+)$')
 _PIPE_PRINTF = re.compile(r'^\.([A-Za-z]+)\s*\|\s*printf\s+\\?"%\.(\d+)s\\?"$')
+_GO_MAX_PRECISION = 1_000_000  # fmt's parsenum: a number already past this does not take another digit
 
 
 class TemplateError(UserError):
@@ -82,9 +83,9 @@ def _action(body: str, allow_step_vars: bool) -> Part:
     if m:
         name = m.group(1)
     elif (m := _PRINTF.match(body)):
-        width, name = int(m.group(1)), m.group(2)
+        width, name = _precision(m.group(1)), m.group(2)
     elif (m := _PIPE_PRINTF.match(body)):
-        name, width = m.group(1), int(m.group(2))
+        name, width = m.group(1), _precision(m.group(2))
     else:
         raise TemplateError(f"the template action '{{{{ {body} }}}}' is not supported "
                             "(only {{ .Var }} and {{ printf \"%.Ns\" .Var }})")
@@ -97,6 +98,18 @@ def _action(body: str, allow_step_vars: bool) -> Part:
         known = ", ".join(sorted([*VARIABLES, *LITERALS]))
         raise TemplateError(f"unknown template variable '.{name}' (known: {known})")
     return Var(VARIABLES[name], width)
+
+
+def _precision(digits: str) -> int:
+    """The N of `%.Ns`. Go's fmt stops reading a precision that passes a million (the rest of the
+    format becomes `%!(NOVERB)`, not the value), so such a template is refused, digits unread
+    (int() refuses over 4,300 of them)."""
+    head = digits[:-1].lstrip("0")
+    if len(head) > 7 or int(head or "0") > _GO_MAX_PRECISION:
+        shown = digits if len(digits) <= 12 else f"{digits[:6]}…({len(digits)} digits)"
+        raise TemplateError(f"the printf precision {shown} is too large: Go's fmt stops at "
+                            f"{_GO_MAX_PRECISION:,} and prints %!(NOVERB) instead of the value")
+    return int(head + digits[-1])
 
 
 def _merge_literals(parts: list[Part]):

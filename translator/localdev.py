@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from .compose import esc
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, Loc
 from .model import Project, PushStep, RunStep, walk
 from .records import Record
 from .yaml_loader import LMap, LSeq
@@ -27,12 +27,18 @@ PROFILE = "steps"
 OTHER_DEFAULT_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml",
                        "docker-compose.override.yml", "docker-compose.override.yaml", "compose.override.yml")
 
-_PORT = re.compile(r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):)?"
-                   r"(?:(?P<host>\d+(?:-\d+)?)?:)?(?P<container>\d+(?:-\d+)?)(?:/(?P<proto>tcp|udp|sctp))?$")
-_LONG_PORT_VALUES = {"target": re.compile(r"^\d{1,5}$"), "published": re.compile(r"^\d{1,5}$"),
-                     "protocol": re.compile(r"^(?:tcp|udp|sctp)$"),  # no host_ip: Compose v1 refuses it
-                     "mode": re.compile(r"^(?:host|ingress)$")}
+# What Compose v2 (docker/go-connections nat.ParsePortSpec) and v1 both accept, matched whole (`$`
+# would let "8080:80\n" through): [IP:[HOST]:]CONTAINER[/PROTO]. An IP needs the HOST part
+# ("127.0.0.1:80" is refused by both); HOST and CONTAINER are ports or ranges.
+_PORT = re.compile(r"(?:(?:(?P<ip>[0-9.]+|\[[0-9A-Fa-f:.]*\]):)?(?P<host>\d+(?:-\d+)?)?:)?"
+                   r"(?P<container>\d+(?:-\d+)?)(?:/(?P<proto>tcp|udp|sctp))?")
+_NUMBER = re.compile(r"[1-9][0-9]{0,4}")  # long form: v1 reads "08080" as octal and refuses it
+_LONG_PORT_VALUES = {"target": _NUMBER, "published": _NUMBER,
+                     "protocol": re.compile(r"tcp|udp|sctp"),  # no host_ip: Compose v1 refuses it
+                     "mode": re.compile(r"host|ingress")}
 _LONG_PORT_KEYS = set(_LONG_PORT_VALUES)
+_MAX_PORT = 65535
+_ANY_ADDRESS = ("", "0.0.0.0", "[::]")
 _NOOP_COMMANDS = (["true"], ["/bin/true"], [":"])
 
 
@@ -41,6 +47,7 @@ class Published(Record):
     container: str  # container port (or range), with /udp or /sctp when not tcp
     host: str = ""  # host port (or range); empty: Docker picks one
     ip: str = ""  # host address, when the mapping names one
+    loc: Loc | None = None  # the entry in the services file
 
 
 class LocalDev(Record):
@@ -129,11 +136,12 @@ def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[str | dic
     for i, item in enumerate(value):
         where = value.loc_of(i)
         if isinstance(item, LMap):
-            entry = _long_port(service, item)
+            entry = _long_port(service, item, where)
             if entry is None:
                 diags.warning("C2C601", f"service '{service}': a long-form 'ports' entry needs a numeric "
-                              f"'target' and only the keys {', '.join(sorted(_LONG_PORT_KEYS))} (port "
-                              "numbers, tcp/udp/sctp, host/ingress); it is left out of compose.override.yaml",
+                              f"'target' and only the keys {', '.join(sorted(_LONG_PORT_KEYS))} (ports "
+                              f"1 to {_MAX_PORT}, tcp/udp/sctp, host/ingress); it is left out of "
+                              "compose.override.yaml",
                               where, "or write the short form IP:HOST:CONTAINER, e.g. \"127.0.0.1:8080:80\"")
                 continue
             out.append(entry)
@@ -143,71 +151,146 @@ def _ports(service: str, value, loc, diags: Diagnostics) -> list[tuple[str | dic
                           "mapping, not a list; it is left out of compose.override.yaml", where)
             continue
         text = value.text_of(i)
-        match = _PORT.match(text) if text and not text.startswith(":") else None
-        if match is None or not _port_numbers_ok(match):
-            diags.warning("C2C601", f"service '{service}': ports entry '{text}' is not a port mapping; it is "
-                          "left out of compose.override.yaml", where,
+        why = _short_port_problem(text)
+        if why:
+            diags.warning("C2C601", f"service '{service}': ports entry {_shown(text)} {why}; it is left out of "
+                          "compose.override.yaml", where,
                           "write CONTAINER, HOST:CONTAINER or IP:HOST:CONTAINER (e.g. \"8080:80\")")
             continue
+        match = _PORT.fullmatch(text)
+        assert match is not None  # _short_port_problem said it matches
         proto = match["proto"] or "tcp"
         container = match["container"] + ("" if proto == "tcp" else f"/{proto}")
-        out.append((esc(text), Published(service, container, match["host"] or "", match["ip"] or "")))
-    return out
+        out.append((esc(text), Published(service, container, match["host"] or "", match["ip"] or "", where)))
+    return _without_repeats(service, out, diags)
 
 
-def _port_numbers_ok(match: re.Match) -> bool:
+def _shown(text: str) -> str:
+    """A user's value in a message: quoted, control characters visible, a long one cut."""
+    shown = text if len(text) <= 60 else f"{text[:40]}…({len(text)} characters)"
+    return repr(shown) if any(c in shown for c in "\n\r\t'") or not shown.isprintable() else f"'{shown}'"
+
+
+def _short_port_problem(text: str) -> str:
+    """Why Compose refuses a short-form entry ('' when it accepts it)."""
+    match = _PORT.fullmatch(text) if text and not text.startswith(":") else None
+    if match is None:
+        return "is not a port mapping"
+    ip = match["ip"]
+    if ip is not None and not _valid_ip(ip):
+        return f"has an invalid IP address ({ip})"
+    ranges: dict[str, tuple[int, int]] = {}
     for group in ("host", "container"):
-        text = match[group]
-        if not text:
-            continue
-        low, _, high = text.partition("-")
-        numbers = [int(low), int(high or low)]
-        if not all(1 <= n <= 65535 for n in numbers) or numbers[0] > numbers[1]:
-            return False
+        if match[group]:
+            span = _port_range(match[group])
+            if span is None:
+                return f"is not a port mapping: ports are 1 to {_MAX_PORT}, ranges low-high"
+            ranges[group] = span
+    host, container = ranges.get("host"), ranges["container"]
+    if host and container[1] > container[0] and host[1] - host[0] != container[1] - container[0]:
+        return "maps ranges of different lengths"
+    return ""
+
+
+def _valid_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        if text.startswith("["):
+            ipaddress.IPv6Address(text[1:-1])
+        else:
+            ipaddress.IPv4Address(text)  # refuses 999.… and leading zeros, as Go's net.ParseIP does
+    except ValueError:
+        return False
     return True
 
 
-def _long_port(service: str, item: LMap) -> tuple[dict, Published] | None:
+def _port_range(text: str) -> tuple[int, int] | None:
+    """(low, high) of a port or range in 1..65535, or None; numbers of any length are read safely
+    (int() refuses more than 4,300 digits)."""
+    low, _, high = text.partition("-")
+    numbers = [_port_number(low), _port_number(high or low)]
+    if None in numbers or numbers[0] > numbers[1]:  # type: ignore[operator]
+        return None
+    return numbers[0], numbers[1]  # type: ignore[return-value]
+
+
+def _port_number(digits: str) -> int | None:
+    """A port of at most 5 digits ("08080" is one: Compose reads it as 8080), in 1..65535."""
+    return int(digits) if 0 < len(digits) <= 5 and 0 < int(digits) <= _MAX_PORT else None
+
+
+def _without_repeats(service: str, entries: list[tuple[str | dict, Published]],
+                     diags: Diagnostics) -> list[tuple[str | dict, Published]]:
+    """Compose v1 refuses a `ports` list with the same entry twice ("non-unique elements")."""
+    out: list[tuple[str | dict, Published]] = []
+    for value, published in entries:
+        first = next((p for v, p in out if v == value), None)
+        if first is not None:
+            shown = _shown(value) if isinstance(value, str) else "the long-form entry"
+            diags.warning("C2C601", f"service '{service}': ports entry {shown} repeats the one at line "
+                          f"{first.loc.line if first.loc else '?'}; it is left out of compose.override.yaml "
+                          "(Compose v1 refuses a repeated entry)", published.loc, "remove the repeat")
+            continue
+        out.append((value, published))
+    return out
+
+
+def _long_port(service: str, item: LMap, where: Loc) -> tuple[dict, Published] | None:
     if set(map(str, item)) - _LONG_PORT_KEYS or "target" not in item:
         return None
     texts = {str(k): item.text_of(k) for k in item if item[k] is not None and not isinstance(item[k], (LMap, LSeq))}
-    if len(texts) != len(item) or not _LONG_PORT_VALUES["target"].match(texts["target"]):
+    if len(texts) != len(item):
         return None
-    if not all(_LONG_PORT_VALUES[k].match(v) for k, v in texts.items()):
+    if not all(_LONG_PORT_VALUES[k].fullmatch(v) for k, v in texts.items()):
+        return None
+    if any(int(texts[k]) > _MAX_PORT for k in ("target", "published") if k in texts):  # 5 digits at most
         return None
     value: dict = {}
     for key, text in texts.items():
         value[key] = int(text) if key == "target" else esc(text)
     proto = texts.get("protocol", "tcp")
     container = texts["target"] + ("" if proto == "tcp" else f"/{proto}")
-    return value, Published(service, container, texts.get("published", ""))
+    return value, Published(service, container, texts.get("published", ""), "", where)
 
 
 def _host_ports(p: Published) -> set[tuple[int, str]]:
-    if not p.host:
+    """The host ports an entry publishes, with the protocol (entries reaching here are valid)."""
+    span = _port_range(p.host) if p.host else None
+    if span is None:
         return set()
-    low, _, high = p.host.partition("-")
     proto = p.container.partition("/")[2] or "tcp"
-    try:
-        return {(n, proto) for n in range(int(low), int(high or low) + 1)}
-    except ValueError:
-        return set()
+    return {(n, proto) for n in range(span[0], span[1] + 1)}
+
+
+def _same_address(a: Published, b: Published) -> bool:
+    """Whether two entries bind one host address: the same one, or either binds them all."""
+    return a.ip == b.ip or a.ip in _ANY_ADDRESS or b.ip in _ANY_ADDRESS
 
 
 def _warn_shared_host_ports(project: Project, published: list[Published], diags: Diagnostics) -> None:
-    seen: dict[tuple[int, str], Published] = {}
-    warned: set[tuple[str, str]] = set()
+    seen: dict[tuple[int, str], list[Published]] = {}
+    warned: set[tuple[int, int]] = set()
     for p in published:
         for key in sorted(_host_ports(p)):
-            other = seen.get(key)
-            if other is None:
-                seen[key] = p
-            elif (other.ip == p.ip or not other.ip or not p.ip) and (other.service, p.service) not in warned:
-                warned.add((other.service, p.service))
-                svc = project.services[p.service]
+            others = seen.setdefault(key, [])
+            other = next((o for o in others if _same_address(o, p)), None)
+            others.append(p)
+            if other is None or (id(other), id(p)) in warned:
+                continue
+            warned.add((id(other), id(p)))
+            svc = project.services[p.service]
+            where = svc.key_loc.get("ports", svc.loc)
+            if other.service == p.service:
+                lines = ("" if not (other.loc and p.loc) else f" (line {p.loc.line})" if other.loc.line == p.loc.line
+                         else f" (lines {other.loc.line} and {p.loc.line})")
+                diags.warning("C2C602", f"service '{p.service}' publishes host port {key[0]} twice{lines}; "
+                              "`docker compose up` cannot start it", p.loc or where,
+                              "give each entry its own host port")
+            else:
                 diags.warning("C2C602", f"services '{other.service}' and '{p.service}' both publish host port "
-                              f"{key[0]}; `docker compose up` cannot start both",
-                              svc.key_loc.get("ports", svc.loc), "give each its own host port")
+                              f"{key[0]}; `docker compose up` cannot start both", where,
+                              "give each its own host port")
 
 
 def other_compose_files(out_dir: Path) -> list[str]:

@@ -49,9 +49,35 @@ class Rebaser:
         return rel + ("/" if text.endswith("/") and not rel.endswith("/") else "")
 
     def locate(self, path: Path | str) -> str:
-        """A file on disk (a path relative to the current directory, or absolute) as seen from
-        the output folder: how the outputs name the files they were generated from."""
-        return relative(path, self.out)
+        """A file on disk (a path relative to the current directory, or absolute) as the outputs
+        name the files they were generated from (their headers, the script's `--list`, the
+        migration report). The name never depends on the current directory, so the outputs are
+        the same bytes wherever translate runs:
+        - in the output folder or below it: from the output folder (`codeship-steps.yml`, beside
+          the script);
+        - elsewhere in the git repository that holds the output folder: from that repository's
+          root (`project/codeship-steps.yml`), as git, code review and the CI pipeline files
+          name it, rather than `../../project/codeship-steps.yml` from the output folder;
+        - elsewhere (no repository, or outside it): from the output folder, `../` and all: the
+          one name that is exact on every machine."""
+        where = Path(os.path.abspath(path))
+        rel = relative(where, self.out)
+        if rel != os.pardir and not rel.startswith(os.pardir + os.sep):
+            return rel
+        root = repository_root(self.out)
+        if root is not None and where.is_relative_to(root):
+            return str(where.relative_to(root))
+        return rel
+
+
+def repository_root(folder: Path | str) -> Path | None:
+    """The root of the git repository that holds `folder` (which need not exist yet): the
+    nearest folder, `folder` itself or above, with a `.git`; None when there is none."""
+    start = Path(os.path.abspath(folder))
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def for_messages(path: Path | str) -> str:

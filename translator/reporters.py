@@ -9,12 +9,12 @@ report is rendered by `report_markdown`/`report_json`; the CLI's own lines (`wro
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .catalogue import CATALOGUE
 from .diagnostics import ERROR, Diagnostic, Loc
-from .emit import MARKER
+from .outputs import MARKER
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -123,8 +123,6 @@ class SarifReporter(Reporter):
     def render(self, result: Result, strict: bool = False) -> str:
         import json
 
-        from .catalogue import CATALOGUE
-
         diagnostics = result.diagnostics
         codes = sorted({d.code for d in diagnostics})
         rules = [{
@@ -173,12 +171,16 @@ def _gh_escape(text: str) -> str:
 
 
 def report_markdown(report) -> str:
+    """The report for people. Every name, key, path and message from the user's files is text
+    (translator/markup.py escapes it); the headings, tables, lists and fence are ours."""
+    from .markup import md_code, md_text
+
     counts = report.counts()
     lines = [
         f"<!-- {MARKER} {__version__}; do not edit -->",
         "# Migration report",
         "",
-        f"Source: `{report.services_file}` and `{report.steps_file}`. "
+        f"Source: {md_code(report.services_file)} and {md_code(report.steps_file)}. "
         + ("Translated." if report.ok else "**Not translated: fix the errors below first.**"),
         "",
         "| outcome | keys |",
@@ -187,48 +189,44 @@ def report_markdown(report) -> str:
         "",
         "## Manual tasks",
         "",
-        *([f"{n}. {_md_text(task)}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
+        *([f"{n}. {task.markdown()}" for n, task in enumerate(report.manual_tasks, 1)] or ["None."]),
         "",
         *(["## CI pipeline: what to set up on the platform", "",
-            *[f"- {_md_text(task)}" for task in report.ci_setup], "",
+            *[f"- {task.markdown()}" for task in report.ci_setup], "",
             "The jobs the steps became (top to bottom; a failed job stops the ones below it):", "",
             "```mermaid", report.ci_flowchart.rstrip("\n"), "```", ""] if report.ci_flowchart else []),
         "## Every key",
         "",
         "| where | key | outcome | becomes | source |",
         "|---|---|---|---|---|",
-        *(f"| {_md(e.where)} | `{_md(e.key)}` | {e.outcome} | {_md(e.becomes)} | {_md(e.location)} |"
-          for e in report.entries),
+        *(f"| {md_text(e.where)} | {md_code(e.key, table=True)} | {e.outcome} | {_md(e.becomes)} | "
+          f"{md_text(e.location)} |" for e in report.entries),
         "",
         "## Diagnostics",
         "",
-        *([f"- {d['file']}:{d['line']}:{d['column']}: {d['level']}[{d['code']}]: {_md(d['message'])}"
-           for d in report.diagnostics] or ["None."]),
+        *([f"- {md_text(loc.file)}:{loc.line}:{loc.col}: {d.level}[{d.code}]: {md_text(d.message)}"
+           for d, loc in ((d, d.loc or Loc("")) for d in report.diagnostics)] or ["None."]),
     ]
     return "\n".join(lines) + "\n"
 
 
 def report_json(report) -> str:
     import json
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
-    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(report), "counts": report.counts()}
+    plain = replace(report, manual_tasks=[str(t) for t in report.manual_tasks],
+                    ci_setup=[str(t) for t in report.ci_setup], diagnostics=[])
+    data = {"generator": f"{MARKER} {__version__}; do not edit", **asdict(plain), "counts": report.counts(),
+            "diagnostics": [diagnostic_dict(d) for d in report.diagnostics]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 REPORT_FORMATS = {"markdown": report_markdown, "json": report_json}
 
 
-def _md_text(text: str) -> str:
-    """Text that may hold a user's names, in our Markdown: HTML escaped (a name is never markup),
-    line breaks as spaces (a list item or table row stays one)."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", " ", text)
-
-
 def _md(text: str) -> str:
-    """A table cell: _md_text, and `|` escaped."""
-    return _md_text(text).replace("|", "\\|")
+    """Our own Markdown (the rule table's words) in a table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -52,6 +52,12 @@ _UNICODE_CLASSES = set("CLMNPSZ")  # one-letter \p classes
 _FOLDS = {"k": "Kk\u212a", "s": "Ss\u017f"}  # RE2's case folding adds the Kelvin sign and long s
 
 
+def _count(digits: str) -> int:
+    """A repeat count; a count of many digits is only "too big" (int() refuses over 4,300 digits,
+    and Go's regexp/syntax stops counting at 10^8 too)."""
+    return int(digits) if len(digits) <= 8 else _RE2_MAX_REPEAT + 1
+
+
 def is_regex(value: str) -> bool:
     """True when a `tag`/`exclude` value is a regex: it contains `^` or `$`."""
     return "^" in value or "$" in value
@@ -176,8 +182,8 @@ class _Converter:
             lo, hi = {"*": (0, None), "+": (1, None), "?": (0, 1)}[p[start]]
             end = start + 1
         elif match:
-            lo = int(match.group(1))
-            hi = lo if not match.group(2) else (int(match.group(3)) if match.group(3) else None)
+            lo = _count(match.group(1))
+            hi = lo if not match.group(2) else (_count(match.group(3)) if match.group(3) else None)
             end = match.end()
             if max(lo, hi or 0) > _RE2_MAX_REPEAT or (hi is not None and hi < lo):
                 raise self.invalid(match.group(), start, "invalid repeat count")

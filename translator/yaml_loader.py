@@ -256,6 +256,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 # Plain scalars repeat a lot (keys, service names): their resolved tag and constructed value are
@@ -289,7 +290,10 @@ def _scalar(event) -> object:
     except yaml.constructor.ConstructorError:
         result = value  # unknown tag (e.g. !Ref): keep the text, like a plain string
     except Exception:  # noqa: BLE001 - `!!int abc`, `!!timestamp x`: PyYAML raises ValueError, AttributeError…
-        raise yaml.constructor.ConstructorError(None, None, f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}",
+        if tag == _INT_TAG and event.tag in (None, "!"):
+            return value  # a plain number of over 4,300 digits (int() refuses it): text, as Go's yaml reads it
+        shown = value if len(value) <= 40 else f"{value[:30]}…({len(value)} characters)"
+        raise yaml.constructor.ConstructorError(None, None, f"{shown!r} is not a valid {tag.rsplit(':', 1)[-1]}",
                                                 event.start_mark) from None
     finally:
         _SCALARS.constructed_objects.clear()  # the shared constructor would keep every node

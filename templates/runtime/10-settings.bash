@@ -44,6 +44,7 @@ declare -A C2C_IS_SERVICE=()  # the services, for checking the pipeline's names 
 C2C_USER_ENV=()
 C2C_CFG_DIR=''
 C2C_CFG_FROM=''
+C2C_CFG_RAN=0  # c2c_forget_credentials: a generator ran in the step's project
 C2C_COMPOSE=()
 C2C_COMPOSE_V=v2  # which Compose C2C_COMPOSE is: v2 | v1
 C2C_PLUGIN=''  # the Compose v2 plugin's path (c2c_compose_plugin)

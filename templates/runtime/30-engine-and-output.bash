@@ -76,15 +76,16 @@ c2c_secs() {
   printf -v "$1" '%d.%01ds' $(($2 / 1000)) $(($2 % 1000 / 100))
 }
 
-# c2c_logged [--quiet] [--stdin FILE] [--trailer v1|v2] [--pool-flag FILE] PREFIX COMMAND... :
+# c2c_logged [--if-failed] [--stdin FILE] [--trailer v1|v2] [--pool-flag FILE] PREFIX COMMAND... :
 # runs COMMAND with every output line prefixed (see c2c_prefix_lines for --trailer and
-# --pool-flag; --quiet drops the lines), in the background so that a signal reaches the script's
-# trap at once; returns the command's exit status. A dry run prints the command instead.
+# --pool-flag; --if-failed shows the lines only when COMMAND fails: its errors, not its progress),
+# in the background so that a signal reaches the script's trap at once; returns the command's exit
+# status. A dry run prints the command instead.
 c2c_logged() {
   local quiet=0 stdin=/dev/null trailer='' flag=''
   while :; do
     case $1 in
-      --quiet) quiet=1; shift ;;
+      --if-failed) quiet=1; shift ;;
       --stdin) stdin=$2; shift 2 ;;
       --trailer) trailer=$2; shift 2 ;;
       --pool-flag) flag=$2; shift 2 ;;
@@ -112,10 +113,14 @@ c2c_logged() {
   fi
   local status=0
   if ((quiet)); then
-    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" >/dev/null &
-  else
-    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" &
+    local held=$C2C_STATE/held.$BASHPID  # one per process: parallel branches are processes
+    c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" >"$held" &
+    wait "$!" || status=$?
+    ((status == 0)) || [[ -n $flag && -e $flag ]] || cat -- "$held"  # (no address pool: tried again)
+    rm -f -- "$held"
+    return "$status"
   fi
+  c2c_prefixed "$prefix" "$stdin" "$trailer" "$flag" "$@" &
   wait "$!" || status=$?
   return "$status"
 }

@@ -123,24 +123,31 @@ c2c_record() {
   printf '%s\t%s\t%s\t%s\n' "$result" "$ms" "$name" "$why" >>"$C2C_STATE/results"
 }
 
-# Builds the images a step needs, once per run, under a lock shared with parallel branches.
+# c2c_ensure_images STEP CREDENTIALS SERVICE... : builds the images step STEP (INDEX NAME PROJECT
+# DOCKERCFG DOCKERCFG_SERVICE, see c2c_pull_private) needs, once per run, under a lock shared with
+# parallel branches. CREDENTIALS `step`: the images their Dockerfiles start FROM are pulled with
+# the service's registry credentials, else the step's; `none`: with your login.
 c2c_ensure_images() {
   local service status
+  local -a step_and_credentials=("${@:1:6}")
+  shift 6
   for service in "$@"; do
     [[ -e $C2C_STATE/built/$service ]] && continue
     [[ $C2C_MODE == dry-run ]] || c2c_lock "build.$service"
     status=0
-    [[ -e $C2C_STATE/built/$service ]] || c2c_build_image "$service" || status=$?
+    [[ -e $C2C_STATE/built/$service ]] || c2c_build_image "$service" "${step_and_credentials[@]}" || status=$?
     [[ $C2C_MODE == dry-run ]] || c2c_unlock "build.$service"
     ((status == 0)) || return "$status"
   done
 }
 
+# c2c_build_image SERVICE STEP CREDENTIALS (see c2c_ensure_images)
 c2c_build_image() {
   local service=$1
   local -a C2C_BUILD_ARGS=()  # this build's: a generator built for its credentials has its own
   c2c_secret_build_args "$service" || return 1
-  c2c_image_credentials "$service" || return 1
+  C2C_CFG_DIR=''
+  [[ $7 == none ]] || c2c_image_credentials "$service" always "${@:2:5}" || return 1
   c2c_service "$service"
   c2c_private_image "$C2C_S_IMAGE"
   [[ $C2C_MODE != run ]] || printf '%s\n' "$C2C_PRIVATE" >>"$C2C_STATE/images"

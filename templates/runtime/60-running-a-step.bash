@@ -45,6 +45,20 @@ c2c_unfollow() {
   for ((n = 1; n <= $#; n++)); do rm -f "$C2C_STATE/follow.$project.$n"; done
 }
 
+# c2c_deps_failed NAME SERVICE... : Compose could not start the dependencies SERVICE of step NAME
+# (its message is above): names those whose image is not here, the usual cause (a wrong name, a
+# private image), and leaves the step's failure in C2C_FAILURE.
+c2c_deps_failed() {
+  local name=$1 service
+  shift
+  for service in "$@"; do
+    c2c_service "$service"
+    docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1 ||
+      c2c_say "(step: $name) dependency $service: its image $C2C_S_IMAGE is not here and could not be pulled"
+  done
+  C2C_FAILURE="could not start the services it depends on ($*)"
+}
+
 c2c_begin_step() {
   local name=$1 project=$2
   c2c_say "(step: $name)"
@@ -101,7 +115,7 @@ c2c_run() {
   c2c_service "$service"
   local deps=$C2C_S_DEPS builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS pulls=$C2C_S_PULLS secret
   local envs=$C2C_S_ENVS
-  local -a files=() cfg_keys=() cfg_dirs=()  # files: the step's Compose override files
+  local -a files=() this_step=("$index" "$name" "$project" "$cfg_file" "$cfg_gen")  # files: its Compose override files
   c2c_begin_step "$name" "$project"
   for secret in $envs; do  # before the secrets: encrypted_env_file wins over env_file
     c2c_env_override "$index" "$name" "$secret" || { status=1 C2C_FAILURE="could not read the env_file of $secret"; c2c_say "(step: $name) $C2C_FAILURE"; break; }
@@ -112,14 +126,16 @@ c2c_run() {
     files+=(-f "$C2C_OVERRIDE")
   done
   # shellcheck disable=SC2086 # service lists are space-separated names Compose accepts
-  ((status == 0)) && { c2c_ensure_images $builds || status=$?; }
+  ((status == 0)) && { c2c_ensure_images "${this_step[@]}" step $builds || status=$?; }
   # shellcheck disable=SC2086
-  ((status == 0)) && { c2c_pull_private $pulls || status=$?; }
+  ((status == 0)) && { c2c_pull_private "${this_step[@]}" $pulls || status=$?; }
   if ((status == 0)) && [[ -n $deps ]]; then
     created=1
     # shellcheck disable=SC2086
-    c2c_pool_retry "$name" "$project" --quiet "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
+    c2c_pool_retry "$name" "$project" --if-failed "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
       status=$?
+    # shellcheck disable=SC2086
+    ((status == 0)) || c2c_deps_failed "$name" $deps
     c2c_follow_deps "$project" "$name"
     followers=$C2C_FOLLOWERS
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" ${files[@]+"${files[@]}"} || status=$?; }
@@ -140,7 +156,8 @@ c2c_run() {
     c2c_pool_retry "$name" "$project" --trailer "$C2C_COMPOSE_V" --stdin "$stdin" "(service: $service) (step: $name) " \
       c2c_compose --step-env ${files[@]+"${files[@]}"} "$project" "${run[@]}" "$service" "$@" || status=$?
   fi
-  c2c_forget_credentials
+  c2c_forget_credentials "$index"
+  ((C2C_CFG_RAN == 0)) || created=1
   c2c_end_step "$name" "$project" "$status" "$started" "$created" "$C2C_FAILURE" "$followers" ${files[@]+"${files[@]}"}
   c2c_slot_give
   return "$status"
@@ -165,7 +182,6 @@ c2c_push() {
     return 1
   fi
   local project="$C2C_RUN_ID-$index" started=0 status=0 created=0 C2C_FAILURE='' slot=''
-  local -a cfg_keys=() cfg_dirs=()
   c2c_slot_take "$name" "$parallel"
   [[ $C2C_MODE == dry-run ]] || c2c_now_ms started
   tag=${tag//[^A-Za-z0-9_.-]/}
@@ -180,12 +196,12 @@ c2c_push() {
   fi
   c2c_begin_step "$name" "$project"
   # shellcheck disable=SC2086
-  c2c_ensure_images $builds || status=$?
+  c2c_ensure_images "$index" "$name" "$project" "$cfg_file" "$cfg_gen" step $builds || status=$?
   if ((status == 0)); then
     c2c_logged "(step: $name) " docker tag "$image" "$image_name:$tag" || status=$?
   fi
   if ((status == 0)); then
-    c2c_credentials "$cfg_file" "$cfg_gen" || status=$?
+    c2c_credentials "$index" "$name" "$project" "$cfg_file" "$cfg_gen" || status=$?
   fi
   if ((status == 0)); then
     local -a config=()
@@ -193,7 +209,8 @@ c2c_push() {
     c2c_logged "(step: $name) " docker ${config[@]+"${config[@]}"} push "$image_name:$tag" || status=$?
     ((status == 0)) || c2c_say "(step: $name) pushing $image_name:$tag failed${registry:+ (registry $registry)}: see Docker's message above (is the registry reachable? does it need 'docker login${registry:+ $registry}'?)"
   fi
-  c2c_forget_credentials
+  c2c_forget_credentials "$index"
+  ((C2C_CFG_RAN == 0)) || created=1
   c2c_end_step "$name" "$project" "$status" "$started" "$created" "${C2C_FAILURE:-push failed}" ''
   c2c_slot_give
   return "$status"

@@ -305,7 +305,7 @@ c2c_render_template() {
       *) C2C_RENDERED="unknown template variable '.$name'"; return 1 ;;
     esac
     [[ -z $var ]] || value=${!var:-}
-    [[ -z $width ]] || value=${value:0:width}
+    [[ -z $width ]] || value=${value:0:10#$width}  # base 10: Go reads %.08s as 8
     out+=$value
   done
   ((trim_next == 0)) || rest=${rest#"${rest%%[!"$ws"]*}"}

@@ -2,17 +2,22 @@
 # A step's registry credentials live in private Docker config directories, never ~/.docker, made
 # when the step first needs them and removed when it ends. They come from an encrypted file, or
 # from a dockercfg_service that jet runs with a path to write them to. These functions work for
-# the calling step (c2c_run, c2c_push): they use its index, name, project, cfg_file and cfg_gen,
-# keep the credentials it has (cfg_keys) and their config directories (cfg_dirs), and set its
-# created when a generator ran; in_generator is set while a generator's own images are made.
+# one step, which they take as five arguments, STEP below: INDEX NAME PROJECT DOCKERCFG
+# DOCKERCFG_SERVICE (its number, name and Compose project, and the credentials it or its group
+# names, for the images whose service names none). What the step's credentials made is in files:
+# $C2C_STATE/docker-config.INDEX.N holds the Nth credentials the step used, docker-config.INDEX.N.key
+# names them (ENCRYPTED_FILE:GENERATOR_SERVICE), and docker-config.INDEX.ran says that a generator
+# ran in the step's Compose project (c2c_forget_credentials).
 
-# c2c_pull_private SERVICE... : pulls the images of these services that need credentials: the
-# service's own, else the step's (or its group's). An image already here is not pulled, as jet
-# does without --pull-if-present; Compose pulls the others with your own login.
+# c2c_pull_private STEP SERVICE... : pulls the images of these services that need credentials:
+# the service's own, else the step's (or its group's). An image already here is not pulled, as
+# jet does without --pull-if-present; Compose pulls the others with your own login.
 c2c_pull_private() {
-  local service image
+  local name=$2 service image
+  local -a this_step=("${@:1:5}")
+  shift 5
   for service in "$@"; do
-    c2c_image_credentials "$service" if-missing || return 1
+    c2c_image_credentials "$service" if-missing "${this_step[@]}" || return 1
     [[ -n $C2C_CFG_DIR ]] || continue
     c2c_service "$service"
     image=$C2C_S_IMAGE
@@ -25,55 +30,60 @@ c2c_pull_private() {
   done
 }
 
-# c2c_image_credentials SERVICE [if-missing] : the config directory for pulling the service's
-# image, or the images its Dockerfile starts FROM, in C2C_CFG_DIR ('' when none are set). With
-# if-missing, an image already here needs none: a generator service is not run for nothing.
+# c2c_image_credentials SERVICE WHEN STEP : the config directory for pulling the service's
+# image, or the images its Dockerfile starts FROM, in C2C_CFG_DIR ('' when none are set). WHEN
+# is `always`, or `if-missing`: an image already here needs none, so a generator service is not
+# run for nothing.
 c2c_image_credentials() {
   C2C_CFG_DIR=''
   c2c_service "$1"
-  local file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
-  [[ -n $file$gen ]] || file=${cfg_file:-} gen=${cfg_gen:-}
-  # a generator's own image is pulled with your login: its credentials would need itself
-  [[ -n $file$gen && -z ${in_generator:-} ]] || return 0
-  if [[ ${2:-} == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
+  local when=$2 file=$C2C_S_CFG gen=$C2C_S_CFG_GEN
+  [[ -n $file$gen ]] || file=$6 gen=$7
+  [[ -n $file$gen ]] || return 0
+  if [[ $when == if-missing && $C2C_MODE != dry-run ]] && docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1; then
     return 0
   fi
-  c2c_credentials "$file" "$gen"
+  c2c_credentials "$3" "$4" "$5" "$file" "$gen"
 }
 
-# c2c_credentials ENCRYPTED_FILE GENERATOR_SERVICE : the config directory for these credentials in
-# C2C_CFG_DIR ('' for none), made once per step.
+# c2c_credentials INDEX NAME PROJECT ENCRYPTED_FILE GENERATOR_SERVICE : the config directory for
+# these credentials in C2C_CFG_DIR ('' for none), made once per step.
 c2c_credentials() {
-  local file=$1 gen=$2 i
-  C2C_CFG_DIR='' C2C_CFG_FROM=${file:-$gen}
-  [[ -n $file$gen ]] || return 0
-  for i in "${!cfg_keys[@]}"; do
-    if [[ ${cfg_keys[i]} == "$file:$gen" ]]; then
-      C2C_CFG_DIR=${cfg_dirs[i]}
+  local index=$1 key=$4:$5 n known
+  C2C_CFG_DIR='' C2C_CFG_FROM=${4:-$5}
+  [[ -n $4$5 ]] || return 0
+  for ((n = 0; ; n++)); do
+    [[ -e $C2C_STATE/docker-config.$index.$n.key ]] || break
+    IFS= read -r -d '' known <"$C2C_STATE/docker-config.$index.$n.key" || true
+    if [[ $known == "$key" ]]; then
+      C2C_CFG_DIR=$C2C_STATE/docker-config.$index.$n
       return 0
     fi
   done
-  local dir=$C2C_STATE/docker-config.$index.${#cfg_keys[@]}
-  if ! c2c_docker_config "$dir" "$file" "$gen"; then
+  local dir=$C2C_STATE/docker-config.$index.$n
+  if ! c2c_docker_config "$dir" "$@"; then
     rm -rf -- "$dir"  # whatever the generator or the decryption left there
     return 1
   fi
-  cfg_keys+=("$file:$gen")
-  cfg_dirs+=("$dir")
+  printf '%s' "$key" >"$dir.key"
   C2C_CFG_DIR=$dir
 }
 
+# c2c_forget_credentials INDEX : removes the step's config directories; C2C_CFG_RAN is 1 when a
+# generator ran in the step's Compose project (which the step then removes), else 0.
 c2c_forget_credentials() {
-  ((${#cfg_dirs[@]})) && rm -rf -- "${cfg_dirs[@]}"
-  return 0
+  C2C_CFG_RAN=0
+  [[ ! -e $C2C_STATE/docker-config.$1.ran ]] || C2C_CFG_RAN=1
+  rm -rf -- "$C2C_STATE/docker-config.$1".*
 }
 
-# c2c_docker_config DIR ENCRYPTED_FILE GENERATOR_SERVICE
+# c2c_docker_config DIR INDEX NAME PROJECT ENCRYPTED_FILE GENERATOR_SERVICE : the Docker config
+# of these credentials in DIR, for step INDEX (NAME, PROJECT).
 c2c_docker_config() {
-  local dir=$1 source=$2 generator=$3 raw secret
+  local dir=$1 index=$2 name=$3 project=$4 source=$5 generator=$6 raw secret
   if [[ -n $generator ]]; then
     c2c_service "$generator"
-    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS in_generator=1
+    local builds=$C2C_S_BUILDS secrets=$C2C_S_SECRETS envs=$C2C_S_ENVS
     local -a files=()
     for secret in $envs; do
       c2c_env_override "$index" "$name" "$secret" || return 1
@@ -83,10 +93,11 @@ c2c_docker_config() {
       c2c_secret_override "$secret" || return 1
       files+=(-f "$C2C_OVERRIDE")
     done
+    # a generator's own images are pulled with your login: their credentials would need itself
     # shellcheck disable=SC2086
-    c2c_ensure_images $builds || return 1
+    c2c_ensure_images "$index" "$name" "$project" '' '' none $builds || return 1
     [[ $C2C_MODE == dry-run ]] || (umask 077 && mkdir -p "$dir/out") || return 1
-    created=1
+    : >"$C2C_STATE/docker-config.$index.ran"
     c2c_logged "(service: $generator) (step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" run --rm -T \
       -v "$dir/out:/codeship-dockercfg" "$generator" /codeship-dockercfg/dockercfg || return 1
     [[ $C2C_MODE == dry-run ]] && return 0

@@ -9,8 +9,9 @@ import json
 import re
 
 from .. import __version__
-from ..emit import MARKER
+from ..outputs import MARKER
 from ..report import CAVEAT, CONVERTED, UNSUPPORTED
+from ..reporters import message_text
 from .forecast_adapter import BUILDS, LAYOUTS
 from .run import FAILED, MANUAL, TRANSLATED, Audit, ProjectAudit
 from .secrets import Secret
@@ -158,8 +159,6 @@ def failures(audit: Audit) -> list[str]:
 
 def first_error_line(audit: Audit, p: ProjectAudit) -> str:
     """The project's first error as translate prints it (its location names the project's file)."""
-    from ..reporters import message_text
-
     first = p.first_error
     if first is None:
         return f"{where(audit, p)}: failed"

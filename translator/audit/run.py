@@ -149,7 +149,7 @@ def _fill(audited: ProjectAudit, root: Path, key: Key | None) -> None:
     report = result.report
     if report is not None:
         audited.keys = report.counts()  # type: ignore[attr-defined]
-        audited.manual_tasks = list(zip(report.manual_kinds, report.manual_tasks))  # type: ignore[attr-defined]
+        audited.manual_tasks = list(zip(report.manual_kinds, map(str, report.manual_tasks)))  # type: ignore[attr-defined]
     compose = plan = None
     if result.ok:
         compose, plan = _plan(project)

@@ -49,7 +49,7 @@ def render(plan: CiPlan, source: str) -> str:
         },
         "jobs": jobs,
     }
-    return dump(doc, "the Codeship steps as GitHub Actions jobs", source)
+    return dump(doc, "the Codeship steps as GitHub Actions jobs", source, plan.workdir)
 
 
 def output_name(job: Job) -> str:

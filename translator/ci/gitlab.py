@@ -30,7 +30,7 @@ def render(plan: CiPlan, source: str) -> str:
     doc: dict = {"stages": stages, "default": {"before_script": before}}
     for job in plan.jobs:
         doc[job.id] = _job(plan, job)
-    return dump(doc, "the Codeship steps as GitLab CI jobs", source)
+    return dump(doc, "the Codeship steps as GitLab CI jobs", source, plan.workdir)
 
 
 def _job(plan: CiPlan, job: Job) -> dict:
@@ -80,14 +80,16 @@ def _caches(plan: CiPlan, job: Job) -> list[dict]:
 
     if len(job.caches) > MAX_CACHES:
         fallbacks = {c.fallback for c in job.caches}
-        fallback = _slug(fallbacks.pop()) if len(fallbacks) == 1 and "" not in fallbacks else DEFAULT_SLUG
+        fallback = commit_ref_slug(fallbacks.pop()) if len(fallbacks) == 1 and "" not in fallbacks else DEFAULT_SLUG
         return [entry(f"{MERGED_PREFIX}{job.id}", fallback, [path(c) for c in job.caches])]
-    return [entry(c.name, _slug(c.fallback) if c.fallback else DEFAULT_SLUG, [path(c)])
+    return [entry(c.name, commit_ref_slug(c.fallback) if c.fallback else DEFAULT_SLUG, [path(c)])
             for c in job.caches]
 
 
-def _slug(branch: str) -> str:
-    """CI_COMMIT_REF_SLUG of a branch name: lower case, a-z0-9 kept, the rest `-`, 63 at most."""
+def commit_ref_slug(branch: str) -> str:
+    """GitLab's CI_COMMIT_REF_SLUG of a branch name, mirrored on purpose (the cache keys must
+    meet the ones GitLab computes), so not names.slug: lower case, a-z0-9 kept, every other
+    character `-` (runs are not joined), 63 at most, no `-` at either end."""
     return re.sub(r"[^a-z0-9]", "-", branch.lower())[:63].strip("-")
 
 

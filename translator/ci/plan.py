@@ -11,20 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostics
 from ..model import GroupStep, Project, PushStep, RunStep, Step, walk
-from ..paths import Rebaser, relative
+from ..names import slug
+from ..paths import Rebaser, relative, repository_root
 from ..records import Record
 from ..script import started_with
 
 if TYPE_CHECKING:
     from ..compose import ComposeResult
 
-GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"
+GITHUB_PATH = Path(".github") / "workflows" / "codeship.yml"  # a project at the repository's root
 GITLAB_PATH = Path(".gitlab-ci.yml")
 PLATFORMS = ("github", "gitlab")
 
@@ -51,7 +51,7 @@ class Cache(Record):
 
 class Job(Record):
     id: str  # a job id both platforms accept: s01-name
-    name: str  # the step's name, for people
+    name: str  # the step's name, for people ("group / branch" for a branch of a parallel group)
     step: str  # the name the script's --step selects
     stage: int  # 1-based index of the top-level step
     stage_name: str
@@ -59,6 +59,7 @@ class Job(Record):
     manual: bool = False
     push: bool = False  # the step has push steps: pass --push on pushes
     caches: list[Cache] = []  # the cached services the job's steps may build
+    group: str = ""  # for a branch of a top-level parallel group: the group's name
 
 
 class CiPlan(Record):
@@ -74,16 +75,32 @@ class CiPlan(Record):
 def pipeline_root(out_dir: Path) -> Path:
     """Where the platforms look for the pipeline file: the git repository's root holding the
     outputs, else the outputs' folder itself."""
-    start = Path(os.path.abspath(out_dir))
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return start
+    return repository_root(out_dir) or Path(os.path.abspath(out_dir))
+
+
+def github_path(workdir: str) -> Path:
+    """The workflow file of the project whose outputs are in `workdir` (relative to the
+    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a-b.yml),
+    so that each project of a monorepo keeps its own workflow. A folder whose name is not its own
+    slug (names.slug: upper case, other characters) gets a hash of it too, so two folders never
+    share a workflow; the project line each file records is the final word (outputs.py refuses to
+    replace another project's)."""
+    if workdir in ("", "."):
+        return GITHUB_PATH
+    name = slug(workdir, limit=50)
+    if name != workdir.replace("/", "-"):
+        name += "-" + hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return GITHUB_PATH.parent / f"codeship-{name}.yml"
+
+
+def workdir_of(out: Path, root: Path) -> str:
+    """The outputs' folder relative to the pipeline's root ('.' when the same), POSIX-style."""
+    return posixpath.normpath(Path(relative(out, root)).as_posix())
 
 
 def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResult, diags: Diagnostics) -> CiPlan:
     """compose.host_dirs: as the outputs write them (see Rebaser.path), relative to the output folder."""
-    workdir = posixpath.normpath(Path(relative(rebase.out, root)).as_posix())
+    workdir = workdir_of(rebase.out, root)
     counts: dict[str, int] = {}
     for step in walk(project.steps):
         counts[step.name] = counts.get(step.name, 0) + 1
@@ -91,7 +108,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     stages: list[str] = []
     used: set[str] = set()
     for n, step in enumerate(project.steps, 1):
-        stage_name = f"s{n:02d}-{_slug(step.name)}"
+        stage_name = f"s{n:02d}-{slug(step.name, 40)}"
         stages.append(stage_name)
         outer = _filters(step)
         if isinstance(step, GroupStep) and step.kind == "parallel" and step.steps:
@@ -99,7 +116,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
         else:
             branches = [(step, outer)]
         for child, filters in branches:
-            base = stage_name if child is step else f"{stage_name}-{_slug(child.name)}"
+            base = stage_name if child is step else f"{stage_name}-{slug(child.name, 40)}"
             job_id, k = base, 1
             while job_id in used:
                 k += 1
@@ -114,7 +131,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                 step=child.name, stage=n, stage_name=stage_name, filters=filters,
                 manual=any(isinstance(s, GroupStep) and s.kind == "manual" for s in (step, child)),
                 push=any(isinstance(s, PushStep) for s in walk([child])),
-                caches=_caches(project, compose, child)))
+                caches=_caches(project, compose, child), group="" if child is step else step.name))
     if not jobs:  # no steps: one job runs the script, which says so, rather than an empty pipeline
         stages.append("s01-steps")
         jobs.append(Job(id="s01-steps", name="steps", step="", stage=1, stage_name="s01-steps"))
@@ -139,12 +156,12 @@ def _caches(project: Project, compose: ComposeResult, step: Step) -> list[Cache]
 
 
 def cache_name(image: str) -> str:
-    """c2c-docker-IMAGE, IMAGE as it is when it only has a-z, 0-9 and `-`; otherwise slugged and
-    with a hash of it, so that two images never share a cache (`org/app` and `org-app`)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", image.lower()).strip("-")
-    if slug != image or len(slug) > 60:
-        slug = slug[:60].strip("-") + "-" + hashlib.sha256(image.encode()).hexdigest()[:8]
-    return "c2c-docker-" + slug
+    """c2c-docker-IMAGE, IMAGE as it is when it is its own slug of at most 60 characters;
+    otherwise its slug cut to 60 and a hash of it, so that two images never share a cache
+    (`org/app` and `org-app`)."""
+    if slug(image) == image and len(image) <= 60:
+        return "c2c-docker-" + image
+    return f"c2c-docker-{slug(image, 60)}-{hashlib.sha256(image.encode()).hexdigest()[:8]}"
 
 
 def _filters(step: Step) -> list[Filter]:
@@ -167,11 +184,6 @@ def _regex(text: str) -> tuple[str, str]:
         return text, tag_filter.to_bash_ere(text)
     except tag_filter.UnsupportedRegex:
         return "", ""
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
-    return slug or "step"
 
 
 def is_leaf(step: Step) -> bool:

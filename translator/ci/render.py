@@ -10,7 +10,7 @@ from ..diagnostics import Diagnostics
 from ..model import Project
 from ..paths import Rebaser, relative
 from . import github, gitlab
-from .plan import GITHUB_PATH, GITLAB_PATH, CiPlan, pipeline_root, plan_ci
+from .plan import GITLAB_PATH, CiPlan, github_path, pipeline_root, plan_ci, workdir_of
 
 
 def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, diags: Diagnostics,
@@ -23,10 +23,18 @@ def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, 
     source = relative(project.services_file, root)
     outputs: dict[Path, str] = {}
     if "github" in platforms:
-        outputs[root / GITHUB_PATH] = github.render(plan, source)
+        outputs[root / github_path(plan.workdir)] = github.render(plan, source)
     if "gitlab" in platforms:
         outputs[root / GITLAB_PATH] = gitlab.render(plan, source)
     return outputs, plan
+
+
+def pipeline_paths(rebase: Rebaser, platforms: tuple[str, ...]) -> tuple[Path, list[Path]]:
+    """The repository's root, and the pipeline files translate writes there for the project."""
+    root = pipeline_root(rebase.out)
+    workdir = workdir_of(rebase.out, root)
+    paths = {"github": root / github_path(workdir), "gitlab": root / GITLAB_PATH}
+    return root, [paths[p] for p in platforms if p in paths]
 
 
 def ci_report(report, project: Project, plan: CiPlan, platforms: tuple[str, ...]) -> None:
