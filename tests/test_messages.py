@@ -346,3 +346,14 @@ def test_a_file_name_the_system_refuses_is_missing_not_a_traceback(tmp_path):
     assert refused.exit_code == 1 and "C2C012" in refused.stdout
     audited = run_cli("audit", str(tmp_path), "--format", "json", "--key-path", long)
     assert audited.exit_code == 0 and '"outcome": "manual"' in audited.stdout
+
+
+def test_the_script_suggests_tag_for_a_branch_name_or_tags(tmp_path):
+    import subprocess
+
+    write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS)
+    assert run_cli("translate", str(tmp_path)).exit_code == 0
+    for args, said in ((["master"], "--tag master"), (["--tags", "master"], "did you mean --tag?"),
+                       (["--branch=master"], "did you mean --tag?")):
+        run = subprocess.run([str(tmp_path / "codeship-steps.sh"), *args], capture_output=True, text=True)
+        assert run.returncode == 2 and said in run.stderr, (args, run.stderr)

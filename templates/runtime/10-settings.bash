@@ -197,7 +197,9 @@ c2c_parse_args() {
           --ci-project-id) CI_PROJECT_ID=$value ;;
           *) c2c_die_usage "unknown option: $opt" ;;
         esac ;;
-      *) c2c_die_usage "unknown argument: $opt" ;;
+      --tags|--branch|-t) c2c_die_usage "unknown option: $opt (did you mean --tag?)" ;;
+      -*) c2c_die_usage "unknown option: $opt" ;;
+      *) c2c_die_usage "unknown argument: $opt (to run the steps of a build of that branch or tag: --tag $opt)" ;;
     esac
   done
   [[ $C2C_MAX_PARALLEL =~ ^[1-9][0-9]{0,5}$ ]] || c2c_die_usage "C2C_MAX_PARALLEL needs a whole number of at least 1"
