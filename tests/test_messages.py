@@ -357,3 +357,10 @@ def test_the_script_suggests_tag_for_a_branch_name_or_tags(tmp_path):
                        (["--branch=master"], "did you mean --tag?")):
         run = subprocess.run([str(tmp_path / "codeship-steps.sh"), *args], capture_output=True, text=True)
         assert run.returncode == 2 and said in run.stderr, (args, run.stderr)
+
+
+def test_a_groups_command_written_above_its_steps_is_not_called_outdented(tmp_path):
+    steps = "- type: serial\n  command: make\n  steps:\n  - service: app\n    command: a\n"
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n", steps)), "C2C761")
+    assert d.loc.line == 2 and "indented too little" not in d.message and "that step" not in d.hint
+    assert "a step of its own" in d.hint
