@@ -127,6 +127,7 @@ def test_json_shape(org: Path):
         assert all(set(project["forecast"][layout][m]) == set(BUILDS) for m in METRICS)
     broken = {p["path"]: p for p in data["projects"]}["broken"]
     assert broken["outcome"] == "failed" and broken["forecast"] is None
+    assert broken["steps"] is None and broken["keys"] is None  # not read: null, like steps, not {}
     assert broken["diagnostics"][0]["code"] == "C2C002"
     totals = data["totals"]
     assert totals["projects"] == 3 and totals["outcomes"] == {"translated": 1, "manual": 1, "failed": 1}
@@ -268,3 +269,70 @@ def test_help_teaches_with_examples():
     assert "audit" in run_cli("--help").stdout
     explained = run_cli("explain", "C2C780")
     assert explained.exit_code == 0 and "audit" in explained.stdout
+
+
+def test_a_failed_projects_line_is_whole_when_its_folder_name_has_a_line_break(tmp_path: Path):
+    root = tmp_path / "org"
+    for name in ("bro\nken", "bro\u2028ken"):
+        _copy(CORPUS / "66chenbiao__BI_learn", root / name)
+    for fmt, heading in (("text", "\nFailed: "), ("markdown", "\n## Failed\n")):
+        out = run_cli("audit", str(root), "--format", fmt).stdout.split(heading, 1)[1]
+        assert out.count("C2C002") == 2, fmt  # the first error, not the path cut at its line break
+        assert out.count("ken/codeship-steps.yml:1:1: ") == 2 and "\u2028" not in out
+
+
+def test_a_folder_that_cannot_be_read_is_named_not_silently_passed_over(org: Path, monkeypatch):
+    locked = org / "locked"
+    _copy(EXAMPLES / "02.redis", locked / "p")
+    real = os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path) == locked:  # what chmod 000 does to anyone but root
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = audit([org])
+    assert "locked/p" not in [p.path for p in result.projects]
+    [skipped] = [s for s in result.skipped if s.path == "locked"]
+    assert skipped.diagnostic.code == "C2C782" and "Permission denied" in skipped.diagnostic.message
+
+
+def test_no_project_found_is_said_in_words(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    for fmt in ("text", "json"):
+        result = run_cli("audit", str(tmp_path / "empty"), "--format", fmt)
+        assert result.exit_code == 0
+        assert "no Codeship project" in result.stderr and "codeship-services.yml" in result.stderr
+
+
+def test_a_folder_name_that_is_not_utf8_is_written_escaped_not_a_traceback(tmp_path: Path):
+    root = tmp_path / "org"
+    root.mkdir()
+    project = Path(os.fsdecode(os.path.join(os.fsencode(root), b"bad\xffname")))  # as a Linux folder may be
+    _copy(EXAMPLES / "11.encrypted-aes", project)
+    for name in ("audit.json", "audit.md", "audit.txt"):
+        result = run_cli("audit", str(root), "-o", str(tmp_path / name))
+        assert result.exit_code == 0, result.stderr
+        assert "udcffname" in (tmp_path / name).read_text(encoding="utf-8")  # escaped (Markdown doubles the \\)
+    data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert os.fsencode(data["projects"][0]["path"]) == b"bad\xffname"  # the JSON escape reads back as the name
+
+
+def test_the_totals_do_not_count_secrets_the_key_could_not_open_as_empty(tmp_path: Path):
+    project = _copy(EXAMPLES / "11.encrypted-aes", tmp_path / "org" / "web")
+    (project / "environment.encrypted").unlink()
+    out = run_cli("audit", str(tmp_path / "org"), "--key-path", "codeship.aes").stdout
+    totals = out.split("Totals:", 1)[1].splitlines()[1]
+    assert "holding 0 variables" not in totals and "1 not opened" in totals
+
+
+def test_the_default_branch_is_main_when_the_filters_name_main(tmp_path: Path):
+    project = _copy(EXAMPLES / "09.branch-only", tmp_path / "org" / "p")
+    for branch in ("main", "master"):
+        (project / "codeship-steps.yml").write_text(
+            f"- service: demo\n  command: 'true'\n- service: demo\n  tag: {branch}\n  command: deploy\n")
+        forecast = audit([tmp_path / "org"]).projects[0].forecast
+        assert forecast is not None
+        starts = forecast["fanout"]["runner_starts"]
+        assert starts["default_branch"] > starts["feature_branch"], branch  # the deploy step runs there

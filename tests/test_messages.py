@@ -86,9 +86,11 @@ def test_a_file_given_for_the_folder_is_a_usage_error_naming_the_option(tmp_path
 
 
 def test_no_hint_shows_a_literal_backslash_n(tmp_path):
-    for services, steps in (("- app\n", OK_STEPS), ("app:\n  image: busybox\n", "")):
-        for d in check(write_project(tmp_path, services, steps)).diagnostics:
-            assert "\\n" not in (d.hint or "") and "\\n" not in d.message
+    for services, steps, code in (("- app\n", OK_STEPS, "C2C100"), ("app:\n  image: busybox\n", "", "C2C200")):
+        write_project(tmp_path, services, None)
+        (tmp_path / "codeship-steps.yml").write_text(steps)  # write_project would write a step for ""
+        d = diag(check(tmp_path), code)
+        assert "\\n" not in (d.hint or "") and "\\n" not in d.message
 
 
 # item 5: no false or repeated warnings
@@ -319,3 +321,46 @@ def test_init_example_next_line_quotes_a_hostile_folder_name(tmp_path):
         command = result.stderr.split("`codeship2compose translate ", 1)[1].split("`, then", 1)[0]
         words = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, check=True).stdout
         assert words.decode("utf-8", "surrogateescape").split("\0")[:-1] == [f"./{folder}"], name
+
+
+def test_generate_of_a_new_key_does_not_search_the_folder_for_encrypted_files(tmp_path, monkeypatch):
+    import translator.cli
+
+    def search(*args, **kwargs):  # in a home folder or a big repository this walks everything
+        raise AssertionError("searched for .encrypted files although no key was in the way")
+
+    monkeypatch.setattr(translator.cli, "_encrypted_files", search)
+    result = run_cli("generate", cwd=tmp_path)
+    assert result.exit_code == 0 and (tmp_path / "codeship.aes").is_file()
+
+
+def test_a_file_name_the_system_refuses_is_missing_not_a_traceback(tmp_path):
+    from helpers import translate
+
+    long = "x" * 300  # longer than a file name may be (ENAMETOOLONG)
+    project = write_project(tmp_path, f"app:\n  image: busybox\n  encrypted_env_file: {long}.encrypted\n", OK_STEPS)
+    result = translate(project)
+    assert result.ok and "C2C405" in [d.code for d in result.diagnostics]
+    assert run_cli("check", str(project)).exit_code == 0
+    refused = run_cli("check", "--services", str(tmp_path / long))
+    assert refused.exit_code == 1 and "C2C012" in refused.stdout
+    audited = run_cli("audit", str(tmp_path), "--format", "json", "--key-path", long)
+    assert audited.exit_code == 0 and '"outcome": "manual"' in audited.stdout
+
+
+def test_the_script_suggests_tag_for_a_branch_name_or_tags(tmp_path):
+    import subprocess
+
+    write_project(tmp_path, "app:\n  image: busybox\n", OK_STEPS)
+    assert run_cli("translate", str(tmp_path)).exit_code == 0
+    for args, said in ((["master"], "--tag master"), (["--tags", "master"], "did you mean --tag?"),
+                       (["--branch=master"], "did you mean --tag?")):
+        run = subprocess.run([str(tmp_path / "codeship-steps.sh"), *args], capture_output=True, text=True)
+        assert run.returncode == 2 and said in run.stderr, (args, run.stderr)
+
+
+def test_a_groups_command_written_above_its_steps_is_not_called_outdented(tmp_path):
+    steps = "- type: serial\n  command: make\n  steps:\n  - service: app\n    command: a\n"
+    d = diag(check(write_project(tmp_path, "app:\n  image: busybox\n", steps)), "C2C761")
+    assert d.loc.line == 2 and "indented too little" not in d.message and "that step" not in d.hint
+    assert "a step of its own" in d.hint

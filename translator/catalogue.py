@@ -382,6 +382,10 @@ CODES = (
          "without a services file: `audit` counts a folder as a project only with both.",
          "Add the missing file, or translate the folder on its own (--services/--steps name the files).",
          example=False),
+    Code("C2C782", WARNING, "a folder that cannot be read",
+         "`audit` could not list a folder under the ones it was given (no permission, or an I/O error), "
+         "so any Codeship project in it is missing from the inventory.",
+         "Give read access to the folder (or audit as a user who has it), then audit again.", example=False),
     Code("C2C789", ERROR, "internal error while auditing a project",
          "Translating the project raised an unexpected error: a bug in codeship2compose. The audit "
          "counts the project as failed and goes on with the others.",

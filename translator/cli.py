@@ -417,7 +417,7 @@ def audit(roots: tuple[Path, ...], fmt: str | None, output: Path | None, force: 
     """
     from .audit import AuditError
     from .audit import audit as run_audit
-    from .audit.render import FORMATS, failures
+    from .audit.render import FORMATS, failures, shown
 
     if fmt is None:
         suffix = output.suffix.lower() if output else ""
@@ -438,6 +438,10 @@ def audit(roots: tuple[Path, ...], fmt: str | None, output: Path | None, force: 
     if output is not None or fmt != "text":  # the text on stdout lists them already
         for line in failures(result):
             click.echo(line, err=True)
+    if not result.projects:  # an empty table alone looks like a wrong folder that went unnoticed
+        click.echo(f"found no Codeship project under {', '.join(shown(r) for r in result.roots)} (a project is a "
+                   "folder with a services file and a steps file, like codeship-services.yml and "
+                   "codeship-steps.yml)", err=True)
     if result.failed:
         sys.exit(EXIT_INVALID)
 
@@ -548,8 +552,9 @@ def generate(key_path: Path, force: bool) -> None:
     """
     from . import codeship_aes
 
-    _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600,
-                         exists_hint=_key_exists_hint(key_path))
+    # the hint searches the key's folder for .encrypted files: only when a key is in the way
+    hint = _key_exists_hint(key_path) if key_path.exists() and not force else ""
+    _write_secret_output(key_path, codeship_aes.generate_key().encode(), force, mode=0o600, exists_hint=hint)
 
 
 def _key_exists_hint(key_path: Path) -> str:

@@ -104,7 +104,7 @@ def _check_encrypted_files(project: Project, diags: Diagnostics) -> None:
     uses: dict[str, list[tuple[str, str, Loc]]] = {}  # path → (user, key, loc)
 
     def use(path: str, user: str, key: str, loc: Loc) -> None:
-        if not (project.base_dir / path).is_file():
+        if not os.path.isfile(project.base_dir / path):  # False, not OSError, for a name too long
             uses.setdefault(os.path.normpath(path), []).append((user, key, loc))
 
     for svc in project.services.values():

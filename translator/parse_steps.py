@@ -235,10 +235,15 @@ class _StepParser:
         keys = [k for k in ("service", "command") if k in m and m.key_loc[k].line > children.loc.line]
         loc = m.key_loc["command"]
         above = [l for l in children.item_loc if l.line < loc.line]
-        step = f"the step at line {above[-1].line}" if above else "a step of the group"
+        if not above:  # above the group's steps: not an outdented key, a command given to the group
+            self.diags.error("C2C761", "a group has no 'command': it runs only its steps", loc,
+                             "move the command into a step of its own (`- service: …` with `command: …`) "
+                             "under the group's `steps:`")
+            return
         written = " and ".join(f"'{k}:'" for k in keys or ["command"])
-        self.diags.error("C2C761", f"a group has no 'command': {written} at the group's level look like "
-                         f"keys of {step}, indented too little", loc,
+        self.diags.error("C2C761", f"a group has no 'command': {written} at the group's level "
+                         + ("look like keys" if len(keys) > 1 else "looks like a key")
+                         + f" of the step at line {above[-1].line}, indented too little", loc,
                          f"indent {written} to line up with that step's other keys, under its '- '")
 
     def _expand_services(self, children: LSeq, kind: str, services: list[str], path: str,

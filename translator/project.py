@@ -80,10 +80,10 @@ def load_project(directory: Path, services: Path | None = None, steps: Path | No
                     + ", ".join(SERVICES_NAMES[:3]) + ", docker-compose.yml)")
         return None, diags
     steps_path = steps or find_file(services_path.parent if services else directory, STEPS_NAMES)
-    if steps and not steps.is_file():
+    if steps and not os.path.isfile(steps):  # False, not OSError, for a name too long
         diags.error("C2C012", f"the steps file {steps} does not exist", Loc(str(steps)))
         return None, diags
-    if not services_path.is_file():
+    if not os.path.isfile(services_path):
         diags.error("C2C012", f"the services file {services_path} does not exist", Loc(str(services_path)))
         return None, diags
     services_ok, services_doc = read_document(services_path, for_messages(services_path), diags)

@@ -165,6 +165,10 @@ c2c_did_you_mean() {
   want=$(printf '%s' "${1#-}" | tr '[:upper:]' '[:lower:]')
   want=${want#-} want=${want//[-_]/} want=${want%s}
   [[ -n $want ]] || return 0
+  if [[ $want == branch ]]; then  # jet's builds were of a branch or tag: --tag names it
+    printf ' (did you mean --tag?)'
+    return 0
+  fi
   for known in "${C2C_OPTIONS[@]}" -e -T -h; do
     norm=$(printf '%s' "${known#--}" | tr '[:upper:]' '[:lower:]')
     norm=${norm#-} norm=${norm//-/}

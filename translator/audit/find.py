@@ -34,7 +34,14 @@ class Search(Record):
 def find_projects(root: Path) -> Search:
     """The projects under `root`, in sorted path order."""
     out = Search()
-    for directory, subdirs, files in os.walk(root, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:  # os.walk passes such a folder over in silence
+        folder = str(exc.filename or root)
+        out.skipped.append((Path(os.path.relpath(folder, root)).as_posix(), Diagnostic.of(
+            "C2C782", f"cannot read the folder ({exc.strerror or exc}): any project in it is not audited",
+            Loc(folder), "give read access to the folder, or audit as a user who has it")))
+
+    for directory, subdirs, files in os.walk(root, onerror=unreadable, followlinks=False):
         subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
         names = set(files)
         rel = Path(os.path.relpath(directory, root)).as_posix()

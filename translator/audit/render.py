@@ -11,7 +11,7 @@ import re
 from .. import __version__
 from ..outputs import MARKER
 from ..report import CAVEAT, CONVERTED, UNSUPPORTED
-from ..reporters import diagnostic_text
+from ..reporters import message_text
 from .forecast_adapter import BUILDS, LAYOUTS
 from .run import FAILED, MANUAL, TRANSLATED, Audit, ProjectAudit
 from .secrets import Secret
@@ -29,7 +29,9 @@ TASK_TEXT = {
     "missing-file": ("create or fix", "missing file", "missing files", "(env files, encrypted files)"),
     "host-path": ("check", "host path outside its project", "host paths outside their projects", ""),
 }
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# ...and lone surrogates: a file name that is not UTF-8 (Python decodes its bytes to \udc80-\udcff)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shown(text: str) -> str:
@@ -102,13 +104,20 @@ def _totals_lines(audit: Audit) -> list[str]:
              f"tasks, {o[FAILED]} failed; {_n(t['steps'], 'step')}, {_n(t['services'], 'service')}; keys: "
              f"{k[CONVERTED]} converted, {k[CAVEAT]} with a caveat, {k[UNSUPPORTED]} unsupported; "
              f"{_n(t['encrypted_files'], 'encrypted file')}, {_n(t['encrypted_values'], 'encrypted value')}"
-             + (f" holding {_n(t['variables'], 'variable')}" if t["variables"] is not None else "")]
+             + (_variables(audit, t["variables"]) if t["variables"] is not None else "")]
     f = t["forecast"]
     for build in BUILDS:
         lines.append(f"a build of {BUILD_LABELS[build]} in every project: "
                      + "; ".join(f"{layout} layout {f[layout]['runner_starts'][build]} runner starts, "
                                  f"{f[layout]['images_built'][build]} images built" for layout in LAYOUTS))
     return lines
+
+
+def _variables(audit: Audit, count: int) -> str:
+    """The variable names listed, and how many secrets the keys did not open (missing, wrong key…):
+    "holding 0 variables" would say they are empty."""
+    closed = sum(1 for p in audit.projects for s in p.encrypted_files + p.encrypted_values if s.variables is None)
+    return f"; {_n(count, 'variable name')} listed" + (f" ({closed} not opened: see below)" if closed else "")
 
 
 def _n(count: int, thing: str) -> str:
@@ -153,7 +162,8 @@ def first_error_line(audit: Audit, p: ProjectAudit) -> str:
     first = p.first_error
     if first is None:
         return f"{where(audit, p)}: failed"
-    line = diagnostic_text(first).splitlines()[0]
+    # without its hint, not cut at a line break: a folder name may hold one (the caller escapes it)
+    line = message_text(first.level, first.message, first.loc, first.code)
     return line if first.loc and first.loc.file else f"{where(audit, p)}: {line}"
 
 
@@ -188,7 +198,9 @@ def data(audit: Audit) -> dict:
 
 
 def as_json(audit: Audit) -> str:
-    return json.dumps(data(audit), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(data(audit), indent=2, ensure_ascii=False) + "\n"
+    # a name that is not UTF-8 as a JSON escape (only strings hold one): the file stays UTF-8
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # ------------------------------------------------------------------------------------------------

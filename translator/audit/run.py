@@ -28,7 +28,7 @@ class ProjectAudit(Record):
     outcome: str = FAILED
     steps: int | None = None  # None: the files could not be read
     services: int | None = None
-    keys: dict[str, int] = {}  # outcome (report.OUTCOMES) → number of keys
+    keys: dict[str, int] | None = None  # outcome (report.OUTCOMES) → number of keys; None: not read
     manual_tasks: list[tuple[str, str]] = []  # (kind, text)
     units: dict[str, int] = {}  # kind → how many things to do (secrets, push steps, cached services…)
     encrypted_files: list[Secret] = []
@@ -81,7 +81,7 @@ class Audit(Record):
             "outcomes": {o: sum(1 for p in projects if p.outcome == o) for o in (TRANSLATED, MANUAL, FAILED)},
             "steps": sum(p.steps or 0 for p in projects),
             "services": sum(p.services or 0 for p in projects),
-            "keys": {o: sum(p.keys.get(o, 0) for p in projects) for o in OUTCOMES},
+            "keys": {o: sum((p.keys or {}).get(o, 0) for p in projects) for o in OUTCOMES},
             "encrypted_files": sum(len(p.encrypted_files) for p in projects),
             "encrypted_values": sum(len(p.encrypted_values) for p in projects),
             "variables": (sum(len(s.variables or ()) for s in secrets) if self.keys_asked else None),
@@ -209,7 +209,7 @@ def _keys(key_path: Path | None, env: Mapping[str, str]) -> Callable[[Path, Path
         raise AuditError(exc.message, exc.hint) from None
     assert key_path is not None
     shared: Key | None = None
-    if key_path.is_file():
+    if os.path.isfile(key_path):  # False, not OSError, for a name too long
         try:
             shared = (codeship_aes.load_key(key_path, {}), None)
         except codeship_aes.AesError as exc:
@@ -217,7 +217,7 @@ def _keys(key_path: Path | None, env: Mapping[str, str]) -> Callable[[Path, Path
 
     def per_project(directory: Path, root: Path) -> Key:
         own = directory / key_path
-        if own.is_file() and inside(own, root):
+        if os.path.isfile(own) and inside(own, root):
             try:
                 return codeship_aes.load_key(own, {}), None
             except codeship_aes.AesError as exc:

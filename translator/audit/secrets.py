@@ -51,7 +51,7 @@ def inventory(project: Project, root: Path, base_images: dict[str, list[str]], k
         entry = files.get((kind, shown))
         if entry is None:
             entry = files[(kind, shown)] = Secret(kind=kind, declared_at=str(loc), path=shown,
-                                                  exists=absolute.is_file())
+                                                  exists=os.path.isfile(absolute))
             if key is not None:
                 _open_file(entry, absolute, root, key)
         if service and service not in entry.services:

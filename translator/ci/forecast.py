@@ -22,7 +22,8 @@ def forecast(project: Project, built: Iterable[str] | None = None, *, platform: 
     the build builds (default: those with a `build:` section). platform: "github" or "gitlab"
     (GitLab splits the default layout at a manual group; in a --ci-fanout pipeline its rules
     leave filtered jobs out, GitHub's `if:` only those whose filters are plain branch names). refs: the build's ref per
-    kind, default {"default_branch": "master", "feature_branch": "feature/x", "tag": "v1.0.0"}.
+    kind, default {"default_branch": "master", "feature_branch": "feature/x", "tag": "v1.0.0"}, with
+    "main" as the default branch when the steps' filters name main and not master.
 
     Returns {"default": {KIND: {"runner_starts": N, "jobs": N, "images_built": N}, ...},
              "fanout": {...}} for each KIND of refs. An unapproved push build: manual groups (and,
@@ -30,11 +31,20 @@ def forecast(project: Project, built: Iterable[str] | None = None, *, platform: 
     pipeline shows; runner_starts: those that start a runner; images_built: image builds summed
     over the runners (a runner builds each image it uses once; the Dockerfiles' FROM lines are
     not read, so images built only as another's base are not counted)."""
-    refs = refs or REFS
+    refs = refs or _refs(project)
     built_set = set(built) if built is not None else {n for n, s in project.services.items() if s.build}
     return {layout: {kind: _one(project, built_set, platform, layout == "fanout", ref)
                      for kind, ref in refs.items()}
             for layout in ("default", "fanout")}
+
+
+def _refs(project: Project) -> dict[str, str]:
+    """REFS, with "main" for the default branch of a project whose filters pick main, not master
+    (newer repositories): its deploy steps are then in the default branch's forecast."""
+    tags = [s.tag for s in walk(project.steps) if s.tag]
+    if any(_matches(t, "main") for t in tags) and not any(_matches(t, "master") for t in tags):
+        return {**REFS, "default_branch": "main"}
+    return REFS
 
 
 def _matches(text: str, ref: str) -> bool:
