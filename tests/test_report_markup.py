@@ -22,8 +22,7 @@ from helpers import write_project
 
 cmarkgfm = pytest.importorskip("cmarkgfm")
 
-HOSTILE = json.loads(Path("/work/shared/data/hostile-names.json").read_text(encoding="utf-8"))["names"] \
-    if Path("/work/shared/data/hostile-names.json").is_file() else []
+HOSTILE = json.loads((Path(__file__).parent / "data" / "hostile-names.json").read_text(encoding="utf-8"))["names"]
 NAMES = list(dict.fromkeys(HOSTILE + [
     "```\nfenced\n```", "# heading", "[link](https://example.invalid)", "<img src=x onerror=alert(1)>",
     "front / back", "a\"] --> b[\"c", "%%{init: {'theme': 'dark'}}%%", "www.example.com", "x@example.com",
