@@ -258,3 +258,29 @@ def test_a_queued_step_counts_in_words(tmp_path):
     run = run_script(project, "v2", "--max-parallel", "1")
     assert run.returncode == 0, run
     assert "queued: 1 step of this run is running (at most 1 at once; see --max-parallel)" in run.output, run
+
+
+# ==============================================================================================
+# Item 1, on_fail: a step that runs only when another fails is not selected by its own name
+# ==============================================================================================
+ON_FAIL_STEPS = [
+    {**_echo("flaky"), "on_fail": [_echo("report"), {"type": "serial", "name": "cleanup", "steps": [_echo("tidy")]}]},
+    _echo("other"),
+]
+
+
+@pytest.mark.parametrize("mode", [[], ["--list"], ["--dry-run"]])
+@pytest.mark.parametrize("name", ["report", "tidy"])
+def test_an_on_fail_step_named_alone_is_a_usage_error_naming_its_step(tmp_path, mode, name):
+    # --list marked it [run ] while the run ran nothing: its step was not selected, so it never
+    # failed; the name is not unknown, but selecting it alone selects nothing
+    project = make_project(tmp_path / "onfail", {"app": {"image": BUSYBOX}}, ON_FAIL_STEPS)
+    run = run_script(project, None, *mode, "--step", name)
+    assert run.returncode == 2, run
+    assert f"--step {name}: an on_fail step of flaky: it runs only when flaky fails" in run.output, run
+    assert "--step flaky" in run.output and "[run ]" not in run.output, run
+    # with its step selected, it is part of the selection
+    both = run_script(project, None, *mode, "--step", "flaky", "--step", name,
+                      env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert both.returncode in (0, 125), both
+    assert "on_fail step" not in both.output, both
