@@ -284,3 +284,20 @@ def test_an_on_fail_step_named_alone_is_a_usage_error_naming_its_step(tmp_path, 
                       env={"DOCKER_HOST": "unix:///nonexistent.sock"})
     assert both.returncode in (0, 125), both
     assert "on_fail step" not in both.output, both
+
+
+def test_list_marks_a_group_that_holds_no_selected_step_as_not_selected(tmp_path):
+    # a group --step did not name, holding no step it names, runs nothing: [run ] said otherwise
+    steps = [{"type": "parallel", "name": "outer", "steps": [
+                 {"type": "serial", "name": "inner", "steps": [_echo("wanted")]},
+                 {"type": "serial", "name": "idle", "steps": [_echo("a")]}]},
+             {"type": "serial", "name": "other", "steps": [_echo("b")]},
+             {"type": "manual", "name": "approve", "steps": [_echo("deploy")]},
+             {"type": "serial", "name": "named", "steps": [_echo("c")]}]
+    project = make_project(tmp_path / "groups", {"app": {"image": BUSYBOX}}, steps)
+    listed = _listed(run_script(project, None, "--list", "--manual", "--step", "wanted", "--step", "named").output)
+    assert listed["outer"] == ("run ", "") and listed["inner"] == ("run ", ""), listed
+    assert listed["wanted"] == ("run ", ""), listed
+    assert listed["named"] == ("run ", "") and listed["c"] == ("run ", ""), listed
+    for group in ("idle", "other", "approve"):
+        assert listed[group] == ("skip", "not selected by --step"), listed

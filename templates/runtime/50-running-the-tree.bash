@@ -14,10 +14,10 @@ c2c_node() {
   local -a kids=(${C2C_KIDS[i]}) fails=(${C2C_FAILS[i]}) argv=()
   case $kind in
     serial|parallel)
-      c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" || return 0
+      c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" "${C2C_HOLDS[i]:-0}" || return 0
       "c2c_$kind" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     manual)
-      c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" || return 0
+      c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' "${C2C_HOLDS[i]:-0}" || return 0
       c2c_manual "$name" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     push)
       c2c_enter push "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' || return 0

@@ -297,7 +297,8 @@ c2c_main() {
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
   c2c_check_selection
   c2c_check_sources
-  readonly C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
+  [[ $C2C_MODE != list ]] || ((${#C2C_STEPS[@]} == 0)) || c2c_mark_holders
+  readonly C2C_HOLDS C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
     C2C_CFGF C2C_CFGS C2C_ARG0 C2C_ARGC C2C_IMG C2C_ITAG C2C_REG C2C_LINE C2C_ARGS
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
