@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
-from e2e_support import make_project, run_script, write_codeship
+from e2e_support import make_project, run_script, start_script, write_codeship
 from helpers import run_cli
 
 BUSYBOX = "busybox"
@@ -301,3 +302,27 @@ def test_list_marks_a_group_that_holds_no_selected_step_as_not_selected(tmp_path
     assert listed["named"] == ("run ", "") and listed["c"] == ("run ", ""), listed
     for group in ("idle", "other", "approve"):
         assert listed[group] == ("skip", "not selected by --step"), listed
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_leftovers")
+def test_after_ctrl_c_the_summary_lists_the_steps_the_run_did_not_reach(tmp_path):
+    steps = [_echo("first"), {"name": "slow", "service": "app", "command": "sleep 60"}, _echo("after"),
+             {"type": "parallel", "name": "par", "steps": [_echo("p1"), _echo("p2")]},
+             {"type": "push", "name": "ship-image", "service": "app", "image_name": "example/app", "image_tag": "v1"},
+             _echo("tagged", tag="release")]
+    project = make_project(tmp_path / "interrupted", {"app": {"image": BUSYBOX}}, steps)
+    bg = start_script(project, "v2", "--stop-timeout", "1")
+    assert bg.wait_for(lambda lines: "(step: slow)" in lines, timeout=120), bg.lines
+    bg.proc.send_signal(signal.SIGINT)
+    run = bg.finish(timeout=120)
+    assert run.returncode == 130, run
+    assert _summary(run.output) == {
+        "after": "not run: the run was interrupted before it",
+        "p1": "not run: the run was interrupted before it",
+        "p2": "not run: the run was interrupted before it",
+        "ship-image": "skipped: push (use --push)",
+        "tagged": "skipped: tag: release (no --tag given)",
+    }, run
+    assert re.search(r"^  ✗ slow +\S+ +interrupted$", run.output, re.M), run
+    assert re.search(r"^1 passed, 1 failed, 2 skipped, 3 not run in .*\(interrupted\)$", run.output, re.M), run

@@ -59,7 +59,7 @@ c2c_setup() {
   [[ $C2C_MODE == list ]] && return 0
   C2C_STATE=$(mktemp -d "${TMPDIR:-/tmp}/codeship2compose.XXXXXX")
   chmod 700 "$C2C_STATE"
-  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
+  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets" "$C2C_STATE/reached"
   : >"$C2C_STATE/results"
   [[ $C2C_MODE == run ]] || return 0
   mkdir "$C2C_STATE/queue" "$C2C_STATE/running"
@@ -224,6 +224,9 @@ c2c_cleanup() {
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
     fi
+    # the steps an interrupted run did not reach, for the summary: each with why it did not run
+    # shellcheck disable=SC2086 # node numbers
+    ((C2C_EXIT_SIGNAL == 0)) || [[ $C2C_MODE != run ]] || c2c_serial 0 "$C2C_NOT_RUN" 0 0 ${C2C_KIDS[0]} || true
     [[ $C2C_MODE != run ]] || c2c_forget_images
     [[ $C2C_MODE == list ]] || c2c_summary "$status"
     rm -rf -- "$C2C_STATE"
@@ -248,11 +251,13 @@ c2c_summary() {
   [[ -s $C2C_STATE/results ]] || return 0
   c2c_say ""
   c2c_say "Summary:"
+  local stopped='the build stopped before it'
+  ((C2C_EXIT_SIGNAL == 0)) || stopped='the run was interrupted before it'
   while IFS=$'\t' read -r result ms name why; do
     case $result in
       passed) passed=$((passed + 1)); c2c_secs took "$ms"; printf '  ✔ %-40s %s\n' "$name" "$took" ;;
       failed) failed=$((failed + 1)); c2c_secs took "$ms"; printf '  ✗ %-40s %s  %s\n' "$name" "$took" "$why" ;;
-      notrun) notrun=$((notrun + 1)); printf '  - %-40s not run: %s\n' "$name" "${why:-the build stopped before it}" ;;
+      notrun) notrun=$((notrun + 1)); printf '  - %-40s not run: %s\n' "$name" "${why:-$stopped}" ;;
       *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
     esac
   done <"$C2C_STATE/results"
