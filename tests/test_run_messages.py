@@ -326,3 +326,12 @@ def test_after_ctrl_c_the_summary_lists_the_steps_the_run_did_not_reach(tmp_path
     }, run
     assert re.search(r"^  ✗ slow +\S+ +interrupted$", run.output, re.M), run
     assert re.search(r"^1 passed, 1 failed, 2 skipped, 3 not run in .*\(interrupted\)$", run.output, re.M), run
+
+
+def test_a_dry_run_names_each_step_it_skips_and_why(project):
+    # '0 steps would run, 1 skipped' alone left the user to guess which step and why
+    run = run_script(project, None, "--dry-run", "--step", "deploy", "--step", "tagged")
+    assert run.returncode == 0, run
+    assert _summary(run.output) == {"deploy": "skipped: manual (use --manual)",
+                                    "tagged": "skipped: tag: release (no --tag given)"}, run
+    assert "Dry run: 0 steps would run, 2 skipped; nothing was run." in run.output, run

@@ -243,8 +243,10 @@ c2c_on_signal() {
 c2c_summary() {
   local status=$1 result ms name why passed=0 failed=0 skipped=0 notrun=0 total took now
   if [[ $C2C_MODE == dry-run ]] && ! grep -q '^failed' "$C2C_STATE/results"; then
-    skipped=$(grep -c '^skipped' "$C2C_STATE/results") || true
     c2c_say ""
+    while IFS=$'\t' read -r result ms name why; do  # which steps it leaves out, and why
+      [[ $result != skipped ]] || { skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why"; }
+    done <"$C2C_STATE/results"
     c2c_say "Dry run: $C2C_PLANNED step$( ((C2C_PLANNED == 1)) || printf s) would run, $skipped skipped; nothing was run."
     return 0
   fi
