@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
-from e2e_support import make_project, run_script, write_codeship
+from e2e_support import make_project, run_script, start_script, write_codeship
 from helpers import run_cli
 
 BUSYBOX = "busybox"
@@ -258,3 +259,79 @@ def test_a_queued_step_counts_in_words(tmp_path):
     run = run_script(project, "v2", "--max-parallel", "1")
     assert run.returncode == 0, run
     assert "queued: 1 step of this run is running (at most 1 at once; see --max-parallel)" in run.output, run
+
+
+# ==============================================================================================
+# Item 1, on_fail: a step that runs only when another fails is not selected by its own name
+# ==============================================================================================
+ON_FAIL_STEPS = [
+    {**_echo("flaky"), "on_fail": [_echo("report"), {"type": "serial", "name": "cleanup", "steps": [_echo("tidy")]}]},
+    _echo("other"),
+]
+
+
+@pytest.mark.parametrize("mode", [[], ["--list"], ["--dry-run"]])
+@pytest.mark.parametrize("name", ["report", "tidy"])
+def test_an_on_fail_step_named_alone_is_a_usage_error_naming_its_step(tmp_path, mode, name):
+    # --list marked it [run ] while the run ran nothing: its step was not selected, so it never
+    # failed; the name is not unknown, but selecting it alone selects nothing
+    project = make_project(tmp_path / "onfail", {"app": {"image": BUSYBOX}}, ON_FAIL_STEPS)
+    run = run_script(project, None, *mode, "--step", name)
+    assert run.returncode == 2, run
+    assert f"--step {name}: an on_fail step of flaky: it runs only when flaky fails" in run.output, run
+    assert "--step flaky" in run.output and "[run ]" not in run.output, run
+    # with its step selected, it is part of the selection
+    both = run_script(project, None, *mode, "--step", "flaky", "--step", name,
+                      env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert both.returncode in (0, 125), both
+    assert "on_fail step" not in both.output, both
+
+
+def test_list_marks_a_group_that_holds_no_selected_step_as_not_selected(tmp_path):
+    # a group --step did not name, holding no step it names, runs nothing: [run ] said otherwise
+    steps = [{"type": "parallel", "name": "outer", "steps": [
+                 {"type": "serial", "name": "inner", "steps": [_echo("wanted")]},
+                 {"type": "serial", "name": "idle", "steps": [_echo("a")]}]},
+             {"type": "serial", "name": "other", "steps": [_echo("b")]},
+             {"type": "manual", "name": "approve", "steps": [_echo("deploy")]},
+             {"type": "serial", "name": "named", "steps": [_echo("c")]}]
+    project = make_project(tmp_path / "groups", {"app": {"image": BUSYBOX}}, steps)
+    listed = _listed(run_script(project, None, "--list", "--manual", "--step", "wanted", "--step", "named").output)
+    assert listed["outer"] == ("run ", "") and listed["inner"] == ("run ", ""), listed
+    assert listed["wanted"] == ("run ", ""), listed
+    assert listed["named"] == ("run ", "") and listed["c"] == ("run ", ""), listed
+    for group in ("idle", "other", "approve"):
+        assert listed[group] == ("skip", "not selected by --step"), listed
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_leftovers")
+def test_after_ctrl_c_the_summary_lists_the_steps_the_run_did_not_reach(tmp_path):
+    steps = [_echo("first"), {"name": "slow", "service": "app", "command": "sleep 60"}, _echo("after"),
+             {"type": "parallel", "name": "par", "steps": [_echo("p1"), _echo("p2")]},
+             {"type": "push", "name": "ship-image", "service": "app", "image_name": "example/app", "image_tag": "v1"},
+             _echo("tagged", tag="release")]
+    project = make_project(tmp_path / "interrupted", {"app": {"image": BUSYBOX}}, steps)
+    bg = start_script(project, "v2", "--stop-timeout", "1")
+    assert bg.wait_for(lambda lines: "(step: slow)" in lines, timeout=120), bg.lines
+    bg.proc.send_signal(signal.SIGINT)
+    run = bg.finish(timeout=120)
+    assert run.returncode == 130, run
+    assert _summary(run.output) == {
+        "after": "not run: the run was interrupted before it",
+        "p1": "not run: the run was interrupted before it",
+        "p2": "not run: the run was interrupted before it",
+        "ship-image": "skipped: push (use --push)",
+        "tagged": "skipped: tag: release (no --tag given)",
+    }, run
+    assert re.search(r"^  ✗ slow +\S+ +interrupted$", run.output, re.M), run
+    assert re.search(r"^1 passed, 1 failed, 2 skipped, 3 not run in .*\(interrupted\)$", run.output, re.M), run
+
+
+def test_a_dry_run_names_each_step_it_skips_and_why(project):
+    # '0 steps would run, 1 skipped' alone left the user to guess which step and why
+    run = run_script(project, None, "--dry-run", "--step", "deploy", "--step", "tagged")
+    assert run.returncode == 0, run
+    assert _summary(run.output) == {"deploy": "skipped: manual (use --manual)",
+                                    "tagged": "skipped: tag: release (no --tag given)"}, run
+    assert "Dry run: 0 steps would run, 2 skipped; nothing was run." in run.output, run

@@ -231,6 +231,42 @@ c2c_check_selection() {
     fi
     c2c_die_usage "--step $quoted: no step or group has this name, so it would run nothing. The names:$list"
   done
+  ((${#C2C_STEPS[@]} == 0)) || c2c_check_on_fail_selection
+}
+
+# A --step name that only an on_fail step (or a step under one) has, whose step is not selected
+# too, would run nothing: the step it belongs to never runs, so never fails.
+c2c_check_on_fail_selection() {
+  local i n word owner quoted
+  local -A wanted=() reached=() owners=()
+  local -a stack=(0:0:) kids
+  local top=1
+  for word in "${C2C_STEPS[@]}"; do wanted[$word]=1; done
+  while ((top)); do  # NODE:SELECTED:OWNER (SELECTED: a node above it is; OWNER: the main step of an on_fail node)
+    top=$((top - 1))
+    IFS=: read -r i n owner <<<"${stack[top]}"
+    if ((i > 0)); then
+      word=${C2C_NAME[i]}
+      if ((n)) || [[ -z $owner ]]; then
+        reached[$word]=1
+      elif [[ -z ${owners[$word]:-} ]]; then
+        owners[$word]=$owner
+      fi
+      [[ -z ${wanted[$word]:-} ]] || n=1  # what is under it is selected with it
+    fi
+    # shellcheck disable=SC2206 # node numbers
+    kids=(${C2C_KIDS[i]})
+    for word in ${kids[@]+"${kids[@]}"}; do stack[top]=$word:$n:$owner top=$((top + 1)); done
+    # shellcheck disable=SC2206
+    kids=(${C2C_FAILS[i]})
+    for word in ${kids[@]+"${kids[@]}"}; do stack[top]=$word:$n:${owner:-$i} top=$((top + 1)); done
+  done
+  for word in "${C2C_STEPS[@]}"; do
+    [[ -z ${reached[$word]:-} && -n ${owners[$word]:-} ]] || continue
+    c2c_word quoted "$word"
+    c2c_word owner "${C2C_NAME[${owners[$word]}]}"
+    c2c_die_usage "--step $quoted: an on_fail step of $owner: it runs only when $owner fails, so alone it would run nothing; select that step too: --step $owner"
+  done
 }
 
 c2c_parse_args() {

@@ -22,11 +22,12 @@ c2c_is_requested() {
   return 1
 }
 
-# c2c_enter KIND NAME TAG TAG_RE EXCLUDE EXCLUDE_RE [DETAIL] : uses and updates the calling
+# c2c_enter KIND NAME TAG TAG_RE EXCLUDE EXCLUDE_RE DETAIL [HOLDS] : uses and updates the calling
 # c2c_node's skip (why this node does not run) and forced (--step named it or a group it is in),
 # and its depth; returns 1 when the node has nothing to do at all (not selected, and not listing).
+# HOLDS (a group's): 1 when a step or group under it is named by --step (C2C_HOLDS).
 c2c_enter() {
-  local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-}
+  local kind=$1 name=$2 tag=$3 tag_re=$4 exclude=$5 exclude_re=$6 detail=${7:-} holds=${8:-0}
   # a step the build did not reach is "not run", unless its own filters or --push leave it out
   if [[ -z $skip || $skip == "$C2C_NOT_RUN" ]]; then
     if [[ $C2C_PULL_REQUEST == 1 && -n $tag$exclude ]]; then
@@ -52,6 +53,8 @@ c2c_enter() {
   local requested=1
   if [[ $kind != group && $kind != manual ]] && ! c2c_is_requested "$name" "$forced"; then
     requested=0
+  elif [[ $C2C_MODE == list && $forced == 0 && $holds == 0 ]] && ((${#C2C_STEPS[@]})); then
+    requested=0  # a group that holds nothing --step names: listed as such (its steps are walked)
   fi
   if [[ $C2C_MODE == list ]]; then
     # the same reasons as the run's summary (c2c_push, c2c_manual)
@@ -82,6 +85,23 @@ c2c_enter() {
     return 1
   fi
   return 0
+}
+
+# C2C_HOLDS[N]=1: node N holds a step or group that --step names (for --list's marks of groups).
+C2C_HOLDS=()
+c2c_mark_holders() {
+  local i k
+  local -a parent=()
+  local -A wanted=()
+  for k in "${C2C_STEPS[@]}"; do wanted[$k]=1; done
+  for ((i = 0; i < ${#C2C_KIND[@]}; i++)); do
+    for k in ${C2C_KIDS[i]} ${C2C_FAILS[i]}; do parent[k]=$i; done
+  done
+  for ((i = 1; i < ${#C2C_KIND[@]}; i++)); do
+    [[ -n ${wanted[${C2C_NAME[i]}]:-} ]] || continue
+    k=${parent[i]}
+    while ((k > 0)) && [[ -z ${C2C_HOLDS[k]:-} ]]; do C2C_HOLDS[k]=1 k=${parent[k]}; done
+  done
 }
 
 # --- the pipeline: its lines build the step tree -----------------------------------------------

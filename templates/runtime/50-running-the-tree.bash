@@ -14,12 +14,13 @@ c2c_node() {
   local -a kids=(${C2C_KIDS[i]}) fails=(${C2C_FAILS[i]}) argv=()
   case $kind in
     serial|parallel)
-      c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" || return 0
+      c2c_enter group "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$kind" "${C2C_HOLDS[i]:-0}" || return 0
       "c2c_$kind" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     manual)
-      c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" || return 0
+      c2c_enter manual "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' "${C2C_HOLDS[i]:-0}" || return 0
       c2c_manual "$name" "$depth" "$skip" "$forced" "$parallel" ${kids[@]+"${kids[@]}"} ;;
     push)
+      c2c_reached "${C2C_LEAF[i]}" || return 0
       c2c_enter push "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" '' || return 0
       c2c_render_template "${C2C_ITAG[i]}" push "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}"
       c2c_push "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_IMG[i]}" "$C2C_RENDERED" "$C2C_RENDER_BRANCH" \
@@ -30,6 +31,7 @@ c2c_node() {
       # the element read last for ${a[k]}, so a slice per step made a big pipeline quadratic
       for ((k = C2C_ARG0[i]; k < C2C_ARG0[i] + C2C_ARGC[i]; k++)); do argv+=("${C2C_ARGS[k]}"); done
       [[ $C2C_MODE != list ]] || c2c_detail "${C2C_SVC[i]}" ${argv[@]+"${argv[@]}"}
+      c2c_reached "${C2C_LEAF[i]}" || return 0
       c2c_enter run "$name" "$tag" "$tag_re" "$exclude" "$exclude_re" "$C2C_DETAIL" || return 0
       if ((${#fails[@]} == 0)); then
         c2c_run "${C2C_LEAF[i]}" "$name" "${C2C_SVC[i]}" "${C2C_CFGF[i]}" "${C2C_CFGS[i]}" "$parallel" -- \
@@ -41,6 +43,14 @@ c2c_node() {
         ${argv[@]+"${argv[@]}"} || status=$?
       c2c_on_fail "$status" "$depth" "$skip" "$forced" "$parallel" "${fails[@]}" ;;
   esac
+}
+
+# c2c_reached LEAF : returns 1 when the run has already walked step number LEAF (only the walk
+# after Ctrl-C meets such steps: it records those the run did not reach, c2c_cleanup); marks it.
+c2c_reached() {
+  [[ $C2C_MODE == run ]] || return 0
+  [[ ! -e $C2C_STATE/reached/$1 ]] || return 1
+  : >"$C2C_STATE/reached/$1"
 }
 
 # c2c_detail SERVICE WORD... : "[SERVICE] WORD…" for --list in C2C_DETAIL, plain words bare,

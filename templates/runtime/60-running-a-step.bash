@@ -45,18 +45,15 @@ c2c_unfollow() {
   for ((n = 1; n <= $#; n++)); do rm -f "$C2C_STATE/follow.$project.$n"; done
 }
 
-# c2c_deps_failed NAME SERVICE... : Compose could not start the dependencies SERVICE of step NAME
-# (its message is above): names those whose image is not here, the usual cause (a wrong name, a
-# private image), and leaves the step's failure in C2C_FAILURE.
+# c2c_deps_failed NAME SERVICE DEPENDENCY... : Compose could not start the DEPENDENCY services
+# of step NAME on SERVICE (its message is above). The usual cause, an image that is not here and
+# could not be pulled (a wrong name, a private image), is said as c2c_pull_failed says it, with
+# Docker's reason; the step's failure is left in C2C_FAILURE.
 c2c_deps_failed() {
-  local name=$1 service
-  shift
-  for service in "$@"; do
-    c2c_service "$service"
-    docker image inspect "$C2C_S_IMAGE" >/dev/null 2>&1 ||
-      c2c_say "(step: $name) dependency $service: its image $C2C_S_IMAGE is not here and could not be pulled"
-  done
-  C2C_FAILURE="could not start the services it depends on ($*)"
+  local name=$1 service=$2
+  shift 2
+  c2c_pull_failed "$name" "$service"
+  [[ -n $C2C_FAILURE ]] || C2C_FAILURE="could not start the services it depends on ($*)"
 }
 
 c2c_begin_step() {
@@ -164,7 +161,7 @@ c2c_run() {
     c2c_pool_retry "$name" "$project" --if-failed "(step: $name) " c2c_compose ${files[@]+"${files[@]}"} "$project" up -d --no-build $deps ||
       status=$?
     # shellcheck disable=SC2086
-    ((status == 0)) || c2c_deps_failed "$name" $deps
+    ((status == 0)) || c2c_deps_failed "$name" "$service" $deps
     c2c_follow_deps "$project" "$name"
     followers=$C2C_FOLLOWERS
     ((status == 0)) && { c2c_wait_healthy "$project" "$name" ${files[@]+"${files[@]}"} || status=$?; }

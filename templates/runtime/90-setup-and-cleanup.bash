@@ -59,7 +59,7 @@ c2c_setup() {
   [[ $C2C_MODE == list ]] && return 0
   C2C_STATE=$(mktemp -d "${TMPDIR:-/tmp}/codeship2compose.XXXXXX")
   chmod 700 "$C2C_STATE"
-  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets"
+  mkdir "$C2C_STATE/built" "$C2C_STATE/active" "$C2C_STATE/secrets" "$C2C_STATE/reached"
   : >"$C2C_STATE/results"
   [[ $C2C_MODE == run ]] || return 0
   mkdir "$C2C_STATE/queue" "$C2C_STATE/running"
@@ -224,6 +224,9 @@ c2c_cleanup() {
         docker volume rm -f "${C2C_RUN_ID}_$volume" >/dev/null 2>&1 || true
       done
     fi
+    # the steps an interrupted run did not reach, for the summary: each with why it did not run
+    # shellcheck disable=SC2086 # node numbers
+    ((C2C_EXIT_SIGNAL == 0)) || [[ $C2C_MODE != run ]] || c2c_serial 0 "$C2C_NOT_RUN" 0 0 ${C2C_KIDS[0]} || true
     [[ $C2C_MODE != run ]] || c2c_forget_images
     [[ $C2C_MODE == list ]] || c2c_summary "$status"
     rm -rf -- "$C2C_STATE"
@@ -240,19 +243,23 @@ c2c_on_signal() {
 c2c_summary() {
   local status=$1 result ms name why passed=0 failed=0 skipped=0 notrun=0 total took now
   if [[ $C2C_MODE == dry-run ]] && ! grep -q '^failed' "$C2C_STATE/results"; then
-    skipped=$(grep -c '^skipped' "$C2C_STATE/results") || true
     c2c_say ""
+    while IFS=$'\t' read -r result ms name why; do  # which steps it leaves out, and why
+      [[ $result != skipped ]] || { skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why"; }
+    done <"$C2C_STATE/results"
     c2c_say "Dry run: $C2C_PLANNED step$( ((C2C_PLANNED == 1)) || printf s) would run, $skipped skipped; nothing was run."
     return 0
   fi
   [[ -s $C2C_STATE/results ]] || return 0
   c2c_say ""
   c2c_say "Summary:"
+  local stopped='the build stopped before it'
+  ((C2C_EXIT_SIGNAL == 0)) || stopped='the run was interrupted before it'
   while IFS=$'\t' read -r result ms name why; do
     case $result in
       passed) passed=$((passed + 1)); c2c_secs took "$ms"; printf '  ✔ %-40s %s\n' "$name" "$took" ;;
       failed) failed=$((failed + 1)); c2c_secs took "$ms"; printf '  ✗ %-40s %s  %s\n' "$name" "$took" "$why" ;;
-      notrun) notrun=$((notrun + 1)); printf '  - %-40s not run: %s\n' "$name" "${why:-the build stopped before it}" ;;
+      notrun) notrun=$((notrun + 1)); printf '  - %-40s not run: %s\n' "$name" "${why:-$stopped}" ;;
       *) skipped=$((skipped + 1)); printf '  - %-40s skipped: %s\n' "$name" "$why" ;;
     esac
   done <"$C2C_STATE/results"
@@ -297,7 +304,8 @@ c2c_main() {
   c2c_load_pipeline  # a malformed hand edit stops here, before anything runs
   c2c_check_selection
   c2c_check_sources
-  readonly C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
+  [[ $C2C_MODE != list ]] || ((${#C2C_STEPS[@]} == 0)) || c2c_mark_holders
+  readonly C2C_HOLDS C2C_KIND C2C_NAME C2C_SVC C2C_KIDS C2C_FAILS C2C_LEAF C2C_TAGF C2C_TAGW C2C_EXCF C2C_EXCW \
     C2C_CFGF C2C_CFGS C2C_ARG0 C2C_ARGC C2C_IMG C2C_ITAG C2C_REG C2C_LINE C2C_ARGS
   c2c_now_ms C2C_STARTED
   [[ $C2C_MODE == list ]] || c2c_detect_compose
