@@ -268,3 +268,25 @@ def test_ci_files_keep_hostile_names_and_filters_as_data(tmp_path, fanout):
             if "run" in step:
                 proc = subprocess.run(["shellcheck", "-s", "bash", "-"], input=step["run"], capture_output=True, text=True)
                 assert proc.returncode == 0, step["run"] + proc.stdout
+
+
+# --- the headers of the outputs name the services file: a folder name is data there too ---
+COMMENT_BREAKERS = ["p\ntouch PWNED #", "cr\rtouch PWNED #", "bell\x07", "sep\u2028x: 1", "next\x85x: 1"]
+
+
+@pytest.mark.parametrize("folder", COMMENT_BREAKERS)
+def test_a_folder_name_cannot_end_the_header_comment_of_the_script_or_compose_files(tmp_path, folder):
+    """With -o elsewhere, the headers name the services file by a path through its folder: a line
+    break there ran the rest of the name as bash, and a control character made compose.yaml
+    unreadable YAML."""
+    import yaml
+
+    root = write_project(tmp_path / folder, "app:\n  image: busybox\n")
+    out = tmp_path / "out"
+    translate_to_disk(root, out_dir=out)
+    proc = subprocess.run([str(out / "codeship-steps.sh"), "--list"], capture_output=True, text=True,
+                          cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (tmp_path / "PWNED").exists()
+    for name in ("compose.yaml",):
+        assert list(yaml.safe_load((out / name).read_text())) == ["services"]

@@ -94,6 +94,13 @@ def stamp(text: str) -> str:
     return text[:end] + line + text[end:]
 
 
+def comment_text(text: str) -> str:
+    """text (a path from the user's disk) for a one-line comment in any file we write: as it is
+    when every character is printable, else JSON-quoted in ASCII, so that no line break or
+    control character in a folder name ends the comment (and runs as bash, or breaks the YAML)."""
+    return text if text.isprintable() else json.dumps(text)
+
+
 def project_line(project: str) -> str:
     """The header line that records which project (its folder, relative to the repository's
     root) a pipeline file belongs to; JSON-quoted, so that no folder name can end the comment."""
