@@ -290,3 +290,27 @@ def test_a_folder_name_cannot_end_the_header_comment_of_the_script_or_compose_fi
     assert not (tmp_path / "PWNED").exists()
     for name in ("compose.yaml",):
         assert list(yaml.safe_load((out / name).read_text())) == ["services"]
+
+
+@pytest.mark.parametrize("folder", COMMENT_BREAKERS)
+def test_a_folder_name_cannot_end_the_header_comment_of_the_pipeline_files(tmp_path, folder):
+    """The pipeline files' header names the services file by its path from the repository's root:
+    a line break in a folder name added a top-level key (a GitLab job), a control character made
+    the file unreadable."""
+    import yaml
+    from ruamel.yaml import YAML
+
+    from translator.api import translate
+
+    def pipelines(name: str) -> list[str]:
+        repo = tmp_path / name.encode().hex()
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        result = translate(write_project(repo / name, "app:\n  image: busybox\n"), ci=("github", "gitlab"))
+        assert result.ok
+        return [text for path, text in sorted(result.outputs.items())
+                if path.name == ".gitlab-ci.yml" or path.parent.name == "workflows"]
+
+    for text, plain in zip(pipelines(folder), pipelines("plain"), strict=True):
+        doc = yaml.safe_load(text)
+        assert YAML(typ="safe", pure=True).load(text) == doc
+        assert list(doc) == list(yaml.safe_load(plain))  # no key added by the folder's name
