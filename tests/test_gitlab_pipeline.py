@@ -100,6 +100,24 @@ def test_every_job_has_a_timeout_and_only_non_deploying_jobs_are_interruptible()
     assert all(job["timeout"] == "3h" and job["interruptible"] is False for job in one_runner.values())
 
 
+def test_a_deploy_behind_a_filter_inside_a_group_is_never_cancelled_midway(tmp_path):
+    """A master-only deploy nested in a group: the job (GitLab) and the run (GitHub) that hold it
+    may be deploying, whatever the layout; the filter is not the top-level step's own."""
+    (tmp_path / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (tmp_path / "codeship-steps.yml").write_text(
+        "- {name: tests, service: app, command: 'true'}\n"
+        "- type: serial\n  name: ship\n  steps:\n"
+        "  - {name: deploy, service: app, command: ./deploy.sh, tag: master}\n")
+    for fanout in (False, True):
+        result = translate(tmp_path, ci=("gitlab", "github"), ci_fanout=fanout)
+        texts = {p.name: yaml.safe_load(t) for p, t in result.outputs.items() if p.suffix == ".yml"}
+        gl = jobs(texts[".gitlab-ci.yml"])
+        holding = [job for job in gl.values() if any("--step 'ship'" in line for line in job["script"])]
+        assert holding and all(job["interruptible"] is False for job in holding), (fanout, gl)
+        gh = texts["codeship.yml"]
+        assert gh["concurrency"]["cancel-in-progress"] is not True, fanout
+
+
 def test_manual_jobs_deploy_to_the_approval_environment_and_only_decrypting_jobs_get_the_key(tmp_path):
     (tmp_path / "codeship-services.yml").write_text(
         "app:\n  image: busybox\nsecret:\n  image: busybox\n  encrypted_env_file: env.encrypted\n"

@@ -70,7 +70,7 @@ def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
         for job in current:
             jobs[job.id] = _job(plan, job, previous)
         previous = [j.id for j in current]
-    deploys = any(p.filters or p.push or p.manual for p in plan.parts)
+    deploys = any(p.filters or p.inner_filters or p.push or p.manual for p in plan.parts)
     doc = {
         # (the concurrency group is the workflow's name: one per project of a monorepo)
         "name": "Codeship steps" if plan.workdir == "." else f"Codeship steps ({plan.workdir})",

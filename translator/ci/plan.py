@@ -64,6 +64,7 @@ class Part(Record):
     step: str  # the name the script's --step selects ('' = the whole pipeline)
     slug: str  # a-z0-9- : GitLab section names
     filters: list[Filter] = []  # its own and its groups' tag/exclude filters
+    inner_filters: list[Filter] = []  # those of the steps inside it (a deploy behind a filter in a group)
     manual: bool = False  # in a manual group: runs only in an approved build
     gated: bool = False  # at or after the first manual group: runs only in an approved build
     push: bool = False  # has push steps: --push on pushes
@@ -175,6 +176,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                               "every step of that name (the script selects steps by name)", child.loc,
                               "give the step a name of its own")
             parts.append(Part(name=name, step=child.name, slug=slug(child.name, 40), filters=filters,
+                              inner_filters=[f for s in walk([child]) if s is not child for f in _filters(s)],
                               manual=manual, gated=gated,
                               push=any(isinstance(s, PushStep) for s in walk([child])),
                               secrets=any(id(s) in secret_steps for s in walk([child])),
