@@ -178,7 +178,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build--codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert part_steps(gh["jobs"]["build"])[0]["working-directory"] == "build/codeship"
     assert gh["name"] == "Codeship steps (build/codeship)"  # its own concurrency group in a monorepo
@@ -189,7 +189,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
                   "- name: one\n  service: app\n  command: true\n- name: two\n  service: app\n  command: true\n")
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", "--ci-fanout", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build--codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gl["s01-one"]["artifacts"]["paths"] == [".c2c-workspace/"]
     assert "'build/codeship/tmp/out'" in gl["s01-one"]["script"][-1]

@@ -128,16 +128,17 @@ def pipeline_root(out_dir: Path) -> Path:
 
 def github_path(workdir: str) -> Path:
     """The workflow file of the project whose outputs are in `workdir` (relative to the
-    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a-b.yml),
-    so that each project of a monorepo keeps its own workflow. A folder whose name is not its own
-    slug (names.slug: upper case, other characters) gets a hash of it too, so two folders never
+    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a--b.yml:
+    a slug has no `--`, so the folder a-b keeps codeship-a-b.yml), so that each project of a
+    monorepo keeps its own workflow. A path whose folders are not their own slugs (names.slug:
+    upper case, other characters) or that is long gets a hash of it too, so two folders never
     share a workflow; the project line each file records is the final word (outputs.py refuses to
     replace another project's)."""
     if workdir in ("", "."):
         return GITHUB_PATH
-    name = slug(workdir, limit=50)
-    if name != workdir.replace("/", "-"):
-        name += "-" + hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    name = "--".join(slug(folder) for folder in workdir.split("/"))
+    if name != workdir.replace("/", "--") or len(name) > 50:
+        name = name[:50].rstrip("-") + "-" + hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return GITHUB_PATH.parent / f"codeship-{name}.yml"
 
 
