@@ -160,7 +160,9 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     gated = False
     for step in project.steps:
         outer = _filters(step)
-        manual = isinstance(step, GroupStep) and step.kind == "manual"
+        # a manual group inside a group makes the whole top-level step wait for the approval (the
+        # platforms' gates hold jobs and steps, not a part of one)
+        manual = any(isinstance(s, GroupStep) and s.kind == "manual" for s in walk([step]))
         gated = gated or manual
         if fanout and isinstance(step, GroupStep) and step.kind == "parallel" and step.steps:
             branches = [(child, outer + _filters(child), f"{display(step)} / {display(child)}")
