@@ -178,7 +178,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build--codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert part_steps(gh["jobs"]["build"])[0]["working-directory"] == "build/codeship"
     assert gh["name"] == "Codeship steps (build/codeship)"  # its own concurrency group in a monorepo
@@ -189,7 +189,7 @@ def test_pipeline_files_go_to_the_git_root_and_jobs_work_from_the_outputs_folder
                   "- name: one\n  service: app\n  command: true\n- name: two\n  service: app\n  command: true\n")
     result = run("translate", str(project), "--ci", "github", "--ci", "gitlab", "--ci-fanout", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr
-    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build-codeship.yml").read_text())
+    gh = yaml.safe_load((repo / ".github" / "workflows" / "codeship-build--codeship.yml").read_text())
     gl = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     assert gl["s01-one"]["artifacts"]["paths"] == [".c2c-workspace/"]
     assert "'build/codeship/tmp/out'" in gl["s01-one"]["script"][-1]
@@ -464,3 +464,22 @@ def test_forecast_counts_runner_starts_jobs_and_images_per_build():
     assert gl["default"]["default_branch"] == {"runner_starts": 1, "jobs": 2, "images_built": 0}
     # GitLab's rules leave the filtered jobs out: feature branches start fewer runners
     assert gl["fanout"]["feature_branch"]["runner_starts"] < gl["fanout"]["default_branch"]["runner_starts"]
+
+
+def test_the_approval_instructions_name_the_projects_own_workflow(tmp_path):
+    """A project in a folder has the workflow `Codeship steps (FOLDER)`: the set-up item and the
+    run's notice said 'Actions > Codeship steps', a workflow that is not there in a monorepo."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write_project(repo / "svc", "app:\n  image: busybox\n",
+                  "- {name: t, service: app, command: 'true'}\n"
+                  "- type: manual\n  name: ok\n  steps:\n  - {name: d, service: app, command: 'true'}\n")
+    result = translate(repo / "svc", ci=("github",))
+    gh = yaml.safe_load(next(t for p, t in result.outputs.items() if p.parent.name == "workflows"))
+    assert gh["name"] == "Codeship steps (svc)"
+    assert any("Actions > Codeship steps (svc) > Run workflow" in item for item in result.ci_setup["github"])
+    settings = gh["jobs"]["build"]["steps"][1]["run"]
+    proc = subprocess.run(["bash", "-c", settings], capture_output=True, text=True,
+                          env={**os.environ, "GITHUB_EVENT_NAME": "push", "GITHUB_ENV": str(tmp_path / "env"),
+                               "C2C_ASKED_APPROVAL": "", "GITHUB_WORKFLOW": gh["name"]})
+    assert "(Actions > Codeship steps (svc) > Run workflow)" in proc.stdout, proc.stdout + proc.stderr

@@ -100,6 +100,24 @@ def test_every_job_has_a_timeout_and_only_non_deploying_jobs_are_interruptible()
     assert all(job["timeout"] == "3h" and job["interruptible"] is False for job in one_runner.values())
 
 
+def test_a_deploy_behind_a_filter_inside_a_group_is_never_cancelled_midway(tmp_path):
+    """A master-only deploy nested in a group: the job (GitLab) and the run (GitHub) that hold it
+    may be deploying, whatever the layout; the filter is not the top-level step's own."""
+    (tmp_path / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (tmp_path / "codeship-steps.yml").write_text(
+        "- {name: tests, service: app, command: 'true'}\n"
+        "- type: serial\n  name: ship\n  steps:\n"
+        "  - {name: deploy, service: app, command: ./deploy.sh, tag: master}\n")
+    for fanout in (False, True):
+        result = translate(tmp_path, ci=("gitlab", "github"), ci_fanout=fanout)
+        texts = {p.name: yaml.safe_load(t) for p, t in result.outputs.items() if p.suffix == ".yml"}
+        gl = jobs(texts[".gitlab-ci.yml"])
+        holding = [job for job in gl.values() if any("--step 'ship'" in line for line in job["script"])]
+        assert holding and all(job["interruptible"] is False for job in holding), (fanout, gl)
+        gh = texts["codeship.yml"]
+        assert gh["concurrency"]["cancel-in-progress"] is not True, fanout
+
+
 def test_manual_jobs_deploy_to_the_approval_environment_and_only_decrypting_jobs_get_the_key(tmp_path):
     (tmp_path / "codeship-services.yml").write_text(
         "app:\n  image: busybox\nsecret:\n  image: busybox\n  encrypted_env_file: env.encrypted\n"
@@ -130,3 +148,26 @@ def test_a_step_name_with_a_nul_character_is_refused(tmp_path):
     assert result.exit_code == 1
     assert "codeship-steps.yml:1:3: error[C2C730]" in result.stderr and "NUL" in result.stderr
     assert not (tmp_path / ".gitlab-ci.yml").exists()
+
+
+def test_a_manual_group_inside_a_group_still_waits_for_approval_in_ci(tmp_path):
+    """The script skips a nested manual group unless --manual; the CI files offered no way to
+    approve it (no manual job on GitLab, no approval in GitHub's settings step): its deploy could
+    never run, and the build showed green. The top-level step holding it waits for approval."""
+    (tmp_path / "codeship-services.yml").write_text("app:\n  image: busybox\n")
+    (tmp_path / "codeship-steps.yml").write_text(
+        "- {name: tests, service: app, command: 'true'}\n"
+        "- type: serial\n  name: ship\n  steps:\n"
+        "  - type: manual\n    name: approve\n    steps:\n"
+        "    - {name: deploy, service: app, command: ./deploy.sh}\n")
+    result = translate(tmp_path, ci=("gitlab", "github"))
+    texts = {p.name: yaml.safe_load(t) for p, t in result.outputs.items() if p.suffix == ".yml"}
+    gl = jobs(texts[".gitlab-ci.yml"])
+    holding = [job for job in gl.values() if any("--step 'ship'" in line for line in job["script"])]
+    assert holding and holding[0]["rules"][0]["when"] == "manual" and holding[0]["interruptible"] is False
+    gh = texts["codeship.yml"]
+    settings = gh["jobs"]["build"]["steps"][1]
+    assert "C2C_ASKED_APPROVAL" in settings["env"] and "--manual" in settings["run"]
+    ship = next(s for s in gh["jobs"]["build"]["steps"] if s.get("name") == "ship")
+    assert ship["if"] == "${{ env.C2C_APPROVED == 'true' }}"
+    assert gh["concurrency"]["cancel-in-progress"] is not True

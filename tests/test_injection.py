@@ -268,3 +268,49 @@ def test_ci_files_keep_hostile_names_and_filters_as_data(tmp_path, fanout):
             if "run" in step:
                 proc = subprocess.run(["shellcheck", "-s", "bash", "-"], input=step["run"], capture_output=True, text=True)
                 assert proc.returncode == 0, step["run"] + proc.stdout
+
+
+# --- the headers of the outputs name the services file: a folder name is data there too ---
+COMMENT_BREAKERS = ["p\ntouch PWNED #", "cr\rtouch PWNED #", "bell\x07", "sep\u2028x: 1", "next\x85x: 1"]
+
+
+@pytest.mark.parametrize("folder", COMMENT_BREAKERS)
+def test_a_folder_name_cannot_end_the_header_comment_of_the_script_or_compose_files(tmp_path, folder):
+    """With -o elsewhere, the headers name the services file by a path through its folder: a line
+    break there ran the rest of the name as bash, and a control character made compose.yaml
+    unreadable YAML."""
+    import yaml
+
+    root = write_project(tmp_path / folder, "app:\n  image: busybox\n")
+    out = tmp_path / "out"
+    translate_to_disk(root, out_dir=out)
+    proc = subprocess.run([str(out / "codeship-steps.sh"), "--list"], capture_output=True, text=True,
+                          cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (tmp_path / "PWNED").exists()
+    for name in ("compose.yaml",):
+        assert list(yaml.safe_load((out / name).read_text())) == ["services"]
+
+
+@pytest.mark.parametrize("folder", COMMENT_BREAKERS)
+def test_a_folder_name_cannot_end_the_header_comment_of_the_pipeline_files(tmp_path, folder):
+    """The pipeline files' header names the services file by its path from the repository's root:
+    a line break in a folder name added a top-level key (a GitLab job), a control character made
+    the file unreadable."""
+    import yaml
+    from ruamel.yaml import YAML
+
+    from translator.api import translate
+
+    def pipelines(name: str) -> list[str]:
+        repo = tmp_path / name.encode().hex()
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        result = translate(write_project(repo / name, "app:\n  image: busybox\n"), ci=("github", "gitlab"))
+        assert result.ok
+        return [text for path, text in sorted(result.outputs.items())
+                if path.name == ".gitlab-ci.yml" or path.parent.name == "workflows"]
+
+    for text, plain in zip(pipelines(folder), pipelines("plain"), strict=True):
+        doc = yaml.safe_load(text)
+        assert YAML(typ="safe", pure=True).load(text) == doc
+        assert list(doc) == list(yaml.safe_load(plain))  # no key added by the folder's name

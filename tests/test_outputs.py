@@ -217,8 +217,11 @@ def test_folders_that_slug_alike_do_not_share_a_workflow(tmp_path):
     write_project(repo / "a-b", SERVICES)
     write_project(repo / "a" / "b", SERVICES)
     assert run("translate", "a-b", "--ci", "github", cwd=repo).exit_code == 0
-    result = run("translate", "a/b", "--ci", "github", cwd=repo)
-    assert result.exit_code == 3 and 'Codeship project in "a-b"' in result.stderr
+    result = run("translate", "a/b", "--ci", "github", cwd=repo)  # (was refused: both codeship-a-b.yml)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (repo / ".github" / "workflows").iterdir()) == ["codeship-a--b.yml", "codeship-a-b.yml"]
+    for name in ("a-b", "a/b"):
+        assert run("translate", name, "--ci", "github", "--check", cwd=repo).exit_code == 0
 
 
 def test_hostile_folder_names_stay_data_in_the_workflow_name_and_project_line():
@@ -468,3 +471,21 @@ def test_a_new_folder_is_removed_when_the_write_fails(tmp_path, monkeypatch):
         write_outputs({tmp_path / "new" / "deeper" / "compose.yaml": "x"})
     assert failed.value.changed is False
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ci", [[], ["--ci", "github"], ["--ci", "gitlab"]])
+def test_a_folder_name_that_is_not_utf8_is_refused_where_an_output_must_name_it(tmp_path, ci):
+    """With -o elsewhere, compose.yaml and the script name the Codeship files' folder, and the
+    pipeline files name the outputs' folder: a name that is not UTF-8 ended translate in a
+    UnicodeEncodeError traceback (or wrote a lone-surrogate escape into the pipeline file)."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    folder = os.fsdecode(b"p\xff")
+    write_project(repo / folder, "app:\n  image: busybox\n  volumes:\n    - ./data:/data\n")
+    args = ["translate", folder, *(ci or ["-o", "out"])]
+    result = run_cli(*args, cwd=repo)
+    assert result.exit_code == 3, result.stderr
+    assert "UTF-8" in result.stderr and "nothing was written" in result.stderr
+    assert sorted(p.name for p in repo.iterdir()) == [".git", folder]
+    # in place, without a pipeline file, nothing needs the name: translated
+    assert run_cli("translate", folder, cwd=repo).exit_code == 0

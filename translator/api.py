@@ -10,7 +10,8 @@ from .diagnostics import Diagnostic, Diagnostics, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
 from .model import VOLUMES_FROM_SCOPES, Options, Project, VolumesFromScope
-from .paths import Rebaser
+from .outputs import refuse_unencodable
+from .paths import Rebaser, relative
 from .project import load_project
 from .records import Record
 from .script import plan_script
@@ -61,6 +62,8 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     rebase = Rebaser.for_project(project, out)
     services_name = rebase.locate(project.services_file)
     steps_name = rebase.locate(project.steps_file) if project.steps_file else "(no steps file)"
+    refuse_unencodable(out / COMPOSE_NAME, services_name, "the path to the Codeship files")
+    refuse_unencodable(out / SCRIPT_NAME, steps_name, "the path to the Codeship files")
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
     local = stale = pipelines = None
@@ -73,6 +76,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
         from .ci.render import pipeline_paths
 
         ci_root, ci_paths = pipeline_paths(rebase, ci)
+        refuse_unencodable(ci_paths[0], relative(out, ci_root), "the outputs' folder in the repository")
         reserved += ci_paths
         bounds.update(dict.fromkeys(ci_paths, ci_root))
     if not diags.has_errors:

@@ -434,7 +434,7 @@ def audit(roots: tuple[Path, ...], fmt: str | None, output: Path | None, force: 
     if output is None:
         click.echo(rendered, nl=False)
     else:
-        _write_audit(output, rendered, fmt, force)
+        _write_audit(output, rendered, fmt, force, {f: w for p in result.projects for f, w in p.inputs.items()})
     if output is not None or fmt != "text":  # the text on stdout lists them already
         for line in failures(result):
             click.echo(line, err=True)
@@ -473,9 +473,10 @@ class _Progress:
             click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
 
 
-def _write_audit(path: Path, text: str, fmt: str, force: bool) -> None:
+def _write_audit(path: Path, text: str, fmt: str, force: bool, inputs: dict[Path, str]) -> None:
     """Write the audit like the other outputs (outputs.write_outputs: atomic; with a checksum
-    line; never over a file this tool did not write, or one edited since, unless --force)."""
+    line; never over a file this tool did not write, or one edited since, unless --force; never
+    over an audited project's services or steps file, even with --force)."""
     from .audit.render import GENERATOR
     from .outputs import OutputError, stamp, write_outputs
     from .reporters import user_error, wrote
@@ -483,7 +484,7 @@ def _write_audit(path: Path, text: str, fmt: str, force: bool) -> None:
     if fmt == "text":  # json and markdown name their generator themselves
         text = f"# {GENERATOR}\n{text}"
     try:
-        write_outputs({path: stamp(text)}, force=force)
+        write_outputs({path: stamp(text)}, force=force, inputs=inputs)
     except OutputError as exc:
         click.echo(user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}
                               .get(exc.changed, "")), err=True)

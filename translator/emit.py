@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .outputs import MARKER, OutputError, stale_outputs, stamp, write_outputs  # noqa: F401 - the writer, re-exported
+from .outputs import MARKER, OutputError, comment_text, stale_outputs, stamp, write_outputs  # noqa: F401 - the writer, re-exported
 from .script import ScriptPlan
 from .shell import array, sq
 
@@ -76,6 +76,7 @@ def _env():
         _ENV.filters["sq"] = sq
         _ENV.filters["array"] = array
         _ENV.filters["pairs"] = _pairs
+        _ENV.filters["comment"] = comment_text
     return _ENV
 
 

@@ -94,6 +94,24 @@ def stamp(text: str) -> str:
     return text[:end] + line + text[end:]
 
 
+def comment_text(text: str) -> str:
+    """text (a path from the user's disk) for a one-line comment in any file we write: as it is
+    when every character is printable, else JSON-quoted in ASCII, so that no line break or
+    control character in a folder name ends the comment (and runs as bash, or breaks the YAML)."""
+    return text if text.isprintable() else json.dumps(text)
+
+
+def refuse_unencodable(path: Path, name: str, what: str) -> None:
+    """An output that must name a folder whose name is not UTF-8 (Python holds its bytes as lone
+    surrogates) cannot be written: YAML, the GitHub and GitLab files and the report are UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OutputError(path, f"{path.name} would have to name {json.dumps(name)} ({what}), which is not UTF-8; "
+                          "nothing was written",
+                          "rename the folder with a UTF-8 name") from None
+
+
 def project_line(project: str) -> str:
     """The header line that records which project (its folder, relative to the repository's
     root) a pipeline file belongs to; JSON-quoted, so that no folder name can end the comment."""

@@ -35,6 +35,7 @@ class ProjectAudit(Record):
     encrypted_values: list[Secret] = []
     diagnostics: list[Diagnostic] = []
     forecast: dict | None = None  # layout → metric → build kind → N
+    inputs: dict[Path, str] = {}  # its services and steps files: never an output (audit -o), even with --force
 
     @property
     def first_error(self) -> Diagnostic | None:
@@ -124,7 +125,14 @@ def audit(roots: list[Path], key_path: Path | None = None, env: Mapping[str, str
 
 def audit_project(root: Path, path: str, directory: Path, key: Key | None = None) -> ProjectAudit:
     """One project, translated as `translate DIRECTORY` would, in memory."""
+    from ..discovery import SERVICES_NAMES, STEPS_NAMES, find_file
+
     audited = ProjectAudit(root=str(root), path=path, directory=directory)
+    whose = f" of the project in {path}" if path != "." else " of the audited project"
+    for names, what in ((SERVICES_NAMES, "the services file"), (STEPS_NAMES, "the steps file")):
+        file = find_file(directory, names)
+        if file is not None:
+            audited.inputs[file] = what + whose
     try:
         _fill(audited, root, key)
     except Exception as exc:  # a bug in one project's translation must not end the whole audit

@@ -100,7 +100,7 @@ def _one(project: Project, built: set[str], platform: str, fanout: bool, ref: st
     gated = False
     current: set[str] | None = None  # the open default-layout job's images
     for step in project.steps:
-        manual = isinstance(step, GroupStep) and step.kind == "manual"
+        manual = any(isinstance(s, GroupStep) and s.kind == "manual" for s in walk([step]))  # as plan.py
         gated = gated or manual
         branches = (step.steps if fanout and isinstance(step, GroupStep) and step.kind == "parallel"
                     and step.steps else [step])

@@ -62,6 +62,11 @@ def _safe(value):
     return value
 
 
+def workflow_name(workdir: str) -> str:
+    """The workflow's name (the Actions tab lists it; the concurrency group is built from it)."""
+    return "Codeship steps" if workdir == "." else f"Codeship steps ({workdir})"
+
+
 def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
     jobs: dict = {}
     previous: list[str] = []
@@ -70,10 +75,10 @@ def render(plan: CiPlan, source: str, notes: list[str] | None = None) -> str:
         for job in current:
             jobs[job.id] = _job(plan, job, previous)
         previous = [j.id for j in current]
-    deploys = any(p.filters or p.push or p.manual for p in plan.parts)
+    deploys = any(p.filters or p.inner_filters or p.push or p.manual for p in plan.parts)
     doc = {
         # (the concurrency group is the workflow's name: one per project of a monorepo)
-        "name": "Codeship steps" if plan.workdir == "." else f"Codeship steps ({plan.workdir})",
+        "name": workflow_name(plan.workdir),
         "on": {
             "push": {"branches": ["**"], "tags": ["**"]},
             "pull_request": None,  # from forks only (the jobs' if:): a branch of this repository is built by its push
@@ -146,8 +151,8 @@ def _settings(plan: CiPlan, job: Job) -> dict:
             '  flags+=" --manual"',
             '  echo C2C_APPROVED=true >> "$GITHUB_ENV"',
             "else",
-            "  echo '::notice::The manual groups wait for approval: run this workflow on this branch with "
-            "\"approve\" (Actions > Codeship steps > Run workflow)'",
+            "  echo \"::notice::The manual groups wait for approval: run this workflow on this branch with "
+            "\\\"approve\\\" (Actions > ${GITHUB_WORKFLOW//[[:cntrl:]]/ } > Run workflow)\"",
             "fi",
         ]
     lines.append('echo "C2C_FLAGS=$flags" >> "$GITHUB_ENV"')

@@ -107,7 +107,7 @@ def decorate(job: Job, out: dict) -> dict:
     group: once such a job started, GitLab cancels nothing of the pipeline); for a manual job, an
     environment that a protected environment can guard (who may approve); for a job that may
     decrypt, the environment the AES key's CI/CD variable is scoped to."""
-    deploys = job.manual or job.push or any(f.kind == "tag" for p in job.parts for f in p.filters)
+    deploys = job.manual or job.push or any(f.kind == "tag" for p in job.parts for f in p.filters + p.inner_filters)
     out["interruptible"] = not deploys
     out["timeout"] = JOB_TIMEOUT
     if job.manual:

@@ -64,6 +64,7 @@ class Part(Record):
     step: str  # the name the script's --step selects ('' = the whole pipeline)
     slug: str  # a-z0-9- : GitLab section names
     filters: list[Filter] = []  # its own and its groups' tag/exclude filters
+    inner_filters: list[Filter] = []  # those of the steps inside it (a deploy behind a filter in a group)
     manual: bool = False  # in a manual group: runs only in an approved build
     gated: bool = False  # at or after the first manual group: runs only in an approved build
     push: bool = False  # has push steps: --push on pushes
@@ -127,16 +128,17 @@ def pipeline_root(out_dir: Path) -> Path:
 
 def github_path(workdir: str) -> Path:
     """The workflow file of the project whose outputs are in `workdir` (relative to the
-    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a-b.yml),
-    so that each project of a monorepo keeps its own workflow. A folder whose name is not its own
-    slug (names.slug: upper case, other characters) gets a hash of it too, so two folders never
+    repository's root): codeship.yml at the root, else codeship-FOLDER.yml (a/b: codeship-a--b.yml:
+    a slug has no `--`, so the folder a-b keeps codeship-a-b.yml), so that each project of a
+    monorepo keeps its own workflow. A path whose folders are not their own slugs (names.slug:
+    upper case, other characters) or that is long gets a hash of it too, so two folders never
     share a workflow; the project line each file records is the final word (outputs.py refuses to
     replace another project's)."""
     if workdir in ("", "."):
         return GITHUB_PATH
-    name = slug(workdir, limit=50)
-    if name != workdir.replace("/", "-"):
-        name += "-" + hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    name = "--".join(slug(folder) for folder in workdir.split("/"))
+    if name != workdir.replace("/", "--") or len(name) > 50:
+        name = name[:50].rstrip("-") + "-" + hashlib.sha256(workdir.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     return GITHUB_PATH.parent / f"codeship-{name}.yml"
 
 
@@ -158,7 +160,9 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
     gated = False
     for step in project.steps:
         outer = _filters(step)
-        manual = isinstance(step, GroupStep) and step.kind == "manual"
+        # a manual group inside a group makes the whole top-level step wait for the approval (the
+        # platforms' gates hold jobs and steps, not a part of one)
+        manual = any(isinstance(s, GroupStep) and s.kind == "manual" for s in walk([step]))
         gated = gated or manual
         if fanout and isinstance(step, GroupStep) and step.kind == "parallel" and step.steps:
             branches = [(child, outer + _filters(child), f"{display(step)} / {display(child)}")
@@ -175,6 +179,7 @@ def plan_ci(project: Project, rebase: Rebaser, root: Path, compose: ComposeResul
                               "every step of that name (the script selects steps by name)", child.loc,
                               "give the step a name of its own")
             parts.append(Part(name=name, step=child.name, slug=slug(child.name, 40), filters=filters,
+                              inner_filters=[f for s in walk([child]) if s is not child for f in _filters(s)],
                               manual=manual, gated=gated,
                               push=any(isinstance(s, PushStep) for s in walk([child])),
                               secrets=any(id(s) in secret_steps for s in walk([child])),

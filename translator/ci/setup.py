@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..markup import Code, Prose, mermaid_text
 from ..model import Project, PushStep, walk, with_credentials
 from . import gitlab
-from .github import APPROVERS_VARIABLE, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE
+from .github import APPROVERS_VARIABLE, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, workflow_name
 from .plan import ROOT, CiPlan, Job, display
 
 NAMES = {"github": "GitHub", "gitlab": "GitLab"}
@@ -44,10 +44,10 @@ def setup_items(project: Project, plan: CiPlan, platform: str) -> list[Prose]:
     if any(p.manual for p in plan.parts):
         if gh:
             items.append(Prose("Approval gate: a push build skips the manual groups; to approve, run this workflow on "
-                         "the branch with approve (Actions > Codeship steps > Run workflow): it builds the branch "
+                         "the branch with approve (Actions > {} > Run workflow): it builds the branch "
                          "again with them, as Codeship re-ran an approved build. Anyone with write access may; set "
                          f"the repository variable {APPROVERS_VARIABLE} to a comma-separated list of logins to "
-                         "allow only them (Codeship: only project owners)"))
+                         "allow only them (Codeship: only project owners)", workflow_name(plan.workdir)))
         else:
             items.append(Prose("Approval gate: the manual group is a when: manual job deploying to environment "
                          f"{gitlab.APPROVAL_ENVIRONMENT}; protect that environment (Settings > CI/CD > Protected "

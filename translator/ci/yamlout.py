@@ -7,7 +7,7 @@ import re
 import yaml
 
 from .. import __version__
-from ..outputs import MARKER, project_line, stamp
+from ..outputs import MARKER, comment_text, project_line, stamp
 
 
 class _Dumper(yaml.SafeDumper):
@@ -41,7 +41,7 @@ def dump(document: dict, what: str, source: str, project: str = ".", notes: list
     checksum line."""
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100_000)
-    head = (f"# {MARKER} {__version__} from {source}: {what}.\n"
+    head = (f"# {MARKER} {__version__} from {comment_text(source)}: {what}.\n"
             "# To regenerate it: `codeship2compose translate` (`--check` says whether it is stale). Edit it by\n"
             "# hand once the Codeship files are gone: translate then keeps your edits unless --force.\n"
             + project_line(project))
