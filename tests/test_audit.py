@@ -282,6 +282,9 @@ def test_help_teaches_with_examples():
     out = run_cli("audit", "--help").stdout
     assert "codeship2compose audit ~/src" in out and "--format json" in out and "Exit codes" in out
     assert "audit" in run_cli("--help").stdout
+    # the top-level exit codes cover audit's exit 1 (a project that does not translate), as the README does
+    top = run_cli("--help").stdout
+    assert "with audit" in " ".join(top[top.index("Exit codes:"):].split())
     explained = run_cli("explain", "C2C780")
     assert explained.exit_code == 0 and "audit" in explained.stdout
 
