@@ -282,8 +282,30 @@ def test_help_teaches_with_examples():
     out = run_cli("audit", "--help").stdout
     assert "codeship2compose audit ~/src" in out and "--format json" in out and "Exit codes" in out
     assert "audit" in run_cli("--help").stdout
+    # the top-level exit codes cover audit's exit 1 (a project that does not translate), as the README does
+    top = run_cli("--help").stdout
+    assert "with audit" in " ".join(top[top.index("Exit codes:"):].split())
     explained = run_cli("explain", "C2C780")
     assert explained.exit_code == 0 and "audit" in explained.stdout
+
+
+def test_the_documented_json_shape_has_the_keys_audit_prints(org: Path):
+    """docs/audit.md promises the JSON shape is kept stable: its example has every key audit prints
+    (top level, project, encrypted file, totals, forecast, keys) and no key audit does not print."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    shown = json.loads(doc.split("## The JSON shape", 1)[1].split("```json\n", 1)[1].split("```", 1)[0])
+    data = json.loads(run_cli("audit", str(org), "--format", "json").stdout)
+    project = {p["path"]: p for p in data["projects"]}["mono/web"]
+    doc_project = shown["projects"][0]
+    assert set(shown) == set(data)
+    assert set(doc_project) == set(project)
+    assert set(doc_project["encrypted_files"][0]) == set(project["encrypted_files"][0])
+    assert set(doc_project["keys"]) == set(project["keys"])
+    assert set(doc_project["forecast"]) == set(project["forecast"])
+    assert set(doc_project["forecast"]["default"]) == set(project["forecast"]["default"])
+    broken = {p["path"]: p for p in data["projects"]}["broken"]
+    assert set(doc_project["diagnostics"][0]) == set(broken["diagnostics"][0])
+    assert set(shown["totals"]) == set(data["totals"])
 
 
 def test_a_failed_projects_line_is_whole_when_its_folder_name_has_a_line_break(tmp_path: Path):

@@ -275,6 +275,10 @@ def test_migration_report_lists_the_platform_set_up_and_draws_the_pipeline(tmp_p
     assert "What a build costs" in report and "| github | one runner per build | 1 / 1 / 0 |" in report
     assert "environment scope codeship-secrets" in report  # only the jobs that decrypt receive the key
     assert "C2C_GITLAB_DOCKER=host" in report  # the runner kinds without Docker-in-Docker
+    # in the order a team does it, as the README's CI section lists it: runner, secret, approval
+    for platform, items in (("GitHub", ["Secret", "Approval gate"]), ("GitLab", ["Runner", "Secret", "Approval gate"])):
+        at = [report.index(f"{platform}: {item}:") for item in items]
+        assert at == sorted(at), platform
     chart = report.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert chart.splitlines() == [
         "flowchart TD",

@@ -27,6 +27,11 @@ Exit codes:
      leads outside the project; an I/O error); nothing was changed unless
      the message says otherwise
 """
+# The top level's list also names audit's exit 1 (audit --help has its own list).
+MAIN_EXIT_CODES_HELP = EXIT_CODES_HELP.replace(
+    "translate --check, also: the outputs on disk are stale\n",
+    "translate --check, also: the outputs on disk are stale; with audit: a\n"
+    "     project does not translate (each is listed with its first error)\n")
 # encrypt, decrypt and generate read no Codeship files: their exit codes speak of keys and files.
 KEY_EXIT_CODES_HELP = """\b
 Exit codes:
@@ -87,7 +92,7 @@ class _Main(click.Group):
             sys.exit(EXIT_OUTPUT if isinstance(exc, OutputError) else EXIT_INVALID)
 
 
-@click.group(cls=_Main, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, epilog=MAIN_EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="codeship2compose")
 def main() -> None:
     """Translate a Codeship Pro build into Docker Compose.
