@@ -43,7 +43,7 @@ import yaml
 from translator.api import Result, translate
 from translator.diagnostics import ERROR, Diagnostic
 from translator.discovery import SERVICES_NAMES, STEPS_NAMES, find_file
-from translator.emit import write_outputs
+from translator.outputs import write_outputs
 from translator.reporters import diagnostic_text
 
 REPO = Path(__file__).resolve().parents[1]

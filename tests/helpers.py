@@ -25,7 +25,7 @@ def write_project(root: Path, services: str, steps: str | None = "", **files: st
 
 def translate_to_disk(root: Path, **options) -> None:
     """Translate the project in root and write its outputs there, as the CLI does."""
-    from translator.emit import write_outputs
+    from translator.outputs import write_outputs
 
     result = translate(root, **options)
     assert result.ok, [diagnostic_text(d) for d in result.diagnostics]

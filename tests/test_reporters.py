@@ -131,7 +131,7 @@ def test_every_exception_the_package_raises_on_purpose_is_a_user_error():
     from translator.codeship_aes import AesError
     from translator.commands import CommandSyntaxError
     from translator.diagnostics import InputError
-    from translator.emit import OutputError
+    from translator.outputs import OutputError
     from translator.errors import UserError
     from translator.gotemplate import TemplateError
     from translator.tag_filter import UnsupportedRegex

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from . import __version__
-from .outputs import MARKER, OutputError, comment_text, stale_outputs, stamp, write_outputs  # noqa: F401 - the writer, re-exported
+from .outputs import comment_text, stamp
 from .script import ScriptPlan
 from .shell import array, sq
 
