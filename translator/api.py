@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .compose import to_compose
+from .compose import ComposeResult, to_compose
 from .diagnostics import Diagnostic, Diagnostics, Level
 from .emit import COMPOSE_NAME, OVERRIDE_NAME, SCRIPT_NAME, render_compose, render_override, render_script
 from .localdev import PROFILE, LocalDev, plan_local
@@ -24,6 +24,7 @@ class Result(Record):
     modes: dict[Path, int] = {}
     report: object | None = None  # report.Report, when a project was read
     local: LocalDev | None = None  # what `docker compose up` starts, when translated
+    compose: ComposeResult | None = None  # the Compose model, when translated (audit: its images, FROM lines)
     stale: list[Path] = []  # earlier outputs this translation no longer has (removed if ours)
     ci_setup: dict[str, list[str]] = {}  # with ci: per platform, what to set up before the first run
     bounds: dict[Path, Path] = {}  # output → the folder it must stay inside (outputs.write_outputs)
@@ -66,7 +67,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
     refuse_unencodable(out / SCRIPT_NAME, steps_name, "the path to the Codeship files")
     outputs: dict[Path, str] = {}
     modes: dict[Path, int] = {}
-    local = stale = pipelines = None
+    local = stale = pipelines = compose = None
     inputs = {project.services_file: "the services file"}
     if project.steps_file is not None:
         inputs[project.steps_file] = "the steps file"
@@ -104,7 +105,7 @@ def translate(directory: Path, out_dir: Path | None = None, services: Path | Non
                 if not diags.has_errors:
                     outputs.update(pipelines.outputs)
                     modes.update({path: 0o644 for path in pipelines.outputs})
-    result = Result(diags.sorted(), project, outputs, modes, local=local, stale=stale or [], bounds=bounds,
+    result = Result(diags.sorted(), project, outputs, modes, local=local, compose=compose, stale=stale or [], bounds=bounds,
                     inputs=inputs, reserved=reserved, ci_setup=pipelines.setup if pipelines is not None else {})
     if report:
         from .report import build_report

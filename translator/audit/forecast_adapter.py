@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING
 from ..ci.forecast import REFS, forecast
 
 if TYPE_CHECKING:
-    from ..ci.plan import CiPlan
     from ..compose import ComposeResult
     from ..model import Project
 
 LAYOUTS = ("default", "fanout")  # one runner per build; the branches of parallel groups on runners of their own
-BUILDS = ("default_branch", "feature_branch", "tag")
+BUILDS = tuple(REFS)  # default_branch, feature_branch, tag
 METRICS = ("runner_starts", "jobs", "images_built")
-SAMPLE_REFS = REFS  # what each build kind is called when the step filters are matched against it
 
 Forecast = dict[str, dict[str, dict[str, int]]]  # layout → build kind → metric → N
 
 
-def forecast_of(project: Project, compose: ComposeResult, plan: CiPlan | None = None) -> Forecast:
-    """plan: unused (the forecast reads the project alone), kept for the callers."""
+def forecast_of(project: Project, compose: ComposeResult) -> Forecast:
+    """compose: the images the build builds (the forecast reads nothing else but the project)."""
     return forecast(project, compose.built)

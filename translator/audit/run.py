@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Diagnostics, Level, Loc
+from ..diagnostics import Diagnostic, Level, Loc
 from ..errors import UserError
 from ..model import GroupStep, Project, walk
 from ..records import Record
@@ -158,33 +158,18 @@ def _fill(audited: ProjectAudit, root: Path, key: Key | None) -> None:
     if report is not None:
         audited.keys = report.counts()  # type: ignore[attr-defined]
         audited.manual_tasks = list(zip(report.manual_kinds, map(str, report.manual_tasks)))  # type: ignore[attr-defined]
-    compose = plan = None
-    if result.ok:
-        compose, plan = _plan(project)
+    compose = result.compose if result.ok else None
     audited.encrypted_files, audited.encrypted_values = inventory(
         project, Path(root), compose.base_images if compose else {}, key)
     audited.units = _units(project, audited)
-    if compose is None or plan is None:
+    if compose is None:
         return
     audited.outcome = MANUAL if audited.manual_tasks else TRANSLATED
     from .forecast_adapter import forecast_of
 
-    by_build = forecast_of(project, compose, plan)
+    by_build = forecast_of(project, compose)
     audited.forecast = {layout: {metric: {build: by_build[layout][build][metric] for build in BUILDS}
                                  for metric in METRICS} for layout in LAYOUTS}
-
-
-def _plan(project: Project):
-    """The Compose model and the CI plan of `translate --ci`, for the forecast."""
-    from ..ci.plan import pipeline_root, plan_ci
-    from ..compose import to_compose
-    from ..model import Options
-    from ..paths import Rebaser
-
-    rebase = Rebaser.for_project(project, project.services_file.parent)
-    diags = Diagnostics()  # translate reported the project's diagnostics already
-    compose = to_compose(project, rebase, diags, Options())
-    return compose, plan_ci(project, rebase, pipeline_root(rebase.out), compose, diags)
 
 
 def _units(project: Project, audited: ProjectAudit) -> dict[str, int]:
