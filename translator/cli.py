@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -177,8 +177,7 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
         removed = write_outputs(outputs, force=force, modes=result.modes, stale=[] if failed else result.stale,
                                 bounds=result.bounds, inputs=result.inputs)
     except OutputError as exc:
-        click.echo(reporters.user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}.get(exc.changed, "")), err=True)
-        sys.exit(EXIT_OUTPUT)
+        _output_failed(exc)
     if failed:
         wrote = bool(report_path and report_path in outputs)
         if wrote:
@@ -200,17 +199,15 @@ def translate(directory: Path, out_dir: Path | None, force: bool, strict: bool, 
 
 
 def _ci_setup(result) -> None:
-    """What to set up on each platform before the first CI run (also in the files' header)."""
-    import re
-
+    """What to set up on each platform before the first CI run (also in the files' header; each
+    item one line of plain text, ci.render made sure)."""
     names = {"github": "GitHub", "gitlab": "GitLab"}
     for platform, items in result.ci_setup.items():
         if not items:
             continue
         click.echo(f"Set up on {names[platform]} before the first run:", err=True)
         for n, item in enumerate(items, 1):
-            text = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", " ", item).split())
-            click.echo(f"  {n}. {text}", err=True)
+            click.echo(f"  {n}. {item}", err=True)
 
 
 def _next_steps(result, script: str, report: Path | None) -> None:
@@ -224,7 +221,9 @@ def _next_steps(result, script: str, report: Path | None) -> None:
     report_tasks = len(getattr(result.report, "manual_tasks", []) or [])
     steps = next_steps(project, script, os.environ, warnings=len(result.diagnostics),
                        report=str(report) if report else None, manual_tasks=report_tasks)
-    click.echo(reporters.translated(len(project.services), _count_steps(project), steps), err=True)
+    from .model import count_steps
+
+    click.echo(reporters.translated(len(project.services), count_steps(project.steps), steps), err=True)
 
 
 def _local_summary(result, out_dir: Path) -> None:
@@ -484,17 +483,24 @@ def _write_audit(path: Path, text: str, fmt: str, force: bool, inputs: dict[Path
     over an audited project's services or steps file, even with --force)."""
     from .audit.render import GENERATOR
     from .outputs import OutputError, stamp, write_outputs
-    from .reporters import user_error, wrote
+    from .reporters import wrote
 
     if fmt == "text":  # json and markdown name their generator themselves
         text = f"# {GENERATOR}\n{text}"
     try:
         write_outputs({path: stamp(text)}, force=force, inputs=inputs)
     except OutputError as exc:
-        click.echo(user_error(exc, exc.path, {None: "; nothing was written", False: "; nothing was changed"}
-                              .get(exc.changed, "")), err=True)
-        sys.exit(EXIT_OUTPUT)
+        _output_failed(exc)
     click.echo(wrote(path, "the audit"), err=True)
+
+
+def _output_failed(exc) -> NoReturn:
+    """An output could not be written (outputs.OutputError): what, whether anything changed, exit 3."""
+    from .reporters import user_error
+
+    said = {None: "; nothing was written", False: "; nothing was changed"}.get(exc.changed, "")
+    click.echo(user_error(exc, exc.path, said), err=True)
+    sys.exit(EXIT_OUTPUT)
 
 
 _key_opt = click.option("--key-path", type=click.Path(dir_okay=False, path_type=Path), default="codeship.aes",
@@ -640,12 +646,6 @@ def _write_secret_output(target: Path, data: bytes, force: bool, mode: int,
         click.echo(error_text(f"cannot write: {exc.strerror or exc}", target), err=True)
         sys.exit(EXIT_OUTPUT)
     click.echo(wrote(target), err=True)
-
-
-def _count_steps(project) -> int:
-    from .model import GroupStep, walk
-
-    return sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -151,6 +151,11 @@ def walk(steps: list[Step]):
 Credentials = tuple[str | None, str | None]  # (encrypted_dockercfg_path, dockercfg_service)
 
 
+def count_steps(steps: list[Step]) -> int:
+    """The run and push steps of the tree (a group is not a step a build runs)."""
+    return sum(1 for s in walk(steps) if not isinstance(s, GroupStep))
+
+
 def credentials_of(step: Step, inherited: Credentials = (None, None)) -> Credentials:
     if step.encrypted_dockercfg_path:
         return step.encrypted_dockercfg_path, None

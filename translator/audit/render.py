@@ -12,6 +12,7 @@ from .. import __version__
 from ..outputs import MARKER
 from ..report import CAVEAT, CONVERTED, UNSUPPORTED
 from ..reporters import message_text
+from ..words import plural
 from .forecast_adapter import BUILDS, LAYOUTS
 from .run import FAILED, MANUAL, TRANSLATED, Audit, ProjectAudit
 from .secrets import Secret
@@ -50,7 +51,7 @@ def where(audit: Audit, p: ProjectAudit | object) -> str:
 
 def task_line(kind: str, count: int, projects: int) -> str:
     verb, one, many, note = TASK_TEXT[kind]
-    text = f"{verb} {count} {one if count == 1 else many} in {_n(projects, 'project')}"
+    text = f"{verb} {plural(count, one, many)} in {plural(projects, 'project')}"
     return text + (f" {note}" if note else "")
 
 
@@ -100,10 +101,10 @@ def _secret_use(s: Secret) -> str:
 def _totals_lines(audit: Audit) -> list[str]:
     t = audit.totals()
     o, k = t["outcomes"], t["keys"]
-    lines = [f"{_n(t['projects'], 'project')}: {o[TRANSLATED]} translated, {o[MANUAL]} translated with manual "
-             f"tasks, {o[FAILED]} failed; {_n(t['steps'], 'step')}, {_n(t['services'], 'service')}; keys: "
+    lines = [f"{plural(t['projects'], 'project')}: {o[TRANSLATED]} translated, {o[MANUAL]} translated with manual "
+             f"tasks, {o[FAILED]} failed; {plural(t['steps'], 'step')}, {plural(t['services'], 'service')}; keys: "
              f"{k[CONVERTED]} converted, {k[CAVEAT]} with a caveat, {k[UNSUPPORTED]} unsupported; "
-             f"{_n(t['encrypted_files'], 'encrypted file')}, {_n(t['encrypted_values'], 'encrypted value')}"
+             f"{plural(t['encrypted_files'], 'encrypted file')}, {plural(t['encrypted_values'], 'encrypted value')}"
              + (_variables(audit, t["variables"]) if t["variables"] is not None else "")]
     f = t["forecast"]
     for build in BUILDS:
@@ -117,11 +118,7 @@ def _variables(audit: Audit, count: int) -> str:
     """The variable names listed, and how many secrets the keys did not open (missing, wrong key…):
     "holding 0 variables" would say they are empty."""
     closed = sum(1 for p in audit.projects for s in p.encrypted_files + p.encrypted_values if s.variables is None)
-    return f"; {_n(count, 'variable name')} listed" + (f" ({closed} not opened: see below)" if closed else "")
-
-
-def _n(count: int, thing: str) -> str:
-    return f"{count} {thing}" + ("" if count == 1 else "s")
+    return f"; {plural(count, 'variable name')} listed" + (f" ({closed} not opened: see below)" if closed else "")
 
 
 def text(audit: Audit) -> str:
@@ -152,7 +149,7 @@ def failures(audit: Audit) -> list[str]:
     failed = audit.failed
     if not failed:
         return []
-    out = [f"Failed: {len(failed)} of {_n(len(audit.projects), 'project')} do not translate:"]
+    out = [f"Failed: {len(failed)} of {plural(len(audit.projects), 'project')} do not translate:"]
     out += [f"  {shown(first_error_line(audit, p))}" for p in failed]
     return out
 

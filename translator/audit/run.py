@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Level, Loc
 from ..errors import UserError
-from ..model import GroupStep, Project, walk
+from ..model import Project, count_steps
 from ..records import Record
 from ..report import OUTCOMES, TASK_KINDS
 from .find import find_projects, inside
@@ -152,7 +152,7 @@ def _fill(audited: ProjectAudit, root: Path, key: Key | None) -> None:
     project = result.project
     if project is None:
         return
-    audited.steps = sum(1 for s in walk(project.steps) if not isinstance(s, GroupStep))
+    audited.steps = count_steps(project.steps)
     audited.services = len(project.services)
     report = result.report
     if report is not None:

@@ -12,6 +12,7 @@ from ..paths import Rebaser, relative
 from ..records import Record
 from . import github, gitlab
 from .plan import GITLAB_PATH, CiPlan, github_path, pipeline_root, plan_ci, workdir_of
+from .yamlout import one_line
 
 
 class Pipelines(Record):
@@ -38,7 +39,7 @@ def render_pipelines(project: Project, rebase: Rebaser, compose: ComposeResult, 
         plan = plan_ci(project, rebase, root, compose, found, platform, fanout)
         seen = {(d.code, d.message, d.loc) for d in diags.items}  # each platform plans: say things once
         diags.items += [d for d in found.items if (d.code, d.message, d.loc) not in seen]
-        items = [str(item) for item in setup_items(project, plan, platform)]
+        items = [one_line(str(item)) for item in setup_items(project, plan, platform)]  # header and terminal
         result.plans[platform] = plan
         result.setup[platform] = items
         path = github_path(plan.workdir) if platform == "github" else GITLAB_PATH

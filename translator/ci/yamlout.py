@@ -35,6 +35,12 @@ _Dumper.add_representer(str, _str)
 _Dumper.add_representer(type(None), lambda dumper, _: dumper.represent_scalar("tag:yaml.org,2002:null", ""))
 
 
+def one_line(text: str) -> str:
+    """TEXT on one line, without control, line-separator or bidirectional characters: a set-up
+    item in a comment line of the pipeline file or on the terminal."""
+    return " ".join(_SPECIAL.sub(" ", text).split())
+
+
 def dump(document: dict, what: str, source: str, project: str = ".", notes: list[str] | None = None) -> str:
     """The pipeline file: its header (with the project it belongs to: its folder relative to the
     repository's root; notes: the set-up items, numbered comment lines), the document, and the
@@ -50,7 +56,6 @@ def dump(document: dict, what: str, source: str, project: str = ".", notes: list
 
         head += "#\n# Set up before the first run:\n"
         for n, item in enumerate(notes, 1):
-            text = " ".join(_SPECIAL.sub(" ", item).split())
-            head += "".join(line + "\n" for line in textwrap.wrap(text, 98, initial_indent=f"# {n}. ",
+            head += "".join(line + "\n" for line in textwrap.wrap(one_line(item), 98, initial_indent=f"# {n}. ",
                                                                    subsequent_indent="#    "))
     return stamp(head + body)
