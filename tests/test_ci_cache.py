@@ -25,7 +25,6 @@ from e2e_support import (
 from e2e_support import translate as translate_project
 
 from translator.api import translate
-from translator.reporters import diagnostic_text
 
 SLOW = 4  # seconds the Dockerfile's RUN sleeps
 

@@ -341,7 +341,3 @@ def _regex(text: str) -> tuple[str, str]:
         return text, tag_filter.to_bash_ere(text)
     except tag_filter.UnsupportedRegex:
         return "", ""
-
-
-def is_leaf(step: Step) -> bool:
-    return isinstance(step, (RunStep, PushStep))
